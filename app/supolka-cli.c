@@ -1,0 +1,1048 @@
+/* supolka-cli — the headless face of the same core (docs/CLI.md).
+ *
+ * Exit status: 0 success, 1 usage, 2 wrong passphrase or locked, 3 not found,
+ * 4 invalid input, 5 sync/network error.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "supolka-core.h"
+
+enum
+{
+  EXIT_OK = 0,
+  EXIT_USAGE = 1,
+  EXIT_LOCKED = 2,
+  EXIT_NOT_FOUND = 3,
+  EXIT_INVALID = 4,
+  EXIT_SYNC = 5,
+};
+
+typedef struct
+{
+  char *vault_dir;
+  int passphrase_fd;
+  gboolean json;
+  GPtrArray *args; /* the command and its own arguments */
+} Cli;
+
+static int usage_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+static int
+usage_error (const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_printerr ("supolka-cli: %s\n", msg);
+  g_printerr (_ ("Run 'supolka-cli --help' for usage.\n"));
+  return EXIT_USAGE;
+}
+
+static int
+exit_code_for (const GError *error)
+{
+  if (error->domain != SP_CORE_ERROR)
+    return EXIT_INVALID;
+  switch ((SpCoreError)error->code)
+    {
+      case SP_CORE_ERROR_WRONG_PASSPHRASE:
+      case SP_CORE_ERROR_LOCKED:
+        return EXIT_LOCKED;
+      case SP_CORE_ERROR_NOT_FOUND:
+        return EXIT_NOT_FOUND;
+      case SP_CORE_ERROR_INVALID:
+      case SP_CORE_ERROR_EXISTS:
+      case SP_CORE_ERROR_CORRUPT:
+      case SP_CORE_ERROR_TOO_NEW:
+        return EXIT_INVALID;
+      case SP_CORE_ERROR_FAILED:
+      case SP_CORE_ERROR_IO:
+      default:
+        return EXIT_USAGE;
+    }
+}
+
+static int
+fail (const GError *error)
+{
+  g_printerr ("supolka-cli: %s\n", error->message);
+  return exit_code_for (error);
+}
+
+static void
+print_usage (void)
+{
+  g_print ("%s", _ ("Usage: supolka-cli [--vault DIR] [--passphrase-fd N] [--json] COMMAND ...\n"
+                    "\n"
+                    "Commands:\n"
+                    "  init [--kdf interactive|moderate|sensitive]   create a vault\n"
+                    "  add KIND --FIELD VALUE ...                    add a record, print its id\n"
+                    "  edit ID --FIELD VALUE ...                     change fields (\"\" clears)\n"
+                    "  delete ID | undelete ID | show ID\n"
+                    "  list KIND [--region R] [--status S] [--tag T] [--kind K] [--search TEXT]\n"
+                    "            [--limit N] [--deleted]\n"
+                    "  search TEXT [--kind KIND] [--limit N]\n"
+                    "  import-csv KIND FILE [--dry-run] | export-csv KIND FILE\n"
+                    "  stats\n"
+                    "  conflicts [ID]\n"
+                    "  fields [KIND]                                 list kinds, fields, values\n"
+                    "  passwd [--kdf PROFILE]                        change the passphrase\n"
+                    "\n"
+                    "Kinds: org, person, affiliation, project, event, participation, note.\n"
+                    "The vault folder is --vault DIR, else $SUPOLKA_VAULT, else the XDG data "
+                    "folder.\n"
+                    "Passphrases come from the terminal, or one line each from --passphrase-fd "
+                    "N.\n"
+                    "Exit status: 0 ok, 1 usage, 2 wrong passphrase or locked, 3 not found,\n"
+                    "4 invalid input, 5 sync or network error.\n"));
+}
+
+/* ---- Passphrases ---- */
+
+static SpSecret *
+read_passphrase (Cli *cli, const char *prompt, GError **error)
+{
+  struct termios old, noecho;
+  g_autoptr (SpSecret) secret = NULL;
+  int tty;
+
+  if (cli->passphrase_fd >= 0)
+    return sp_secret_read_line_fd (cli->passphrase_fd, error);
+
+  tty = open ("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (tty < 0)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_LOCKED,
+                   _ ("No terminal to ask for the passphrase: use --passphrase-fd N"));
+      return NULL;
+    }
+  if (write (tty, prompt, strlen (prompt)) < 0)
+    { /* the prompt is a courtesy */
+    }
+  if (tcgetattr (tty, &old) == 0)
+    {
+      noecho = old;
+      noecho.c_lflag &= ~(tcflag_t)ECHO;
+      tcsetattr (tty, TCSAFLUSH, &noecho);
+    }
+  secret = sp_secret_read_line_fd (tty, error);
+  tcsetattr (tty, TCSAFLUSH, &old);
+  if (write (tty, "\n", 1) < 0)
+    {
+    }
+  close (tty);
+  return g_steal_pointer (&secret);
+}
+
+/* A new passphrase: asked twice on a terminal, once from a descriptor. */
+static SpSecret *
+read_new_passphrase (Cli *cli, GError **error)
+{
+  g_autoptr (SpSecret) first = read_passphrase (cli, _ ("New passphrase: "), error);
+  g_autoptr (SpSecret) again = NULL;
+
+  if (first == NULL)
+    return NULL;
+  if (sp_secret_len (first) < 8)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                   _ ("The passphrase must have at least 8 characters"));
+      return NULL;
+    }
+  if (cli->passphrase_fd >= 0)
+    return g_steal_pointer (&first);
+  again = read_passphrase (cli, _ ("Repeat the new passphrase: "), error);
+  if (again == NULL)
+    return NULL;
+  if (sp_secret_len (first) != sp_secret_len (again)
+      || memcmp (sp_secret_data (first), sp_secret_data (again), sp_secret_len (first)) != 0)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("The two passphrases differ"));
+      return NULL;
+    }
+  return g_steal_pointer (&first);
+}
+
+static SpVault *
+open_vault (Cli *cli, GError **error)
+{
+  g_autoptr (SpSecret) pass = NULL;
+
+  if (!sp_vault_exists (cli->vault_dir))
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND,
+                   _ ("No vault in %s: create one with 'supolka-cli init'"), cli->vault_dir);
+      return NULL;
+    }
+  pass = read_passphrase (cli, _ ("Passphrase: "), error);
+  if (pass == NULL)
+    return NULL;
+  return sp_vault_open (cli->vault_dir, pass, error);
+}
+
+/* ---- Output ---- */
+
+static void
+print_json (JsonNode *node)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, node);
+  text = json_generator_to_data (gen, NULL);
+  g_print ("%s\n", text);
+}
+
+static JsonNode *
+record_to_json (const SpRecord *r)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  const SpKindInfo *kind = sp_kind_lookup (sp_record_get_kind (r));
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, sp_record_get_id (r));
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, sp_record_get_kind (r));
+  json_builder_set_member_name (b, "title");
+  json_builder_add_string_value (b, sp_record_get_title (r));
+  json_builder_set_member_name (b, "created");
+  json_builder_add_string_value (b, sp_record_get_created (r));
+  json_builder_set_member_name (b, "deleted");
+  json_builder_add_boolean_value (b, sp_record_is_deleted (r));
+  json_builder_set_member_name (b, "conflicts");
+  json_builder_add_boolean_value (b, sp_record_has_conflicts (r));
+  json_builder_set_member_name (b, "fields");
+  json_builder_begin_object (b);
+  for (guint i = 0; kind && i < kind->n_fields; i++)
+    {
+      const char *v = sp_record_get (r, kind->fields[i].name);
+      if (v == NULL)
+        continue;
+      json_builder_set_member_name (b, kind->fields[i].name);
+      if (kind->fields[i].type == SP_FIELD_INT)
+        json_builder_add_int_value (b, g_ascii_strtoll (v, NULL, 10));
+      else
+        json_builder_add_string_value (b, v);
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static void
+print_records (Cli *cli, GPtrArray *records)
+{
+  if (cli->json)
+    {
+      g_autoptr (JsonArray) arr = json_array_new ();
+      g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
+
+      for (guint i = 0; i < records->len; i++)
+        json_array_add_element (arr, record_to_json (records->pdata[i]));
+      json_node_set_array (root, arr);
+      print_json (root);
+      return;
+    }
+  for (guint i = 0; i < records->len; i++)
+    {
+      const SpRecord *r = records->pdata[i];
+      g_print ("%s  %-13s %s%s\n", sp_record_get_id (r), sp_record_get_kind (r),
+               sp_record_get_title (r), sp_record_has_conflicts (r) ? _ ("  [conflict]") : "");
+    }
+}
+
+/* ---- Field arguments ---- */
+
+/* Collects "--field value" / "--field=value" pairs; field dashes become
+ * underscores. Returns FALSE on a dangling option. */
+static gboolean
+collect_fields (GPtrArray *args, guint start, GArray *out, GPtrArray *owned, char **bad)
+{
+  for (guint i = start; i < args->len; i++)
+    {
+      const char *a = args->pdata[i];
+      SpFieldValue fv;
+      char *name;
+      const char *eq;
+
+      if (!g_str_has_prefix (a, "--") || a[2] == '\0')
+        {
+          *bad = g_strdup (a);
+          return FALSE;
+        }
+      eq = strchr (a, '=');
+      if (eq)
+        {
+          name = g_strndup (a + 2, (gsize)(eq - a - 2));
+          fv.value = eq + 1;
+        }
+      else
+        {
+          if (i + 1 >= args->len)
+            {
+              *bad = g_strdup (a);
+              return FALSE;
+            }
+          name = g_strdup (a + 2);
+          fv.value = args->pdata[++i];
+        }
+      g_strdelimit (name, "-", '_');
+      g_ptr_array_add (owned, name);
+      fv.field = name;
+      g_array_append_val (out, fv);
+    }
+  return TRUE;
+}
+
+/* ---- Commands ---- */
+
+static int
+cmd_init (Cli *cli)
+{
+  SpKdfProfile profile = SP_KDF_MODERATE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpSecret) pass = NULL;
+  g_autoptr (SpVault) vault = NULL;
+
+  for (guint i = 1; i < cli->args->len; i++)
+    {
+      const char *a = cli->args->pdata[i];
+      if (g_str_equal (a, "--kdf") && i + 1 < cli->args->len)
+        a = cli->args->pdata[++i];
+      else if (g_str_has_prefix (a, "--kdf="))
+        a += 6;
+      else
+        return usage_error (_ ("init: unexpected argument '%s'"), a);
+      if (!sp_kdf_profile_from_string (a, &profile))
+        return usage_error (_ ("init: --kdf takes interactive, moderate or sensitive"));
+    }
+  if (sp_vault_exists (cli->vault_dir))
+    return usage_error (_ ("A vault already exists in %s"), cli->vault_dir);
+  pass = read_new_passphrase (cli, &error);
+  if (pass == NULL)
+    return fail (error);
+  vault = sp_vault_create (cli->vault_dir, pass, profile, &error);
+  if (vault == NULL)
+    return fail (error);
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "vault");
+      json_builder_add_string_value (b, cli->vault_dir);
+      json_builder_set_member_name (b, "device_id");
+      json_builder_add_string_value (b, sp_vault_get_device_id (vault));
+      json_builder_set_member_name (b, "kdf");
+      json_builder_add_string_value (b, sp_kdf_profile_to_string (profile));
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+    }
+  else
+    g_print (_ ("Created a vault in %s\n"), cli->vault_dir);
+  return EXIT_OK;
+}
+
+static int
+cmd_add (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) values = g_array_new (FALSE, FALSE, sizeof (SpFieldValue));
+  g_autoptr (GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *bad = NULL;
+  g_autofree char *id = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  const char *kind;
+
+  if (cli->args->len < 2)
+    return usage_error (_ ("add: which kind? (org, person, affiliation, project, event, "
+                           "participation, note)"));
+  kind = cli->args->pdata[1];
+  if (sp_kind_lookup (kind) == NULL)
+    {
+      g_printerr (_ ("supolka-cli: unknown kind of record: %s\n"), kind);
+      return EXIT_INVALID;
+    }
+  if (!collect_fields (cli->args, 2, values, owned, &bad))
+    return usage_error (_ ("add: expected --FIELD VALUE, got '%s'"), bad);
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  id = sp_vault_insert (vault, kind, (SpFieldValue *)values->data, values->len, &error);
+  if (id == NULL)
+    return fail (error);
+  if (cli->json)
+    {
+      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+      g_autoptr (JsonObject) obj = json_object_new ();
+      json_object_set_string_member (obj, "id", id);
+      json_node_set_object (node, obj);
+      print_json (node);
+    }
+  else
+    g_print ("%s\n", id);
+  return EXIT_OK;
+}
+
+static int
+cmd_edit (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) values = g_array_new (FALSE, FALSE, sizeof (SpFieldValue));
+  g_autoptr (GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *bad = NULL;
+  g_autoptr (SpVault) vault = NULL;
+
+  if (cli->args->len < 3)
+    return usage_error (_ ("edit: give an id and at least one --FIELD VALUE"));
+  if (!collect_fields (cli->args, 2, values, owned, &bad))
+    return usage_error (_ ("edit: expected --FIELD VALUE, got '%s'"), bad);
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  if (!sp_vault_update (vault, cli->args->pdata[1], (SpFieldValue *)values->data, values->len,
+                        &error))
+    return fail (error);
+  return EXIT_OK;
+}
+
+static int
+cmd_delete (Cli *cli, gboolean undelete)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+
+  if (cli->args->len != 2)
+    return usage_error (_ ("%s: give exactly one id"), (const char *)cli->args->pdata[0]);
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  if (!(undelete ? sp_vault_undelete : sp_vault_delete) (vault, cli->args->pdata[1], &error))
+    return fail (error);
+  return EXIT_OK;
+}
+
+static int
+cmd_show (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  g_autoptr (SpRecord) r = NULL;
+  g_autoptr (GPtrArray) conflicts = NULL;
+  const SpKindInfo *kind;
+
+  if (cli->args->len != 2)
+    return usage_error (_ ("show: give exactly one id"));
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  r = sp_vault_get (vault, cli->args->pdata[1], &error);
+  if (r == NULL)
+    return fail (error);
+  if (cli->json)
+    {
+      g_autoptr (JsonNode) node = record_to_json (r);
+      print_json (node);
+      return EXIT_OK;
+    }
+  kind = sp_kind_lookup (sp_record_get_kind (r));
+  g_print ("%-22s %s\n", "id", sp_record_get_id (r));
+  g_print ("%-22s %s\n", "kind", sp_record_get_kind (r));
+  g_print ("%-22s %s\n", "created", sp_record_get_created (r));
+  if (sp_record_is_deleted (r))
+    g_print ("%-22s %s\n", "deleted", _ ("yes"));
+  for (guint i = 0; kind && i < kind->n_fields; i++)
+    {
+      const char *v = sp_record_get (r, kind->fields[i].name);
+      if (v)
+        g_print ("%-22s %s\n", kind->fields[i].name, v);
+    }
+  conflicts = sp_vault_conflicts (vault, sp_record_get_id (r), &error);
+  for (guint i = 0; conflicts && i < conflicts->len; i++)
+    {
+      const SpConflict *c = conflicts->pdata[i];
+      g_print (_ ("conflict: %s also had \"%s\" (from device %.8s)\n"), c->field,
+               c->other_value ? c->other_value : "", c->other_device);
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_list (Cli *cli, gboolean search)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  g_autoptr (GPtrArray) records = NULL;
+  SpFilter filter = { 0 };
+  const char *kind = NULL;
+  guint first = 2;
+
+  if (cli->args->len < 2)
+    return usage_error (search ? _ ("search: what text?") : _ ("list: which kind?"));
+  if (search)
+    filter.search = cli->args->pdata[1];
+  else
+    {
+      kind = cli->args->pdata[1];
+      if (sp_kind_lookup (kind) == NULL)
+        {
+          g_printerr (_ ("supolka-cli: unknown kind of record: %s\n"), kind);
+          return EXIT_INVALID;
+        }
+    }
+  for (guint i = first; i < cli->args->len; i++)
+    {
+      const char *a = cli->args->pdata[i];
+      const char *v = i + 1 < cli->args->len ? cli->args->pdata[i + 1] : NULL;
+
+      if (g_str_equal (a, "--deleted"))
+        {
+          filter.include_deleted = TRUE;
+          continue;
+        }
+      if (v == NULL)
+        return usage_error (_ ("'%s' needs a value"), a);
+      i++;
+      if (g_str_equal (a, "--region") && !search)
+        filter.region = v;
+      else if (g_str_equal (a, "--status") && !search)
+        filter.status = v;
+      else if (g_str_equal (a, "--tag") && !search)
+        filter.tag = v;
+      else if (g_str_equal (a, "--kind") && search)
+        kind = v;
+      else if (g_str_equal (a, "--kind"))
+        filter.kind = v;
+      else if (g_str_equal (a, "--search") && !search)
+        filter.search = v;
+      else if (g_str_equal (a, "--limit"))
+        {
+          guint64 n;
+          if (!g_ascii_string_to_unsigned (v, 10, 1, G_MAXUINT, &n, NULL))
+            return usage_error (_ ("--limit takes a positive number"));
+          filter.limit = (guint)n;
+        }
+      else
+        return usage_error (_ ("unexpected argument '%s'"), a);
+    }
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  records = sp_vault_list (vault, kind, &filter, &error);
+  if (records == NULL)
+    return fail (error);
+  print_records (cli, records);
+  return EXIT_OK;
+}
+
+static gboolean
+read_file_bounded (const char *path, char **data, gsize *len, GError **error)
+{
+  g_autoptr (GMappedFile) map = NULL;
+  struct stat st;
+
+  if (g_stat (path, &st) == 0 && st.st_size > 64 * 1024 * 1024)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("%s is larger than 64 MiB"),
+                   path);
+      return FALSE;
+    }
+  if (!g_file_get_contents (path, data, len, error))
+    {
+      g_autoptr (GError) e = NULL;
+      g_propagate_error (&e, *error ? g_steal_pointer (error) : NULL);
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND, "%s", e ? e->message : path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+cmd_import (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  g_autoptr (SpImportReport) report = NULL;
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  gboolean dry_run = FALSE, ok;
+  const char *kind, *path;
+
+  if (cli->args->len < 3 || cli->args->len > 4)
+    return usage_error (_ ("import-csv: give a kind and a file"));
+  if (cli->args->len == 4)
+    {
+      if (!g_str_equal (cli->args->pdata[3], "--dry-run"))
+        return usage_error (_ ("unexpected argument '%s'"), (const char *)cli->args->pdata[3]);
+      dry_run = TRUE;
+    }
+  kind = cli->args->pdata[1];
+  path = cli->args->pdata[2];
+  if (sp_kind_lookup (kind) == NULL)
+    {
+      g_printerr (_ ("supolka-cli: unknown kind of record: %s\n"), kind);
+      return EXIT_INVALID;
+    }
+  if (!read_file_bounded (path, &data, &len, &error))
+    return fail (error);
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  ok = sp_vault_import_csv (vault, kind, data, len, dry_run, &report, &error);
+
+  if (cli->json && report)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "ok");
+      json_builder_add_boolean_value (b, ok);
+      json_builder_set_member_name (b, "dry_run");
+      json_builder_add_boolean_value (b, dry_run);
+      json_builder_set_member_name (b, "rows");
+      json_builder_add_int_value (b, report->rows);
+      json_builder_set_member_name (b, dry_run ? "would_import" : "imported");
+      json_builder_add_int_value (b, report->imported);
+      json_builder_set_member_name (b, "encoding");
+      json_builder_add_string_value (b, report->encoding ? report->encoding : "");
+      json_builder_set_member_name (b, "errors");
+      json_builder_begin_array (b);
+      for (guint i = 0; report->errors && i < report->errors->len; i++)
+        {
+          const SpImportError *e = report->errors->pdata[i];
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "line");
+          json_builder_add_int_value (b, e->line);
+          json_builder_set_member_name (b, "field");
+          json_builder_add_string_value (b, e->field ? e->field : "");
+          json_builder_set_member_name (b, "value");
+          json_builder_add_string_value (b, e->value ? e->value : "");
+          json_builder_set_member_name (b, "message");
+          json_builder_add_string_value (b, e->message ? e->message : "");
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+    }
+  else if (report)
+    {
+      for (guint i = 0; report->errors && i < report->errors->len; i++)
+        {
+          const SpImportError *e = report->errors->pdata[i];
+          g_printerr (_ ("line %u: %s\n"), e->line, e->message);
+        }
+      if (ok && dry_run)
+        g_print (ngettext ("Dry run: %u row would be imported; nothing was written.\n",
+                           "Dry run: %u rows would be imported; nothing was written.\n",
+                           report->imported),
+                 report->imported);
+      else if (ok)
+        g_print (ngettext ("Imported %u row.\n", "Imported %u rows.\n", report->imported),
+                 report->imported);
+    }
+  if (!ok)
+    return fail (error);
+  return EXIT_OK;
+}
+
+static int
+cmd_export (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  g_autoptr (GBytes) csv = NULL;
+  const char *kind, *path;
+  gsize len;
+  const char *data;
+
+  if (cli->args->len != 3)
+    return usage_error (_ ("export-csv: give a kind and a file"));
+  kind = cli->args->pdata[1];
+  path = cli->args->pdata[2];
+  if (sp_kind_lookup (kind) == NULL)
+    {
+      g_printerr (_ ("supolka-cli: unknown kind of record: %s\n"), kind);
+      return EXIT_INVALID;
+    }
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  csv = sp_vault_export_csv (vault, kind, &error);
+  if (csv == NULL)
+    return fail (error);
+  data = g_bytes_get_data (csv, &len);
+  if (g_str_equal (path, "-"))
+    {
+      if (fwrite (data, 1, len, stdout) != len)
+        return EXIT_USAGE;
+      return EXIT_OK;
+    }
+  if (!g_file_set_contents_full (path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 &error))
+    return fail (error);
+  g_printerr (_ ("Warning: %s is not encrypted. Keep it only as long as you need it.\n"), path);
+  return EXIT_OK;
+}
+
+static const char *
+stat_group_title (const char *group)
+{
+  if (g_str_equal (group, "orgs_by_region"))
+    return _ ("Organisations by region");
+  if (g_str_equal (group, "orgs_by_status"))
+    return _ ("Organisations by status");
+  if (g_str_equal (group, "orgs_by_kind"))
+    return _ ("Organisations by kind");
+  if (g_str_equal (group, "projects_by_status"))
+    return _ ("Projects by status");
+  if (g_str_equal (group, "events_by_kind_year"))
+    return _ ("Events by kind and year");
+  return group;
+}
+
+static int
+cmd_stats (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  g_autoptr (GPtrArray) stats = NULL;
+  const char *group = NULL;
+
+  if (cli->args->len != 1)
+    return usage_error (_ ("stats takes no arguments"));
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  stats = sp_vault_stats (vault, &error);
+  if (stats == NULL)
+    return fail (error);
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      for (guint i = 0; i < stats->len; i++)
+        {
+          const SpStat *s = stats->pdata[i];
+          if (g_strcmp0 (group, s->group) != 0)
+            {
+              if (group)
+                json_builder_end_object (b);
+              group = s->group;
+              json_builder_set_member_name (b, group);
+              json_builder_begin_object (b);
+            }
+          json_builder_set_member_name (b, *s->key ? s->key : "unset");
+          if (g_str_equal (s->group, "events_by_kind_year"))
+            {
+              json_builder_begin_object (b);
+              json_builder_set_member_name (b, "events");
+              json_builder_add_int_value (b, s->count);
+              json_builder_set_member_name (b, "declared_participants");
+              json_builder_add_int_value (b, s->participants);
+              json_builder_set_member_name (b, "participation_records");
+              json_builder_add_int_value (b, s->linked);
+              json_builder_end_object (b);
+            }
+          else
+            json_builder_add_int_value (b, s->count);
+        }
+      if (group)
+        json_builder_end_object (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+      return EXIT_OK;
+    }
+  for (guint i = 0; i < stats->len; i++)
+    {
+      const SpStat *s = stats->pdata[i];
+      if (g_strcmp0 (group, s->group) != 0)
+        {
+          group = s->group;
+          g_print ("%s%s\n", i ? "\n" : "", stat_group_title (group));
+        }
+      if (g_str_equal (s->group, "events_by_kind_year"))
+        {
+          g_autofree char *events
+              = g_strdup_printf (ngettext ("%" G_GINT64_FORMAT " event",
+                                           "%" G_GINT64_FORMAT " events", (gulong)s->count),
+                                 s->count);
+          g_autofree char *people = g_strdup_printf (
+              ngettext ("%" G_GINT64_FORMAT " declared participant",
+                        "%" G_GINT64_FORMAT " declared participants", (gulong)s->participants),
+              s->participants);
+          g_print ("  %-28s %s, %s, %" G_GINT64_FORMAT "\n", s->key, events, people, s->linked);
+        }
+      else
+        g_print ("  %-28s %" G_GINT64_FORMAT "\n", *s->key ? s->key : _ ("(not set)"), s->count);
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_conflicts (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+
+  if (cli->args->len > 2)
+    return usage_error (_ ("conflicts: give at most one id"));
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  list = sp_vault_conflicts (vault, cli->args->len == 2 ? cli->args->pdata[1] : NULL, &error);
+  if (list == NULL)
+    return fail (error);
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+      json_builder_begin_array (b);
+      for (guint i = 0; i < list->len; i++)
+        {
+          const SpConflict *c = list->pdata[i];
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "record");
+          json_builder_add_string_value (b, c->record);
+          json_builder_set_member_name (b, "field");
+          json_builder_add_string_value (b, c->field);
+          json_builder_set_member_name (b, "value");
+          json_builder_add_string_value (b, c->winner_value);
+          json_builder_set_member_name (b, "value_device");
+          json_builder_add_string_value (b, c->winner_device);
+          json_builder_set_member_name (b, "other_value");
+          json_builder_add_string_value (b, c->other_value);
+          json_builder_set_member_name (b, "other_device");
+          json_builder_add_string_value (b, c->other_device);
+          json_builder_set_member_name (b, "other_hlc");
+          json_builder_add_int_value (b, (gint64)c->other_hlc);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+      return EXIT_OK;
+    }
+  for (guint i = 0; i < list->len; i++)
+    {
+      const SpConflict *c = list->pdata[i];
+      g_print (_ ("%s %s: kept \"%s\"; also written: \"%s\" (device %.8s)\n"), c->record, c->field,
+               c->winner_value ? c->winner_value : "", c->other_value ? c->other_value : "",
+               c->other_device);
+    }
+  return EXIT_OK;
+}
+
+static const char *
+field_type_name (SpFieldType t)
+{
+  static const char *const names[] = { "text",    "long_text", "enum",  "date",  "int", "tags",
+                                       "regions", "ref",       "email", "phone", "url" };
+  return (guint)t < G_N_ELEMENTS (names) ? names[t] : "?";
+}
+
+static int
+cmd_fields (Cli *cli)
+{
+  const SpKindInfo *const *kinds = sp_kinds ();
+
+  for (guint k = 0; kinds[k]; k++)
+    {
+      if (cli->args->len > 1 && !g_str_equal (cli->args->pdata[1], kinds[k]->name))
+        continue;
+      g_print ("%s\n", kinds[k]->name);
+      for (guint i = 0; i < kinds[k]->n_fields; i++)
+        {
+          const SpFieldInfo *f = &kinds[k]->fields[i];
+          g_autofree char *values = f->values ? g_strjoinv ("|", (char **)f->values) : NULL;
+          g_print ("  --%-22s %s%s%s%s\n", f->name, field_type_name (f->type), values ? " " : "",
+                   values ? values : "", f->required ? _ (" (required)") : "");
+        }
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_passwd (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  g_autoptr (SpSecret) pass = NULL;
+  SpKdfProfile profile = SP_KDF_MODERATE;
+
+  for (guint i = 1; i < cli->args->len; i++)
+    {
+      const char *a = cli->args->pdata[i];
+      if (g_str_equal (a, "--kdf") && i + 1 < cli->args->len)
+        a = cli->args->pdata[++i];
+      else if (g_str_has_prefix (a, "--kdf="))
+        a += 6;
+      else
+        return usage_error (_ ("passwd: unexpected argument '%s'"), a);
+      if (!sp_kdf_profile_from_string (a, &profile))
+        return usage_error (_ ("passwd: --kdf takes interactive, moderate or sensitive"));
+    }
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  pass = read_new_passphrase (cli, &error);
+  if (pass == NULL)
+    return fail (error);
+  if (!sp_vault_change_passphrase (vault, pass, profile, &error))
+    return fail (error);
+  if (!cli->json)
+    g_print (_ ("The passphrase was changed.\n"));
+  return EXIT_OK;
+}
+
+static gboolean
+parse_global (Cli *cli, int argc, char **argv, int *exit_code)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+      const char *v = NULL;
+
+      if (g_str_equal (a, "--json"))
+        cli->json = TRUE;
+      else if (g_str_equal (a, "--help") || g_str_equal (a, "-h"))
+        {
+          print_usage ();
+          *exit_code = EXIT_OK;
+          return FALSE;
+        }
+      else if (g_str_equal (a, "--version"))
+        {
+          g_print ("supolka-cli %s\n", PACKAGE_VERSION);
+          *exit_code = EXIT_OK;
+          return FALSE;
+        }
+      else if (g_str_equal (a, "--vault") || g_str_equal (a, "--passphrase-fd"))
+        {
+          if (i + 1 >= argc)
+            {
+              *exit_code = usage_error (_ ("'%s' needs a value"), a);
+              return FALSE;
+            }
+          v = argv[++i];
+        }
+      else if (g_str_has_prefix (a, "--vault=") || g_str_has_prefix (a, "--passphrase-fd="))
+        v = strchr (a, '=') + 1;
+      else
+        {
+          g_ptr_array_add (cli->args, argv[i]);
+          continue;
+        }
+      if (v && g_str_has_prefix (a, "--vault"))
+        {
+          g_free (cli->vault_dir);
+          cli->vault_dir = g_strdup (v);
+        }
+      else if (v)
+        {
+          guint64 fd;
+          if (!g_ascii_string_to_unsigned (v, 10, 0, 1024, &fd, NULL))
+            {
+              *exit_code = usage_error (_ ("--passphrase-fd takes a file descriptor number"));
+              return FALSE;
+            }
+          cli->passphrase_fd = (int)fd;
+        }
+    }
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  Cli cli = { .passphrase_fd = -1 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  int code = EXIT_OK;
+  const char *cmd;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (!sp_core_init (&error))
+    return fail (error);
+
+  cli.args = args;
+  if (!parse_global (&cli, argc, argv, &code))
+    goto out;
+  if (cli.vault_dir == NULL)
+    cli.vault_dir = sp_vault_default_dir ();
+  if (cli.args->len == 0)
+    {
+      print_usage ();
+      code = EXIT_USAGE;
+      goto out;
+    }
+
+  cmd = cli.args->pdata[0];
+  if (g_str_equal (cmd, "init"))
+    code = cmd_init (&cli);
+  else if (g_str_equal (cmd, "add"))
+    code = cmd_add (&cli);
+  else if (g_str_equal (cmd, "edit"))
+    code = cmd_edit (&cli);
+  else if (g_str_equal (cmd, "delete"))
+    code = cmd_delete (&cli, FALSE);
+  else if (g_str_equal (cmd, "undelete"))
+    code = cmd_delete (&cli, TRUE);
+  else if (g_str_equal (cmd, "show"))
+    code = cmd_show (&cli);
+  else if (g_str_equal (cmd, "list"))
+    code = cmd_list (&cli, FALSE);
+  else if (g_str_equal (cmd, "search"))
+    code = cmd_list (&cli, TRUE);
+  else if (g_str_equal (cmd, "import-csv"))
+    code = cmd_import (&cli);
+  else if (g_str_equal (cmd, "export-csv"))
+    code = cmd_export (&cli);
+  else if (g_str_equal (cmd, "stats"))
+    code = cmd_stats (&cli);
+  else if (g_str_equal (cmd, "conflicts"))
+    code = cmd_conflicts (&cli);
+  else if (g_str_equal (cmd, "fields"))
+    code = cmd_fields (&cli);
+  else if (g_str_equal (cmd, "passwd"))
+    code = cmd_passwd (&cli);
+  else if (g_str_equal (cmd, "set-duress") || g_str_equal (cmd, "panic")
+           || g_str_equal (cmd, "backup") || g_str_equal (cmd, "restore")
+           || g_str_equal (cmd, "sync") || g_str_equal (cmd, "workspace")
+           || g_str_equal (cmd, "device"))
+    {
+      g_printerr (_ ("supolka-cli: '%s' is not available in this version yet\n"), cmd);
+      code = EXIT_USAGE;
+    }
+  else
+    code = usage_error (_ ("unknown command '%s'"), cmd);
+
+out:
+  g_free (cli.vault_dir);
+  return code;
+}

@@ -1,0 +1,130 @@
+/* Schema and forward migrations (PRAGMA user_version).
+ *
+ * Records are stored generically: one row per record in `records`, one row
+ * per (record, field) in `fields` holding the winning value and its clock.
+ * A new field or a new kind needs no migration and no new sync format; a
+ * field a newer peer knows and we do not is kept as it is.
+ *
+ * Never edit a migration that has shipped: add the next one.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n-lib.h>
+
+#include "sp-vault-private.h"
+
+/* Version 1: the store, the change log, conflicts. */
+static const char migration_1[]
+    = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+      "CREATE TABLE records ("
+      "  rowid INTEGER PRIMARY KEY,"
+      "  id TEXT NOT NULL UNIQUE,"
+      "  kind TEXT NOT NULL,"
+      "  created TEXT NOT NULL DEFAULT '',"
+      "  updated INTEGER NOT NULL DEFAULT 0,"
+      "  cl INTEGER NOT NULL DEFAULT 0," /* causal length: odd = exists */
+      "  title TEXT NOT NULL DEFAULT '',"
+      "  sort_key TEXT NOT NULL DEFAULT '',"
+      "  conflicts INTEGER NOT NULL DEFAULT 0);"
+      "CREATE INDEX records_kind_sort ON records (kind, sort_key);"
+      "CREATE TABLE fields ("
+      "  rec INTEGER NOT NULL,"
+      "  field TEXT NOT NULL,"
+      "  value TEXT," /* NULL: cleared */
+      "  hlc INTEGER NOT NULL,"
+      "  device TEXT NOT NULL,"
+      "  PRIMARY KEY (rec, field)) WITHOUT ROWID;"
+      "CREATE INDEX fields_value ON fields (field, value);"
+      /* Every change ever written or applied here. seq is local arrival order. */
+      "CREATE TABLE changes ("
+      "  seq INTEGER PRIMARY KEY,"
+      "  rec TEXT NOT NULL,"
+      "  kind TEXT NOT NULL,"
+      "  field TEXT NOT NULL,"
+      "  value TEXT,"
+      "  hlc INTEGER NOT NULL,"
+      "  device TEXT NOT NULL,"
+      "  supersedes TEXT NOT NULL DEFAULT '',"
+      "  tx INTEGER NOT NULL,"
+      "  UNIQUE (rec, field, hlc, device));"
+      "CREATE INDEX changes_device_seq ON changes (device, seq);"
+      /* Versions that some later write had seen: no longer concurrent heads. */
+      "CREATE TABLE superseded ("
+      "  rec TEXT NOT NULL, field TEXT NOT NULL, hlc INTEGER NOT NULL, device TEXT NOT NULL,"
+      "  PRIMARY KEY (rec, field, hlc, device)) WITHOUT ROWID;"
+      /* Concurrent versions that lost to the winner (a multi-value register). */
+      "CREATE TABLE conflicts ("
+      "  id INTEGER PRIMARY KEY,"
+      "  rec TEXT NOT NULL, field TEXT NOT NULL, value TEXT,"
+      "  hlc INTEGER NOT NULL, device TEXT NOT NULL,"
+      "  UNIQUE (rec, field, hlc, device));";
+
+/* Version 2: full-text search (FTS4; docid = records.rowid). The body is the
+ * folded text of the searchable fields, see sp_fold(). */
+static const char migration_2[]
+    = "CREATE VIRTUAL TABLE search USING fts4 (body, tokenize=unicode61, prefix=\"1,2,3\");";
+
+typedef struct
+{
+  const char *sql;
+  gboolean (*after) (SpVault *vault, GError **error);
+} Migration;
+
+static const Migration migrations[] = {
+  { migration_1, NULL },
+  { migration_2, sp_search_rebuild },
+};
+
+int
+sp_vault_schema_version_latest (void)
+{
+  return G_N_ELEMENTS (migrations);
+}
+
+static int
+read_user_version (SpVault *vault)
+{
+  g_autoptr (sqlite3_stmt) stmt = sp_prepare (vault, "PRAGMA user_version", NULL);
+
+  if (stmt && sqlite3_step (stmt) == SQLITE_ROW)
+    return sqlite3_column_int (stmt, 0);
+  return -1;
+}
+
+gboolean
+sp_schema_migrate (SpVault *vault, int target, GError **error)
+{
+  int current = read_user_version (vault);
+
+  if (current < 0)
+    return sp_sqlite_error (vault->db, sqlite3_errcode (vault->db), error);
+  if (current > sp_vault_schema_version_latest ())
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_TOO_NEW,
+                   _ ("This vault was written by a newer version of Supolka (schema %d; this "
+                      "version knows up to %d)"),
+                   current, sp_vault_schema_version_latest ());
+      return FALSE;
+    }
+  vault->schema_version = current;
+
+  /* Each step in its own transaction: a crash leaves a consistent version. */
+  while (vault->schema_version < target)
+    {
+      const Migration *m = &migrations[vault->schema_version];
+      int next = vault->schema_version + 1;
+      g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %d", next);
+
+      if (!sp_exec (vault, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      vault->schema_version = next; /* so helpers in `after` see the new schema */
+      if (!sp_exec (vault, m->sql, error) || (m->after && !m->after (vault, error))
+          || !sp_exec (vault, bump, error) || !sp_exec (vault, "COMMIT", error))
+        {
+          sqlite3_exec (vault->db, "ROLLBACK", NULL, NULL, NULL);
+          vault->schema_version = next - 1;
+          return FALSE;
+        }
+    }
+  return TRUE;
+}

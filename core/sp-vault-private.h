@@ -1,0 +1,94 @@
+/* Private to libsupolka-core. SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "supolka-core.h"
+
+#define SP_MASTER_KEY_BYTES 32
+#define SP_ID_HEX_LEN 32
+#define SP_MAX_VALUE_BYTES (64 * 1024)
+#define SP_MAX_TEXT_CHARS 1000
+
+struct _SpVault
+{
+  char *dir;
+  sqlite3 *db;
+  SpSecret *master_key;
+  char device_id[SP_ID_HEX_LEN + 1];
+  guint64 hlc_last;
+  gint64 next_tx;
+  gint64 current_tx; /* 0 outside a transaction */
+  gboolean explicit_tx;
+  int schema_version;
+  GHashTable *stmts; /* SQL text pointer -> cached sqlite3_stmt */
+};
+
+/* sp-error.c */
+gboolean sp_sqlite_error (sqlite3 *db, int rc, GError **error);
+gboolean sp_exec (SpVault *vault, const char *sql, GError **error);
+sqlite3_stmt *sp_prepare (SpVault *vault, const char *sql, GError **error);
+/* A cached statement for a static SQL string, reset and unbound; owned by the
+ * vault (do not finalize). */
+sqlite3_stmt *sp_stmt (SpVault *vault, const char *sql, GError **error);
+gboolean sp_step_done (SpVault *vault, sqlite3_stmt *stmt, GError **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+char *sp_random_id (void);
+gboolean sp_is_hex_id (const char *s);
+
+/* sp-keyfile.c: the small header that wraps the master key. */
+typedef enum
+{
+  SP_SLOT_NONE = -1,
+  SP_SLOT_MAIN = 0,
+  SP_SLOT_DURESS = 1,
+} SpKeySlot;
+
+gboolean sp_keyfile_create (const char *path, SpSecret *passphrase, SpKdfProfile profile,
+                            SpSecret *master_key, GError **error);
+/* Tries every slot (always both, so timing never says which matched). */
+SpSecret *sp_keyfile_unwrap (const char *path, SpSecret *passphrase, SpKeySlot *slot_out,
+                             GError **error);
+gboolean sp_keyfile_rewrap (const char *path, SpKeySlot slot, SpSecret *passphrase,
+                            SpKdfProfile profile, SpSecret *master_key, GError **error);
+gboolean sp_kdf_profile_limits (SpKdfProfile profile, guint64 *opslimit, gsize *memlimit);
+gboolean sp_write_file_durably (const char *path, const void *data, gsize len, GError **error);
+
+/* sp-schema.c */
+gboolean sp_schema_migrate (SpVault *vault, int target_version, GError **error);
+/* For tests: create a vault whose schema stops at an earlier version. */
+SpVault *sp_vault_create_at_version (const char *dir, SpSecret *passphrase, SpKdfProfile profile,
+                                     int version, GError **error);
+sqlite3 *sp_vault_get_db (SpVault *vault);
+
+/* sp-merge.c */
+gboolean sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *kind,
+                               const char *field, const char *value, guint64 hlc, GError **error);
+gboolean sp_merge_apply_remote (SpVault *vault, const SpChange *change, GHashTable *dirty,
+                                GError **error);
+
+/* sp-records.c */
+guint64 sp_vault_hlc_tick (SpVault *vault);
+void sp_vault_hlc_observe (SpVault *vault, guint64 remote);
+gboolean sp_vault_tx_begin_implicit (SpVault *vault, gboolean *started, GError **error);
+gboolean sp_vault_tx_end_implicit (SpVault *vault, gboolean started, gboolean ok, GError **error);
+gint64 sp_vault_record_rowid (SpVault *vault, const char *id, char **kind_out, gint64 *cl_out);
+gboolean sp_vault_refresh_record (SpVault *vault, gint64 rowid, const char *kind, GError **error);
+gboolean sp_vault_set_field_state (SpVault *vault, gint64 rowid, const char *id, const char *field,
+                                   GError **error);
+SpRecord *sp_record_new_internal (const char *id, const char *kind);
+void sp_record_set_internal (SpRecord *record, const char *field, const char *value);
+void sp_record_set_meta_internal (SpRecord *record, const char *created, guint64 updated, gint64 cl,
+                                  gboolean conflicts);
+SpRecord *sp_vault_load_record (SpVault *vault, gint64 rowid, GError **error);
+
+/* sp-model.c */
+char *sp_record_compute_title (const char *kind, GHashTable *fields);
+gboolean sp_kind_validate_record (const SpKindInfo *kind, GHashTable *fields, GError **error);
+char *sp_search_body (const char *kind, GHashTable *fields);
+
+/* sp-search.c */
+gboolean sp_search_index_record (SpVault *vault, gint64 rowid, const char *kind, GHashTable *fields,
+                                 GError **error);
+char *sp_search_match_expr (const char *text);
+gboolean sp_search_rebuild (SpVault *vault, GError **error);

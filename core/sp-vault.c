@@ -1,0 +1,469 @@
+/* The vault: a folder with vault.key (wrapped master key) and vault.db
+ * (SQLCipher, keyed with the raw master key).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <sodium.h>
+
+#include "sp-vault-private.h"
+
+#define KEY_FILE "vault.key"
+#define DB_FILE "vault.db"
+
+char *
+sp_vault_default_dir (void)
+{
+  const char *env = g_getenv ("SUPOLKA_VAULT");
+
+  if (env && *env)
+    return g_strdup (env);
+  return g_build_filename (g_get_user_data_dir (), "supolka", NULL);
+}
+
+gboolean
+sp_vault_exists (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, KEY_FILE, NULL);
+
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* Keys the connection with the raw 256-bit key and pins every cipher setting,
+ * so the file does not depend on the defaults of the SQLCipher in use: 3.4
+ * (Debian 12) and 4.x open it alike. With a raw key there is no passphrase KDF;
+ * kdf_iter is pinned anyway because it also seeds the HMAC key derivation. */
+static gboolean
+key_database (sqlite3 *db, SpSecret *master_key, GError **error)
+{
+  /* "x'<64 hex>'" in secure memory; never in SQL text. */
+  g_autoptr (SpSecret) raw = sp_secret_new (3 + 2 * SP_MASTER_KEY_BYTES);
+  char *p = (char *)sp_secret_data (raw);
+  sqlite3_stmt *stmt = NULL;
+  gboolean v4 = FALSE;
+  int rc;
+
+  p[0] = 'x';
+  p[1] = '\'';
+  sodium_bin2hex (p + 2, 2 * SP_MASTER_KEY_BYTES + 1, sp_secret_data (master_key),
+                  SP_MASTER_KEY_BYTES);
+  p[2 + 2 * SP_MASTER_KEY_BYTES] = '\'';
+  rc = sqlite3_key (db, p, 3 + 2 * SP_MASTER_KEY_BYTES);
+  if (rc != SQLITE_OK)
+    return sp_sqlite_error (db, rc, error);
+
+  if (sqlite3_prepare_v2 (db, "PRAGMA cipher_version", -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    v4 = g_str_has_prefix ((const char *)sqlite3_column_text (stmt, 0), "4.");
+  sqlite3_finalize (stmt);
+
+  rc = sqlite3_exec (db,
+                     "PRAGMA cipher_page_size = 4096;"
+                     "PRAGMA kdf_iter = 64000;"
+                     "PRAGMA cipher_use_hmac = ON;",
+                     NULL, NULL, NULL);
+  if (rc == SQLITE_OK && v4)
+    rc = sqlite3_exec (db,
+                       "PRAGMA cipher_hmac_algorithm = HMAC_SHA1;"
+                       "PRAGMA cipher_kdf_algorithm = PBKDF2_HMAC_SHA1;",
+                       NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    return sp_sqlite_error (db, rc, error);
+  return TRUE;
+}
+
+static sqlite3 *
+open_database (const char *path, SpSecret *master_key, gboolean create, GError **error)
+{
+  sqlite3 *db = NULL;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc;
+
+  if (!create && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                   _ ("The vault's database %s is missing"), path);
+      return NULL;
+    }
+  rc = sqlite3_open_v2 (path, &db, flags, NULL);
+  if (rc != SQLITE_OK)
+    {
+      sp_sqlite_error (db, rc, error);
+      sqlite3_close (db);
+      return NULL;
+    }
+  if (!key_database (db, master_key, error))
+    {
+      sqlite3_close (db);
+      return NULL;
+    }
+  /* The first read decrypts page 1 and checks its HMAC: a wrong key or a
+   * damaged file fails here, before anything is written. */
+  rc = sqlite3_exec (db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                   _ ("The vault's database is damaged or does not belong to this key file"));
+      sqlite3_close (db);
+      return NULL;
+    }
+  rc = sqlite3_exec (db,
+                     "PRAGMA journal_mode = WAL;"
+                     "PRAGMA synchronous = NORMAL;"
+                     "PRAGMA secure_delete = ON;"
+                     "PRAGMA temp_store = MEMORY;"
+                     "PRAGMA foreign_keys = OFF;",
+                     NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    {
+      sp_sqlite_error (db, rc, error);
+      sqlite3_close (db);
+      return NULL;
+    }
+  sqlite3_busy_timeout (db, 5000);
+  return db;
+}
+
+static char *
+meta_get (SpVault *vault, const char *key)
+{
+  g_autoptr (sqlite3_stmt) stmt = sp_prepare (vault, "SELECT value FROM meta WHERE key = ?", NULL);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    return g_strdup ((const char *)sqlite3_column_text (stmt, 0));
+  return NULL;
+}
+
+static gboolean
+meta_set (SpVault *vault, const char *key, const char *value, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt
+      = sp_prepare (vault, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return sp_sqlite_error (vault->db, sqlite3_errcode (vault->db), error);
+  return TRUE;
+}
+
+static gboolean
+load_state (SpVault *vault, GError **error)
+{
+  g_autofree char *device = meta_get (vault, "device_id");
+  g_autofree char *hlc = meta_get (vault, "hlc_last");
+  g_autofree char *tx = meta_get (vault, "next_tx");
+
+  if (!sp_is_hex_id (device))
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                   _ ("The vault's database has no valid device id"));
+      return FALSE;
+    }
+  memcpy (vault->device_id, device, SP_ID_HEX_LEN + 1);
+  vault->hlc_last = hlc ? g_ascii_strtoull (hlc, NULL, 10) : 0;
+  vault->next_tx = tx ? g_ascii_strtoll (tx, NULL, 10) : 1;
+  if (vault->next_tx < 1)
+    vault->next_tx = 1;
+  return TRUE;
+}
+
+static SpVault *
+vault_new (const char *dir)
+{
+  SpVault *vault = g_new0 (SpVault, 1);
+
+  vault->dir = g_strdup (dir);
+  return vault;
+}
+
+SpVault *
+sp_vault_create_at_version (const char *dir, SpSecret *passphrase, SpKdfProfile profile,
+                            int version, GError **error)
+{
+  g_autofree char *key_path = g_build_filename (dir, KEY_FILE, NULL);
+  g_autofree char *db_path = g_build_filename (dir, DB_FILE, NULL);
+  g_autoptr (SpVault) vault = NULL;
+  g_autofree char *device = NULL;
+
+  g_return_val_if_fail (dir != NULL && passphrase != NULL, NULL);
+
+  if (g_file_test (key_path, G_FILE_TEST_EXISTS) || g_file_test (db_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_EXISTS, _ ("A vault already exists in %s"),
+                   dir);
+      return NULL;
+    }
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_IO, _ ("Could not create %s: %s"), dir,
+                   g_strerror (saved));
+      return NULL;
+    }
+
+  vault = vault_new (dir);
+  vault->master_key = sp_secret_new (SP_MASTER_KEY_BYTES);
+  randombytes_buf (sp_secret_data (vault->master_key), SP_MASTER_KEY_BYTES);
+
+  /* The database first: a vault.key without its database is never left behind. */
+  vault->db = open_database (db_path, vault->master_key, TRUE, error);
+  if (vault->db == NULL)
+    {
+      g_unlink (db_path);
+      return NULL;
+    }
+  if (!sp_schema_migrate (vault, version, error))
+    goto fail;
+  device = sp_random_id ();
+  if (!sp_exec (vault, "BEGIN", error) || !meta_set (vault, "device_id", device, error)
+      || !meta_set (vault, "next_tx", "1", error) || !meta_set (vault, "hlc_last", "0", error)
+      || !sp_exec (vault, "COMMIT", error))
+    goto fail;
+  if (!load_state (vault, error))
+    goto fail;
+  if (!sp_keyfile_create (key_path, passphrase, profile, vault->master_key, error))
+    goto fail;
+  return g_steal_pointer (&vault);
+
+fail:
+  sqlite3_close (vault->db);
+  vault->db = NULL;
+  g_unlink (db_path);
+  {
+    g_autofree char *wal = g_strconcat (db_path, "-wal", NULL);
+    g_autofree char *shm = g_strconcat (db_path, "-shm", NULL);
+    g_unlink (wal);
+    g_unlink (shm);
+  }
+  return NULL;
+}
+
+SpVault *
+sp_vault_create (const char *dir, SpSecret *passphrase, SpKdfProfile profile, GError **error)
+{
+  return sp_vault_create_at_version (dir, passphrase, profile, sp_vault_schema_version_latest (),
+                                     error);
+}
+
+SpVault *
+sp_vault_open (const char *dir, SpSecret *passphrase, GError **error)
+{
+  g_autofree char *key_path = g_build_filename (dir, KEY_FILE, NULL);
+  g_autofree char *db_path = g_build_filename (dir, DB_FILE, NULL);
+  g_autoptr (SpVault) vault = NULL;
+  SpKeySlot slot = SP_SLOT_NONE;
+
+  g_return_val_if_fail (dir != NULL && passphrase != NULL, NULL);
+
+  vault = vault_new (dir);
+  vault->master_key = sp_keyfile_unwrap (key_path, passphrase, &slot, error);
+  if (vault->master_key == NULL)
+    return NULL;
+  if (slot != SP_SLOT_MAIN)
+    {
+      /* The duress slot is never set by this version; treat a match as a wrong
+       * passphrase rather than open anything. */
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_WRONG_PASSPHRASE, _ ("Wrong passphrase"));
+      return NULL;
+    }
+  vault->db = open_database (db_path, vault->master_key, FALSE, error);
+  if (vault->db == NULL)
+    return NULL;
+  if (!sp_schema_migrate (vault, sp_vault_schema_version_latest (), error))
+    return NULL;
+  if (!load_state (vault, error))
+    return NULL;
+  return g_steal_pointer (&vault);
+}
+
+void
+sp_vault_close (SpVault *vault)
+{
+  if (vault == NULL)
+    return;
+  if (vault->db)
+    {
+      if (vault->current_tx)
+        sqlite3_exec (vault->db, "ROLLBACK", NULL, NULL, NULL);
+      g_clear_pointer (&vault->stmts, g_hash_table_unref);
+      sqlite3_close_v2 (vault->db);
+      vault->db = NULL;
+    }
+  g_clear_pointer (&vault->master_key, sp_secret_free);
+  sodium_memzero (vault->device_id, sizeof vault->device_id);
+  g_free (vault->dir);
+  g_free (vault);
+}
+
+gboolean
+sp_vault_change_passphrase (SpVault *vault, SpSecret *new_passphrase, SpKdfProfile profile,
+                            GError **error)
+{
+  g_autofree char *key_path = NULL;
+
+  g_return_val_if_fail (vault != NULL && vault->master_key != NULL, FALSE);
+  g_return_val_if_fail (new_passphrase != NULL, FALSE);
+
+  key_path = g_build_filename (vault->dir, KEY_FILE, NULL);
+  return sp_keyfile_rewrap (key_path, SP_SLOT_MAIN, new_passphrase, profile, vault->master_key,
+                            error);
+}
+
+const char *
+sp_vault_get_dir (SpVault *vault)
+{
+  return vault->dir;
+}
+
+const char *
+sp_vault_get_device_id (SpVault *vault)
+{
+  return vault->device_id;
+}
+
+int
+sp_vault_get_schema_version (SpVault *vault)
+{
+  return vault->schema_version;
+}
+
+sqlite3 *
+sp_vault_get_db (SpVault *vault)
+{
+  return vault->db;
+}
+
+/* ---- Transactions ---- */
+
+static gboolean
+tx_start (SpVault *vault, GError **error)
+{
+  if (!sp_exec (vault, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  vault->current_tx = vault->next_tx++;
+  return TRUE;
+}
+
+static gboolean
+tx_finish (SpVault *vault, GError **error)
+{
+  char buf[32];
+
+  g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, vault->next_tx);
+  if (!meta_set (vault, "next_tx", buf, error))
+    return FALSE;
+  g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, vault->hlc_last);
+  if (!meta_set (vault, "hlc_last", buf, error))
+    return FALSE;
+  if (!sp_exec (vault, "COMMIT", error))
+    return FALSE;
+  vault->current_tx = 0;
+  return TRUE;
+}
+
+static void
+tx_abort (SpVault *vault)
+{
+  sqlite3_exec (vault->db, "ROLLBACK", NULL, NULL, NULL);
+  vault->current_tx = 0;
+  vault->explicit_tx = FALSE;
+  /* next_tx and hlc_last stay advanced in memory: harmless, they only grow. */
+}
+
+gboolean
+sp_vault_begin (SpVault *vault, GError **error)
+{
+  g_return_val_if_fail (vault != NULL && vault->db != NULL, FALSE);
+  g_return_val_if_fail (!vault->explicit_tx, FALSE);
+  if (!tx_start (vault, error))
+    return FALSE;
+  vault->explicit_tx = TRUE;
+  return TRUE;
+}
+
+gboolean
+sp_vault_commit (SpVault *vault, GError **error)
+{
+  g_return_val_if_fail (vault != NULL && vault->explicit_tx, FALSE);
+  if (!tx_finish (vault, error))
+    {
+      tx_abort (vault);
+      return FALSE;
+    }
+  vault->explicit_tx = FALSE;
+  return TRUE;
+}
+
+void
+sp_vault_rollback (SpVault *vault)
+{
+  g_return_if_fail (vault != NULL);
+  if (vault->current_tx)
+    tx_abort (vault);
+}
+
+gboolean
+sp_vault_tx_begin_implicit (SpVault *vault, gboolean *started, GError **error)
+{
+  *started = FALSE;
+  if (vault->db == NULL)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_LOCKED, _ ("The vault is locked"));
+      return FALSE;
+    }
+  if (vault->current_tx)
+    return TRUE;
+  if (!tx_start (vault, error))
+    return FALSE;
+  *started = TRUE;
+  return TRUE;
+}
+
+gboolean
+sp_vault_tx_end_implicit (SpVault *vault, gboolean started, gboolean ok, GError **error)
+{
+  if (!started)
+    return ok;
+  if (!ok)
+    {
+      tx_abort (vault);
+      return FALSE;
+    }
+  if (!tx_finish (vault, error))
+    {
+      tx_abort (vault);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+guint64
+sp_vault_hlc_tick (SpVault *vault)
+{
+  guint64 now_ms = (guint64)(g_get_real_time () / 1000);
+  guint64 last_ms = sp_hlc_ms (vault->hlc_last);
+  guint16 counter = sp_hlc_counter (vault->hlc_last);
+
+  if (now_ms > last_ms)
+    vault->hlc_last = sp_hlc_pack (now_ms, 0);
+  else if (counter < 0xFFFF)
+    vault->hlc_last = sp_hlc_pack (last_ms, counter + 1);
+  else /* counter exhausted within one millisecond: borrow the next one */
+    vault->hlc_last = sp_hlc_pack (last_ms + 1, 0);
+  return vault->hlc_last;
+}
+
+void
+sp_vault_hlc_observe (SpVault *vault, guint64 remote)
+{
+  if (remote > vault->hlc_last)
+    vault->hlc_last = remote;
+}

@@ -1,0 +1,293 @@
+/* supolka-core.h — the public face of libsupolka-core.
+ *
+ * The vault (SQLCipher store + wrapped key file), the data model, the change log
+ * and its merge rule, search, CSV import/export and statistics. No GTK here.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define SP_CORE_ERROR (sp_core_error_quark ())
+
+typedef enum
+{
+  SP_CORE_ERROR_FAILED,
+  SP_CORE_ERROR_WRONG_PASSPHRASE, /* no key slot opened with this passphrase */
+  SP_CORE_ERROR_LOCKED,           /* the vault is closed */
+  SP_CORE_ERROR_NOT_FOUND,        /* no such record, or no vault in that folder */
+  SP_CORE_ERROR_INVALID,          /* input failed validation; the message names field and value */
+  SP_CORE_ERROR_CORRUPT,          /* a file is truncated, tampered with or not ours */
+  SP_CORE_ERROR_EXISTS,           /* a vault is already there */
+  SP_CORE_ERROR_IO,               /* the operating system refused */
+  SP_CORE_ERROR_TOO_NEW,          /* made by a newer Supolka */
+} SpCoreError;
+
+GQuark sp_core_error_quark (void);
+
+/* Call once at program start, before anything else: initialises libsodium,
+ * disables core dumps (RLIMIT_CORE=0, PR_SET_DUMPABLE=0). Returns FALSE if the
+ * process cannot be made safe (libsodium failed to initialise). */
+gboolean sp_core_init (GError **error);
+
+/* ---- Secure memory --------------------------------------------------------
+ * Secrets (passphrases, keys) live in sodium_malloc memory: guarded pages,
+ * locked where the OS allows, wiped on free. */
+typedef struct _SpSecret SpSecret;
+
+SpSecret *sp_secret_new (gsize len);
+SpSecret *sp_secret_new_from_data (const void *data, gsize len);
+guint8 *sp_secret_data (SpSecret *secret);
+gsize sp_secret_len (const SpSecret *secret);
+void sp_secret_free (SpSecret *secret);
+/* Reads one line (without the newline) from fd into secure memory. At most
+ * 1024 bytes; a longer line is an error. */
+SpSecret *sp_secret_read_line_fd (int fd, GError **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpSecret, sp_secret_free)
+
+/* ---- Vault ---------------------------------------------------------------- */
+
+typedef enum
+{
+  SP_KDF_INTERACTIVE = 1, /* tests and benchmarks only */
+  SP_KDF_MODERATE = 2,    /* the default */
+  SP_KDF_SENSITIVE = 3,
+} SpKdfProfile;
+
+const char *sp_kdf_profile_to_string (SpKdfProfile profile);
+gboolean sp_kdf_profile_from_string (const char *s, SpKdfProfile *out);
+
+typedef struct _SpVault SpVault;
+
+/* The folder used when none is given: $SUPOLKA_VAULT, else $XDG_DATA_HOME/supolka. */
+char *sp_vault_default_dir (void);
+gboolean sp_vault_exists (const char *dir);
+
+SpVault *sp_vault_create (const char *dir, SpSecret *passphrase, SpKdfProfile profile,
+                          GError **error);
+SpVault *sp_vault_open (const char *dir, SpSecret *passphrase, GError **error);
+/* Closes the database and wipes every key. Safe with NULL. */
+void sp_vault_close (SpVault *vault);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpVault, sp_vault_close)
+
+/* Rewraps the master key under a new passphrase; the database is not touched. */
+gboolean sp_vault_change_passphrase (SpVault *vault, SpSecret *new_passphrase, SpKdfProfile profile,
+                                     GError **error);
+
+const char *sp_vault_get_dir (SpVault *vault);
+const char *sp_vault_get_device_id (SpVault *vault);
+int sp_vault_get_schema_version (SpVault *vault);
+int sp_vault_schema_version_latest (void);
+
+/* Explicit transactions group several writes into one change-log transaction
+ * (they will travel as one sync batch). Writes outside one get their own. */
+gboolean sp_vault_begin (SpVault *vault, GError **error);
+gboolean sp_vault_commit (SpVault *vault, GError **error);
+void sp_vault_rollback (SpVault *vault);
+
+/* ---- Data model ----------------------------------------------------------- */
+
+typedef enum
+{
+  SP_FIELD_TEXT,
+  SP_FIELD_LONG_TEXT, /* notes, descriptions */
+  SP_FIELD_ENUM,
+  SP_FIELD_DATE,    /* ISO 8601: YYYY, YYYY-MM or YYYY-MM-DD */
+  SP_FIELD_INT,     /* non-negative integer */
+  SP_FIELD_TAGS,    /* a set of free tags, "a, b" */
+  SP_FIELD_REGIONS, /* a set of region codes */
+  SP_FIELD_REF,     /* the id of a record of kind ref_kind (or one of ref_kinds) */
+  SP_FIELD_EMAIL,
+  SP_FIELD_PHONE,
+  SP_FIELD_URL,
+} SpFieldType;
+
+typedef struct
+{
+  const char *name;
+  SpFieldType type;
+  const char *const *values; /* allowed values for ENUM (NULL-terminated) */
+  const char *ref_kind;      /* REF: kind of the referenced record */
+  guint required : 1;
+  guint searchable : 1; /* part of the full-text index */
+  guint sensitive : 1;  /* personal contact data */
+} SpFieldInfo;
+
+typedef struct
+{
+  const char *name; /* "org", "person", ... */
+  const SpFieldInfo *fields;
+  guint n_fields;
+  const char *title_field; /* shown as the record's name */
+} SpKindInfo;
+
+/* NULL-terminated list of all kinds, in a stable order. */
+const SpKindInfo *const *sp_kinds (void);
+const SpKindInfo *sp_kind_lookup (const char *name);
+const SpFieldInfo *sp_kind_field (const SpKindInfo *kind, const char *field);
+const char *const *sp_regions (void);
+
+typedef struct
+{
+  const char *field;
+  const char *value; /* NULL or "" clears the field */
+} SpFieldValue;
+
+typedef struct _SpRecord SpRecord;
+
+SpRecord *sp_record_ref (SpRecord *record);
+void sp_record_unref (SpRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpRecord, sp_record_unref)
+const char *sp_record_get_id (const SpRecord *record);
+const char *sp_record_get_kind (const SpRecord *record);
+/* The current value of a field, or NULL when empty. */
+const char *sp_record_get (const SpRecord *record, const char *field);
+const char *sp_record_get_created (const SpRecord *record); /* ISO 8601 UTC */
+guint64 sp_record_get_updated (const SpRecord *record);     /* HLC */
+gboolean sp_record_is_deleted (const SpRecord *record);
+/* TRUE when some field holds an unresolved conflict. */
+gboolean sp_record_has_conflicts (const SpRecord *record);
+/* The display title (pseudonym for high-sensitivity people). */
+const char *sp_record_get_title (const SpRecord *record);
+
+/* Validates and normalises one value for a field. Returns the canonical form
+ * (for example sorted, de-duplicated tags) or NULL with SP_CORE_ERROR_INVALID
+ * naming the field and the value. */
+char *sp_field_normalize (const SpKindInfo *kind, const SpFieldInfo *field, const char *value,
+                          GError **error);
+
+/* Creates a record; returns its id (32 hex chars). */
+char *sp_vault_insert (SpVault *vault, const char *kind, const SpFieldValue *values, gsize n_values,
+                       GError **error);
+gboolean sp_vault_update (SpVault *vault, const char *id, const SpFieldValue *values,
+                          gsize n_values, GError **error);
+gboolean sp_vault_delete (SpVault *vault, const char *id, GError **error);
+gboolean sp_vault_undelete (SpVault *vault, const char *id, GError **error);
+SpRecord *sp_vault_get (SpVault *vault, const char *id, GError **error);
+
+typedef struct
+{
+  const char *region;
+  const char *status;
+  const char *kind; /* the record's own "kind" field (org kind, event kind) */
+  const char *tag;
+  const char *search; /* full-text prefix query, folded */
+  gboolean include_deleted;
+  guint limit; /* 0 = no limit */
+} SpFilter;
+
+/* Records of one kind, ordered by title. */
+GPtrArray *sp_vault_list (SpVault *vault, const char *kind, const SpFilter *filter, GError **error);
+/* Full-text search over every kind (kind NULL) or one. Each query word is a
+ * prefix; Cyrillic and Latin spellings fold together. Ordered by title. */
+GPtrArray *sp_vault_search (SpVault *vault, const char *text, const char *kind, guint limit,
+                            GError **error);
+/* Counts matching rows without building records. */
+gint64 sp_vault_count (SpVault *vault, const char *kind, const SpFilter *filter, GError **error);
+
+/* ---- Search folding ------------------------------------------------------- */
+
+/* Folds Belarusian and Russian Cyrillic, Łacinka and Latin transliterations to
+ * one search skeleton, so "minsk", "мінск", "минск" and "МІНСК" agree. */
+char *sp_fold (const char *text);
+
+/* ---- Change log and merge ------------------------------------------------- */
+
+/* One field write. The unit that sync carries. */
+typedef struct
+{
+  char *record;     /* record id */
+  char *kind;       /* record kind */
+  char *field;      /* field name, or "_cl" for the causal length (existence) */
+  char *value;      /* NULL when cleared */
+  guint64 hlc;      /* 48 bits ms, 16 bits counter */
+  char *device;     /* writer's device id */
+  char *supersedes; /* space-separated "HLC@DEVICE" of the versions the writer had */
+  gint64 tx;        /* local transaction number on the writing device */
+} SpChange;
+
+void sp_change_free (SpChange *change);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpChange, sp_change_free)
+
+/* This device's own changes with local sequence > after_seq, whole
+ * transactions only; *last_seq gets the highest sequence returned. */
+GPtrArray *sp_vault_local_changes (SpVault *vault, gint64 after_seq, gint64 *last_seq,
+                                   GError **error);
+/* Applies changes from other devices in one transaction: idempotent, and the
+ * result does not depend on arrival order. */
+gboolean sp_vault_apply_changes (SpVault *vault, GPtrArray *changes, GError **error);
+
+typedef struct
+{
+  gint64 id;
+  char *record;
+  char *kind;
+  char *field;
+  char *winner_value;
+  guint64 winner_hlc;
+  char *winner_device;
+  char *other_value;
+  guint64 other_hlc;
+  char *other_device;
+} SpConflict;
+
+void sp_conflict_free (SpConflict *conflict);
+GPtrArray *sp_vault_conflicts (SpVault *vault, const char *record, GError **error);
+/* Keeps value for record.field: a new local write that supersedes every
+ * concurrent version, which ends the conflict everywhere once synced. */
+gboolean sp_vault_resolve_conflict (SpVault *vault, const char *record, const char *field,
+                                    const char *value, GError **error);
+
+/* HLC helpers */
+guint64 sp_hlc_pack (guint64 ms, guint16 counter);
+guint64 sp_hlc_ms (guint64 hlc);
+guint16 sp_hlc_counter (guint64 hlc);
+
+/* ---- CSV ------------------------------------------------------------------ */
+
+typedef struct
+{
+  guint line; /* 1-based line in the file where the row starts */
+  char *field;
+  char *value;
+  char *message;
+} SpImportError;
+
+typedef struct
+{
+  guint rows;        /* data rows read */
+  guint imported;    /* rows written (0 on dry run or failure) */
+  GPtrArray *errors; /* of SpImportError */
+  char *encoding;    /* "UTF-8" or "WINDOWS-1251" */
+  char delimiter;
+} SpImportReport;
+
+void sp_import_report_free (SpImportReport *report);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpImportReport, sp_import_report_free)
+
+/* All or nothing: if any row is invalid nothing is written and the function
+ * returns FALSE with SP_CORE_ERROR_INVALID; report lists every bad row. */
+gboolean sp_vault_import_csv (SpVault *vault, const char *kind, const char *data, gsize len,
+                              gboolean dry_run, SpImportReport **report, GError **error);
+/* UTF-8 CSV (comma, RFC 4180 quoting), header = field names, first column id. */
+GBytes *sp_vault_export_csv (SpVault *vault, const char *kind, GError **error);
+
+/* ---- Statistics ----------------------------------------------------------- */
+
+typedef struct
+{
+  char *group; /* "orgs_by_region", "orgs_by_status", "orgs_by_kind",
+                  "projects_by_status", "events_by_kind_year" */
+  char *key;   /* e.g. "minsk_city", or "training/2024" */
+  gint64 count;
+  gint64 participants; /* events only: sum of declared_participants */
+  gint64 linked;       /* events only: participation records */
+} SpStat;
+
+void sp_stat_free (SpStat *stat);
+GPtrArray *sp_vault_stats (SpVault *vault, GError **error);
+
+G_END_DECLS
