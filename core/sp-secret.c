@@ -17,8 +17,12 @@ struct _SpSecret
 SpSecret *
 sp_secret_new (gsize len)
 {
-  SpSecret *secret = g_new0 (SpSecret, 1);
+  SpSecret *secret;
 
+  /* Idempotent; guards against use before sp_core_init(). */
+  if (sodium_init () < 0)
+    g_error ("libsodium failed to initialise");
+  secret = g_new0 (SpSecret, 1);
   secret->len = len;
   secret->data = sodium_malloc (len + 1);
   if (secret->data == NULL)

@@ -1,4 +1,6 @@
 /* Shared helpers for the core tests. SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <string.h>
 #include <glib/gstdio.h>
 #include <stdarg.h>
 
