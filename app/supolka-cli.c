@@ -100,6 +100,7 @@ print_usage (void)
                     "  conflicts [ID]\n"
                     "  fields [KIND]                                 list kinds, fields, values\n"
                     "  passwd [--kdf PROFILE]                        change the passphrase\n"
+                    "  check                                         read every page, verify\n"
                     "\n"
                     "Kinds: org, person, affiliation, project, event, participation, note.\n"
                     "The vault folder is --vault DIR, else $SUPOLKA_VAULT, else the XDG data "
@@ -884,6 +885,24 @@ cmd_fields (Cli *cli)
 }
 
 static int
+cmd_check (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+
+  if (cli->args->len != 1)
+    return usage_error (_ ("check takes no arguments"));
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  if (!sp_vault_check (vault, &error))
+    return fail (error);
+  if (!cli->json)
+    g_print (_ ("The vault is intact.\n"));
+  return EXIT_OK;
+}
+
+static int
 cmd_passwd (Cli *cli)
 {
   g_autoptr (GError) error = NULL;
@@ -1031,6 +1050,8 @@ main (int argc, char **argv)
     code = cmd_fields (&cli);
   else if (g_str_equal (cmd, "passwd"))
     code = cmd_passwd (&cli);
+  else if (g_str_equal (cmd, "check"))
+    code = cmd_check (&cli);
   else if (g_str_equal (cmd, "set-duress") || g_str_equal (cmd, "panic")
            || g_str_equal (cmd, "backup") || g_str_equal (cmd, "restore")
            || g_str_equal (cmd, "sync") || g_str_equal (cmd, "workspace")

@@ -32,14 +32,14 @@
 /* U+0430..U+045F: а..я, then ѐ ё ђ ѓ є ѕ і ї ј љ њ ћ ќ ѝ ў џ.
  * NULL never occurs; "" means the letter leaves no trace (ъ, ь). */
 static const char *const cyrillic_map[0x30] = {
-  "a", "b", "v", "g", "d", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p",
-  "r", "s", "t", "u", "f", "ch", "c", "ch", "sh", "shch", "", "i", "", "e", "iu", "ia",
-  "e", "io", "d", "g", "e", "dz", "i", "i", "i", "l", "n", "c", "k", "i", "v", "dz",
+  "a", "b",  "v", "g", "d", "e",  "zh", "z",  "i",  "i",    "k", "l", "m", "n", "o",  "p",
+  "r", "s",  "t", "u", "f", "ch", "c",  "ch", "sh", "shch", "",  "i", "",  "e", "iu", "ia",
+  "e", "io", "d", "g", "e", "dz", "i",  "i",  "i",  "l",    "n", "c", "k", "i", "v",  "dz",
 };
 
 /* a..z; h is handled by emit_latin() because it depends on the letter before. */
 static const char *const latin_map[26] = {
-  "a", "b", "c", "d", "e", "f", "g", "h", "i", "i", "k", "l", "m",
+  "a", "b", "c", "d", "e", "f", "g", "h", "i", "i", "k",  "l", "m",
   "n", "o", "p", "k", "r", "s", "t", "u", "v", "v", "ks", "i", "z",
 };
 
@@ -180,9 +180,8 @@ emit_latin (Folder *f, char c)
 static gboolean
 is_table_letter (gunichar c)
 {
-  return (c < 0x80 && g_ascii_isalnum ((char) c)) ||
-         (c >= CYRILLIC_FIRST && c <= CYRILLIC_LAST) ||
-         c == CYRILLIC_GHE_UPTURN;
+  return (c < 0x80 && g_ascii_isalnum ((char)c)) || (c >= CYRILLIC_FIRST && c <= CYRILLIC_LAST)
+         || c == CYRILLIC_GHE_UPTURN;
 }
 
 /* Anything the switch in fold_char() does not know: a Latin or Cyrillic letter
@@ -196,18 +195,18 @@ fold_decomposed (Folder *f, gunichar c)
 
   switch (g_unichar_type (c))
     {
-    case G_UNICODE_LOWERCASE_LETTER:
-    case G_UNICODE_UPPERCASE_LETTER:
-    case G_UNICODE_TITLECASE_LETTER:
-    case G_UNICODE_MODIFIER_LETTER:
-    case G_UNICODE_OTHER_LETTER:
-    case G_UNICODE_DECIMAL_NUMBER:
-    case G_UNICODE_LETTER_NUMBER:
-    case G_UNICODE_OTHER_NUMBER:
-      break;
-    default:
-      end_word (f); /* punctuation, symbols (№, ㎓), spaces, controls */
-      return;
+      case G_UNICODE_LOWERCASE_LETTER:
+      case G_UNICODE_UPPERCASE_LETTER:
+      case G_UNICODE_TITLECASE_LETTER:
+      case G_UNICODE_MODIFIER_LETTER:
+      case G_UNICODE_OTHER_LETTER:
+      case G_UNICODE_DECIMAL_NUMBER:
+      case G_UNICODE_LETTER_NUMBER:
+      case G_UNICODE_OTHER_NUMBER:
+        break;
+      default:
+        end_word (f); /* punctuation, symbols (№, ㎓), spaces, controls */
+        return;
     }
 
   n = g_unichar_fully_decompose (c, TRUE, d, G_N_ELEMENTS (d));
@@ -224,7 +223,7 @@ fold_decomposed (Folder *f, gunichar c)
       letters++;
     }
   /* Keeps the output bound: no more letters than the code point has bytes. */
-  if (letters > (gsize) g_unichar_to_utf8 (c, NULL))
+  if (letters > (gsize)g_unichar_to_utf8 (c, NULL))
     {
       end_word (f);
       return;
@@ -240,13 +239,13 @@ fold_decomposed (Folder *f, gunichar c)
       if (next == COMBINING_CARON && (b == 's' || b == 'c' || b == 'z'))
         {
           begin_word (f);
-          g_string_append_c (f->out, (char) b);
+          g_string_append_c (f->out, (char)b);
           g_string_append_c (f->out, 'h'); /* ǆ = dž = dzh */
         }
       else if (next == COMBINING_BREVE && (b == 'u' || b == 0x0443))
         emit_str (f, "v");
       else if (b < 0x80)
-        emit_latin (f, (char) b);
+        emit_latin (f, (char)b);
       else if (b == CYRILLIC_GHE_UPTURN)
         emit_str (f, "g");
       else
@@ -261,7 +260,7 @@ fold_char (Folder *f, gunichar c)
   if (c < 0x80)
     {
       if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-        emit_latin (f, (char) c);
+        emit_latin (f, (char)c);
       else if (c != '\'')
         end_word (f);
       return;
@@ -275,72 +274,72 @@ fold_char (Folder *f, gunichar c)
 
   switch (c)
     {
-    case 0x2019: /* ’ */
-    case 0x02BC: /* ʼ */
-    case 0x00AD: /* soft hyphen: invisible, not a break */
-      return;
-    case CYRILLIC_GHE_UPTURN:
-      emit_str (f, "g");
-      return;
-    case 0x0142: /* ł */
-    case 0x013A: /* ĺ */
-    case 0x0140: /* ŀ */
-      emit_str (f, "l");
-      return;
-    case 0x015B: /* ś */
-      emit_str (f, "s");
-      return;
-    case 0x0107: /* ć */
-      emit_str (f, "c");
-      return;
-    case 0x017A: /* ź */
-      emit_str (f, "z");
-      return;
-    case 0x0144: /* ń */
-      emit_str (f, "n");
-      return;
-    case 0x0161: /* š */
-      emit_str (f, "sh");
-      return;
-    case 0x010D: /* č */
-      emit_str (f, "ch");
-      return;
-    case 0x017E: /* ž */
-      emit_str (f, "zh");
-      return;
-    case 0x016D: /* ŭ */
-      emit_str (f, "v");
-      return;
-    case 0x00DF: /* ß */
-      emit_str (f, "ss");
-      return;
-    case 0x00F8: /* ø */
-      emit_str (f, "o");
-      return;
-    case 0x00E6: /* æ */
-      emit_str (f, "ae");
-      return;
-    case 0x0153: /* œ */
-      emit_str (f, "oe");
-      return;
-    case 0x0111: /* đ */
-    case 0x00F0: /* ð */
-      emit_str (f, "d");
-      return;
-    case 0x00FE: /* þ */
-      emit_str (f, "t");
-      return;
-    case 0x0131: /* dotless ı */
-      emit_str (f, "i");
-      return;
-    case 0x0138: /* ĸ */
-      emit_str (f, "k");
-      return;
-    case 0x0127: /* ħ */
-      emit_latin (f, 'h');
-      return;
-    default:
-      break;
+      case 0x2019: /* ’ */
+      case 0x02BC: /* ʼ */
+      case 0x00AD: /* soft hyphen: invisible, not a break */
+        return;
+      case CYRILLIC_GHE_UPTURN:
+        emit_str (f, "g");
+        return;
+      case 0x0142: /* ł */
+      case 0x013A: /* ĺ */
+      case 0x0140: /* ŀ */
+        emit_str (f, "l");
+        return;
+      case 0x015B: /* ś */
+        emit_str (f, "s");
+        return;
+      case 0x0107: /* ć */
+        emit_str (f, "c");
+        return;
+      case 0x017A: /* ź */
+        emit_str (f, "z");
+        return;
+      case 0x0144: /* ń */
+        emit_str (f, "n");
+        return;
+      case 0x0161: /* š */
+        emit_str (f, "sh");
+        return;
+      case 0x010D: /* č */
+        emit_str (f, "ch");
+        return;
+      case 0x017E: /* ž */
+        emit_str (f, "zh");
+        return;
+      case 0x016D: /* ŭ */
+        emit_str (f, "v");
+        return;
+      case 0x00DF: /* ß */
+        emit_str (f, "ss");
+        return;
+      case 0x00F8: /* ø */
+        emit_str (f, "o");
+        return;
+      case 0x00E6: /* æ */
+        emit_str (f, "ae");
+        return;
+      case 0x0153: /* œ */
+        emit_str (f, "oe");
+        return;
+      case 0x0111: /* đ */
+      case 0x00F0: /* ð */
+        emit_str (f, "d");
+        return;
+      case 0x00FE: /* þ */
+        emit_str (f, "t");
+        return;
+      case 0x0131: /* dotless ı */
+        emit_str (f, "i");
+        return;
+      case 0x0138: /* ĸ */
+        emit_str (f, "k");
+        return;
+      case 0x0127: /* ħ */
+        emit_latin (f, 'h');
+        return;
+      default:
+        break;
     }
 
   if (g_unichar_ismark (c))
@@ -383,7 +382,7 @@ sp_fold (const char *text)
 
   while (*p != '\0')
     {
-      guchar b = (guchar) *p;
+      guchar b = (guchar)*p;
       gunichar c;
 
       if (b < 0x80)

@@ -6,6 +6,7 @@
 #include "supolka-core.h"
 
 #define SP_MASTER_KEY_BYTES 32
+#define SP_PAGE_SIZE 4096
 #define SP_ID_HEX_LEN 32
 #define SP_MAX_VALUE_BYTES (64 * 1024)
 #define SP_MAX_TEXT_CHARS 1000

@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include "sp-vault-private.h"
 
@@ -59,11 +60,12 @@ key_database (sqlite3 *db, SpSecret *master_key, GError **error)
     v4 = g_str_has_prefix ((const char *)sqlite3_column_text (stmt, 0), "4.");
   sqlite3_finalize (stmt);
 
-  rc = sqlite3_exec (db,
-                     "PRAGMA cipher_page_size = 4096;"
-                     "PRAGMA kdf_iter = 64000;"
-                     "PRAGMA cipher_use_hmac = ON;",
-                     NULL, NULL, NULL);
+  rc = sqlite3_exec (
+      db,
+      "PRAGMA cipher_page_size = " G_STRINGIFY (SP_PAGE_SIZE) ";"
+                                                              "PRAGMA kdf_iter = 64000;"
+                                                              "PRAGMA cipher_use_hmac = ON;",
+      NULL, NULL, NULL);
   if (rc == SQLITE_OK && v4)
     rc = sqlite3_exec (db,
                        "PRAGMA cipher_hmac_algorithm = HMAC_SHA1;"
@@ -81,11 +83,24 @@ open_database (const char *path, SpSecret *master_key, gboolean create, GError *
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc;
 
-  if (!create && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+  if (!create)
     {
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
-                   _ ("The vault's database %s is missing"), path);
-      return NULL;
+      GStatBuf st;
+
+      if (g_stat (path, &st) != 0 || !S_ISREG (st.st_mode))
+        {
+          g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                       _ ("The vault's database %s is missing"), path);
+          return NULL;
+        }
+      /* SQLCipher would take an empty file for a new database and write to
+       * it; a partial page means the file was cut short. */
+      if (st.st_size == 0 || st.st_size % SP_PAGE_SIZE != 0)
+        {
+          g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                       _ ("The vault's database %s is truncated"), path);
+          return NULL;
+        }
     }
   rc = sqlite3_open_v2 (path, &db, flags, NULL);
   if (rc != SQLITE_OK)
@@ -101,7 +116,12 @@ open_database (const char *path, SpSecret *master_key, gboolean create, GError *
     }
   /* The first read decrypts page 1 and checks its HMAC: a wrong key or a
    * damaged file fails here, before anything is written. */
-  rc = sqlite3_exec (db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+  /* An existing vault must already hold our tables: nothing is written to a
+   * file we do not recognise. */
+  rc = sqlite3_exec (db,
+                     create ? "SELECT count(*) FROM sqlite_master"
+                            : "SELECT 1 FROM meta WHERE key = 'device_id'",
+                     NULL, NULL, NULL);
   if (rc != SQLITE_OK)
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
@@ -315,6 +335,30 @@ sp_vault_change_passphrase (SpVault *vault, SpSecret *new_passphrase, SpKdfProfi
   key_path = g_build_filename (vault->dir, KEY_FILE, NULL);
   return sp_keyfile_rewrap (key_path, SP_SLOT_MAIN, new_passphrase, profile, vault->master_key,
                             error);
+}
+
+gboolean
+sp_vault_check (SpVault *vault, GError **error)
+{
+  g_autoptr (sqlite3_stmt) st = NULL;
+  int rc;
+
+  g_return_val_if_fail (vault != NULL, FALSE);
+  if (vault->db == NULL)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_LOCKED, _ ("The vault is locked"));
+      return FALSE;
+    }
+  st = sp_prepare (vault, "PRAGMA integrity_check", error);
+  if (st == NULL)
+    return FALSE;
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW && g_strcmp0 ((const char *)sqlite3_column_text (st, 0), "ok") == 0)
+    return TRUE;
+  g_set_error (
+      error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT, _ ("The vault's database is damaged: %s"),
+      rc == SQLITE_ROW ? (const char *)sqlite3_column_text (st, 0) : sqlite3_errmsg (vault->db));
+  return FALSE;
 }
 
 const char *

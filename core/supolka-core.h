@@ -77,6 +77,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpVault, sp_vault_close)
 gboolean sp_vault_change_passphrase (SpVault *vault, SpSecret *new_passphrase, SpKdfProfile profile,
                                      GError **error);
 
+/* Reads every page (SQLCipher checks each page's HMAC) and SQLite's own
+ * structure. Slow on big vaults: not done at open. */
+gboolean sp_vault_check (SpVault *vault, GError **error);
+
 const char *sp_vault_get_dir (SpVault *vault);
 const char *sp_vault_get_device_id (SpVault *vault);
 int sp_vault_get_schema_version (SpVault *vault);
