@@ -792,7 +792,11 @@ cmd_stats (Cli *cli)
               ngettext ("%" G_GINT64_FORMAT " declared participant",
                         "%" G_GINT64_FORMAT " declared participants", (gulong)s->participants),
               s->participants);
-          g_print ("  %-28s %s, %s, %" G_GINT64_FORMAT "\n", s->key, events, people, s->linked);
+          g_autofree char *linked
+              = g_strdup_printf (ngettext ("%lld participation record",
+                                           "%lld participation records", (gulong)s->linked),
+                                 (long long)s->linked);
+          g_print ("  %-28s %s, %s, %s\n", s->key, events, people, linked);
         }
       else
         g_print ("  %-28s %" G_GINT64_FORMAT "\n", *s->key ? s->key : _ ("(not set)"), s->count);

@@ -89,6 +89,12 @@ sp_is_hex_id (const char *s)
   return TRUE;
 }
 
+gboolean
+sp_id_is_valid (const char *id)
+{
+  return sp_is_hex_id (id);
+}
+
 guint64
 sp_hlc_pack (guint64 ms, guint16 counter)
 {

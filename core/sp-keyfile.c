@@ -152,8 +152,8 @@ derive_key (SpSecret *passphrase, const guint8 *slot, GError **error)
       != 0)
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_FAILED,
-                   _ ("Not enough memory to derive the key (%" G_GUINT64_FORMAT " MiB needed)"),
-                   mem >> 20);
+                   _ ("Not enough memory to derive the key (%llu MiB needed)"),
+                   (unsigned long long)(mem >> 20));
       return NULL;
     }
   return g_steal_pointer (&key);
@@ -303,7 +303,7 @@ read_keyfile (const char *path, guint8 file[KF_SIZE], GError **error)
   if (len != KF_SIZE)
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
-                   _ ("%s is damaged: it has %" G_GSIZE_FORMAT " bytes instead of %d"), path, len,
+                   _ ("%s is damaged: it has %lu bytes instead of %d"), path, (unsigned long)len,
                    KF_SIZE);
       return FALSE;
     }

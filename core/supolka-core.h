@@ -129,6 +129,9 @@ typedef struct
 } SpKindInfo;
 
 /* NULL-terminated list of all kinds, in a stable order. */
+/* TRUE for a record or device id: 32 lowercase hexadecimal characters. */
+gboolean sp_id_is_valid (const char *id);
+
 const SpKindInfo *const *sp_kinds (void);
 const SpKindInfo *sp_kind_lookup (const char *name);
 const SpFieldInfo *sp_kind_field (const SpKindInfo *kind, const char *field);

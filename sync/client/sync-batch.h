@@ -1,0 +1,77 @@
+/* Sealing and opening batches of changes (docs/PROTOCOL.md).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "supolka-core.h"
+
+G_BEGIN_DECLS
+
+#define SYNC_ERROR (sync_error_quark ())
+
+typedef enum
+{
+  SYNC_ERROR_FAILED,
+  SYNC_ERROR_MALFORMED, /* not a well-formed envelope or batch */
+  SYNC_ERROR_FORGED,    /* signature, key commitment or AEAD tag wrong */
+  SYNC_ERROR_CHAIN,     /* gap, reorder, replay or fork in a device chain */
+  SYNC_ERROR_NETWORK,
+  SYNC_ERROR_REFUSED, /* the relay said no */
+} SyncError;
+
+GQuark sync_error_quark (void);
+
+#define SYNC_ID_BYTES 16
+#define SYNC_KEY_BYTES 32
+#define SYNC_HASH_BYTES 32
+#define SYNC_MAX_PLAINTEXT (16 * 1024 * 1024) /* decompressed batch */
+#define SYNC_MAX_CIPHERTEXT (4 * 1024 * 1024)
+
+/* Everything the relay can see of a batch, plus what the reader checks. */
+typedef struct
+{
+  guint8 workspace[SYNC_ID_BYTES];
+  guint8 device[SYNC_ID_BYTES];
+  guint32 epoch;
+  guint64 seq;
+  guint8 prev_hash[SYNC_HASH_BYTES];
+  guint8 log_head[SYNC_HASH_BYTES];
+} SyncBatchInfo;
+
+/* A decoded batch: the changes of whole local transactions, and the version
+ * vector (device id hex -> last seq applied) of the writer when it wrote. */
+typedef struct
+{
+  SyncBatchInfo info;
+  GPtrArray *changes; /* of SpChange */
+  GHashTable *vv;     /* char* -> guint64* */
+} SyncBatch;
+
+void sync_batch_free (SyncBatch *batch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SyncBatch, sync_batch_free)
+
+/* Serialises, compresses, pads (Padmé, at least 1 KiB steps), encrypts with
+ * XChaCha20-Poly1305 under a key derived from the epoch key for this
+ * (workspace, device, epoch, seq), commits to that key in the header, and
+ * signs header ‖ nonce ‖ ciphertext with the device's Ed25519 identity key. */
+GBytes *sync_batch_seal (const SyncBatchInfo *info, GPtrArray *changes, GHashTable *vv,
+                         const guint8 epoch_key[SYNC_KEY_BYTES], const guint8 sign_sk[64],
+                         GError **error);
+
+/* Parses the public header only (no key needed). */
+gboolean sync_batch_peek (GBytes *envelope, SyncBatchInfo *info, GError **error);
+
+/* Verifies the signature with the writer's public key, the key commitment,
+ * the AEAD tag, then decompresses (bounded) and parses (strictly). */
+SyncBatch *sync_batch_open (GBytes *envelope, const guint8 epoch_key[SYNC_KEY_BYTES],
+                            const guint8 sign_pk[32], GError **error);
+
+/* BLAKE2b-256 of the whole envelope: the next batch's prev_hash. */
+void sync_batch_hash (GBytes *envelope, guint8 out[SYNC_HASH_BYTES]);
+
+/* Padmé padding length for n bytes, at least 1 KiB steps. */
+gsize sync_pad_length (gsize n);
+
+G_END_DECLS
