@@ -148,6 +148,17 @@ read_passphrase (Cli *cli, const char *prompt, GError **error)
   return g_steal_pointer (&secret);
 }
 
+/* Characters when the passphrase is UTF-8, else bytes. */
+static glong
+passphrase_chars (SpSecret *s)
+{
+  const char *p = (const char *)sp_secret_data (s);
+
+  if (g_utf8_validate (p, (gssize)sp_secret_len (s), NULL))
+    return g_utf8_strlen (p, (gssize)sp_secret_len (s));
+  return (glong)sp_secret_len (s);
+}
+
 /* A new passphrase: asked twice on a terminal, once from a descriptor. */
 static SpSecret *
 read_new_passphrase (Cli *cli, GError **error)
@@ -157,7 +168,7 @@ read_new_passphrase (Cli *cli, GError **error)
 
   if (first == NULL)
     return NULL;
-  if (sp_secret_len (first) < 8)
+  if (passphrase_chars (first) < 8)
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
                    _ ("The passphrase must have at least 8 characters"));
@@ -659,6 +670,11 @@ cmd_import (Cli *cli)
         g_print (ngettext ("Imported %u row.\n", "Imported %u rows.\n", report->imported),
                  report->imported);
     }
+  if (!ok && report && report->errors && report->errors->len > 0
+      && g_str_has_suffix (
+          error->message,
+          ((SpImportError *)report->errors->pdata[report->errors->len - 1])->message))
+    return exit_code_for (error); /* the report above already said it */
   if (!ok)
     return fail (error);
   return EXIT_OK;
@@ -701,6 +717,16 @@ cmd_export (Cli *cli)
     return fail (error);
   g_printerr (_ ("Warning: %s is not encrypted. Keep it only as long as you need it.\n"), path);
   return EXIT_OK;
+}
+
+/* Pads to a width in characters, not bytes (Cyrillic is two bytes each). */
+static char *
+pad (const char *s, glong width)
+{
+  glong n = g_utf8_strlen (s, -1);
+  g_autofree char *spaces = g_strnfill (n < width ? (gsize)(width - n) : 0, ' ');
+
+  return g_strconcat (s, spaces, NULL);
 }
 
 static const char *
@@ -784,14 +810,12 @@ cmd_stats (Cli *cli)
         }
       if (g_str_equal (s->group, "events_by_kind_year"))
         {
-          g_autofree char *events
-              = g_strdup_printf (ngettext ("%" G_GINT64_FORMAT " event",
-                                           "%" G_GINT64_FORMAT " events", (gulong)s->count),
-                                 s->count);
-          g_autofree char *people = g_strdup_printf (
-              ngettext ("%" G_GINT64_FORMAT " declared participant",
-                        "%" G_GINT64_FORMAT " declared participants", (gulong)s->participants),
-              s->participants);
+          g_autofree char *events = g_strdup_printf (
+              ngettext ("%lld event", "%lld events", (gulong)s->count), (long long)s->count);
+          g_autofree char *people
+              = g_strdup_printf (ngettext ("%lld declared participant",
+                                           "%lld declared participants", (gulong)s->participants),
+                                 (long long)s->participants);
           g_autofree char *linked
               = g_strdup_printf (ngettext ("%lld participation record",
                                            "%lld participation records", (gulong)s->linked),
@@ -799,7 +823,10 @@ cmd_stats (Cli *cli)
           g_print ("  %-28s %s, %s, %s\n", s->key, events, people, linked);
         }
       else
-        g_print ("  %-28s %" G_GINT64_FORMAT "\n", *s->key ? s->key : _ ("(not set)"), s->count);
+        {
+          g_autofree char *label = pad (*s->key ? s->key : _ ("(not set)"), 28);
+          g_print ("  %s %" G_GINT64_FORMAT "\n", label, s->count);
+        }
     }
   return EXIT_OK;
 }
@@ -942,11 +969,21 @@ cmd_passwd (Cli *cli)
 static gboolean
 parse_global (Cli *cli, int argc, char **argv, int *exit_code)
 {
+  gboolean value_next = FALSE;
+
   for (int i = 1; i < argc; i++)
     {
       const char *a = argv[i];
       const char *v = NULL;
 
+      /* The value of a command's own option is never a global option:
+       * "add org --notes --json" stores the text "--json". */
+      if (value_next)
+        {
+          g_ptr_array_add (cli->args, argv[i]);
+          value_next = FALSE;
+          continue;
+        }
       if (g_str_equal (a, "--json"))
         cli->json = TRUE;
       else if (g_str_equal (a, "--help") || g_str_equal (a, "-h"))
@@ -975,6 +1012,8 @@ parse_global (Cli *cli, int argc, char **argv, int *exit_code)
       else
         {
           g_ptr_array_add (cli->args, argv[i]);
+          value_next = cli->args->len > 1 && g_str_has_prefix (a, "--") && !strchr (a, '=')
+                       && !g_str_equal (a, "--dry-run") && !g_str_equal (a, "--deleted");
           continue;
         }
       if (v && g_str_has_prefix (a, "--vault"))

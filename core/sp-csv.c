@@ -81,22 +81,22 @@ on_field (void *s, size_t len, void *data)
     return;
   if (ctx->offsets->len >= SP_CSV_MAX_COLUMNS)
     {
-      g_autofree char *msg = g_strdup_printf (_ ("Line %u: a row has more than %d columns"),
-                                              ctx->row_line, SP_CSV_MAX_COLUMNS);
+      g_autofree char *msg
+          = g_strdup_printf (_ ("A row has more than %d columns"), SP_CSV_MAX_COLUMNS);
       parse_fail (ctx, msg);
       return;
     }
   if (len > SP_CSV_MAX_CELL)
     {
-      g_autofree char *msg = g_strdup_printf (_ ("Line %u: a cell is longer than %d KiB"),
-                                              ctx->row_line, SP_CSV_MAX_CELL / 1024);
+      g_autofree char *msg
+          = g_strdup_printf (_ ("A cell is longer than %d KiB"), SP_CSV_MAX_CELL / 1024);
       parse_fail (ctx, msg);
       return;
     }
   if (++ctx->n_cells > SP_CSV_MAX_CELLS)
     {
-      g_autofree char *msg = g_strdup_printf (_ ("Line %u: the file has more than %d cells"),
-                                              ctx->row_line, SP_CSV_MAX_CELLS);
+      g_autofree char *msg
+          = g_strdup_printf (_ ("The file has more than %d cells"), SP_CSV_MAX_CELLS);
       parse_fail (ctx, msg);
       return;
     }
@@ -117,8 +117,8 @@ on_row (int c, void *data)
   ctx->row_open = FALSE;
   if (ctx->error == NULL && ctx->rows->len > SP_CSV_MAX_ROWS)
     {
-      g_autofree char *msg = g_strdup_printf (_ ("Line %u: the file has more than %d rows"),
-                                              ctx->row_line, SP_CSV_MAX_ROWS);
+      g_autofree char *msg
+          = g_strdup_printf (_ ("The file has more than %d rows"), SP_CSV_MAX_ROWS);
       parse_fail (ctx, msg);
     }
   if (ctx->error == NULL && ctx->offsets->len > 0)
@@ -156,7 +156,7 @@ check_no_nul (const char *text, gsize len, guint *error_line, GError **error)
     return TRUE;
   *error_line = line_at (text, len, (gsize)(nul - text));
   g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
-               _ ("Line %u: the file contains a NUL byte, so it is not a text file"), *error_line);
+               _ ("The file contains a NUL byte, so it is not a text file"));
   return FALSE;
 }
 
@@ -202,8 +202,7 @@ decode (const char *data, gsize len, char **owned, const char **text, gsize *tex
         {
           *error_line = line_at (*text, *text_len, (gsize)(end - *text));
           g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
-                       _ ("Line %u: the file is marked as UTF-8 but this line is not valid UTF-8"),
-                       *error_line);
+                       _ ("The file is marked as UTF-8 but this line is not valid UTF-8"));
           return FALSE;
         }
       return TRUE;
@@ -225,7 +224,7 @@ decode (const char *data, gsize len, char **owned, const char **text, gsize *tex
         g_clear_pointer (owned, g_free);
         *error_line = line_at (data, len, read);
         g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
-                     _ ("Line %u: the text is neither UTF-8 nor Windows-1251"), *error_line);
+                     _ ("The text is neither UTF-8 nor Windows-1251"));
         return FALSE;
       }
     *text = *owned;
@@ -355,14 +354,14 @@ parse_full (const char *data, gsize len, char **encoding_out, char *delimiter_ou
         }
       if (csv_parse (&parser, p, n, on_field, on_row, &ctx) != n && ctx.error == NULL)
         {
-          g_autofree char *msg = g_strdup_printf (_ ("Line %u: the CSV reader failed: %s"), line,
+          g_autofree char *msg = g_strdup_printf (_ ("The CSV reader failed: %s"),
                                                   csv_strerror (csv_error (&parser)));
           parse_fail (&ctx, msg);
         }
       if (ctx.error == NULL && parser.entry_pos > SP_CSV_MAX_CELL)
         {
-          g_autofree char *msg = g_strdup_printf (_ ("Line %u: a cell is longer than %d KiB"),
-                                                  ctx.row_line, SP_CSV_MAX_CELL / 1024);
+          g_autofree char *msg
+              = g_strdup_printf (_ ("A cell is longer than %d KiB"), SP_CSV_MAX_CELL / 1024);
           parse_fail (&ctx, msg);
         }
       if (line_end && (*q == '\n' || q + 1 >= end || q[1] != '\n'))
@@ -372,8 +371,8 @@ parse_full (const char *data, gsize len, char **encoding_out, char *delimiter_ou
 
   if (ctx.error == NULL && parser.pstate == LIBCSV_FIELD_BEGUN && parser.quoted)
     {
-      g_autofree char *msg = g_strdup_printf (
-          _ ("Line %u: a quoted value is never closed (a \" is missing)"), ctx.row_line);
+      g_autofree char *msg
+          = g_strdup_printf (_ ("A quoted value is never closed (a \" is missing)"));
       parse_fail (&ctx, msg);
     }
   if (ctx.error == NULL)
@@ -397,11 +396,21 @@ GPtrArray *
 sp_csv_parse (const char *data, gsize len, char **encoding, char *delimiter, GError **error)
 {
   guint error_line = 0;
+  GError *local = NULL;
+  GPtrArray *rows;
 
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return parse_full (data, len, encoding, delimiter, &error_line, error);
+  rows = parse_full (data, len, encoding, delimiter, &error_line, &local);
+  if (rows == NULL)
+    {
+      /* The message names the line here; the import report keeps it apart. */
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("Line %u: %s"), error_line,
+                   local->message);
+      g_error_free (local);
+    }
+  return rows;
 }
 
 /* ---- Writing -------------------------------------------------------------- */
@@ -613,7 +622,10 @@ map_header (ImportCtx *ic, SpCsvRow *header, GError **error)
     }
   if (messages->len)
     {
-      g_set_error_literal (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, messages->str);
+      /* The report lists each column; the error sums up. */
+      g_set_error_literal (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                           _ ("The first line names columns that cannot be imported; nothing was "
+                              "imported"));
       return FALSE;
     }
   return TRUE;
@@ -873,6 +885,12 @@ sp_vault_import_csv (SpVault *vault, const char *kind, const char *data, gsize l
   if (rows == NULL)
     {
       report_add (&ic, error_line, NULL, NULL, local->message);
+      {
+        g_autofree char *msg = g_strdup (local->message);
+        g_clear_error (&local);
+        g_set_error (&local, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("Line %u: %s"), error_line,
+                     msg);
+      }
       goto out;
     }
   if (rows->len == 0)

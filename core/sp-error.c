@@ -33,8 +33,16 @@ sp_sqlite_error (sqlite3 *db, int rc, GError **error)
 {
   int code = SP_CORE_ERROR_FAILED;
 
-  if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
-    code = SP_CORE_ERROR_CORRUPT;
+  /* SQLCipher 3.4 reports a page that fails its HMAC check as a plain
+   * SQLITE_ERROR ("SQL logic error"); our SQL is fixed and tested, so at run
+   * time that means a damaged file. */
+  if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT || rc == SQLITE_ERROR)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                   _ ("The vault's database is damaged or unreadable (%s)"),
+                   db ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+      return FALSE;
+    }
   else if (rc == SQLITE_IOERR || rc == SQLITE_FULL || rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY
            || rc == SQLITE_PERM)
     code = SP_CORE_ERROR_IO;

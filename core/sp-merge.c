@@ -401,9 +401,10 @@ ensure_record (SpVault *vault, const SpChange *c, GError **error)
     {
       if (!g_str_equal (kind, c->kind))
         {
-          g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
-                       _ ("A received change names record %s as a %s, but it is a %s"), c->record,
-                       c->kind, kind);
+          g_set_error (
+              error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+              _ ("A received change gives record %s the kind \"%s\", but it is stored as \"%s\""),
+              c->record, c->kind, kind);
           return -1;
         }
       return rowid;

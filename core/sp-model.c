@@ -369,8 +369,9 @@ sp_field_normalize (const SpKindInfo *kind, const SpFieldInfo *field, const char
               if (g_ascii_isdigit (*p))
                 digits++;
               else if (!strchr ("+-() .", *p))
-                return invalid (error, field, v,
-                                _ ("use digits, spaces and + - ( ) only, e.g. +375 29 123-45-67")),
+                return invalid (
+                           error, field, v,
+                           _ ("use digits, spaces and + - ( ) . only, e.g. +375 29 123-45-67")),
                        NULL;
             }
           if (digits < 5 || digits > 20)

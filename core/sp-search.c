@@ -79,12 +79,11 @@ sp_search_match_expr (const char *text)
 /* Builds the WHERE clause for a filter. Only constant SQL goes into the
  * text; every value is bound. */
 static char *
-filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds, gboolean *empty)
+filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
 {
   const SpKindInfo *info = kind ? sp_kind_lookup (kind) : NULL;
   g_autoptr (GString) sql = g_string_new ("FROM records r WHERE 1");
 
-  *empty = FALSE;
   if (kind)
     {
       g_string_append (sql, " AND r.kind = ?");
@@ -142,8 +141,8 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds, gboolean *emp
   if (f->search && *f->search)
     {
       char *match = sp_search_match_expr (f->search);
-      if (match == NULL)
-        *empty = FALSE; /* only punctuation: no text filter */
+      if (match == NULL) /* nothing searchable in the text: nothing matches */
+        g_string_append (sql, " AND 0");
       else
         {
           g_string_append (sql, " AND r.rowid IN (SELECT docid FROM search WHERE search MATCH ?)");
@@ -158,8 +157,7 @@ prepare_filtered (SpVault *vault, const char *select, const char *kind, const Sp
                   const char *tail, GError **error)
 {
   g_autoptr (GPtrArray) binds = g_ptr_array_new_with_free_func (g_free);
-  gboolean empty;
-  g_autofree char *where = filter_sql (kind, f, binds, &empty);
+  g_autofree char *where = filter_sql (kind, f, binds);
   g_autofree char *sql = g_strconcat (select, " ", where, " ", tail ? tail : "", NULL);
   sqlite3_stmt *st = sp_prepare (vault, sql, error);
 

@@ -184,7 +184,7 @@ load_state (SpVault *vault, GError **error)
   if (!sp_is_hex_id (device))
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
-                   _ ("The vault's database has no valid device id"));
+                   _ ("The vault's database is damaged: its settings could not be read"));
       return FALSE;
     }
   memcpy (vault->device_id, device, SP_ID_HEX_LEN + 1);

@@ -800,15 +800,15 @@ test_import_header_errors (void)
   fixture_open (&f);
   g_assert_false (import (f.vault, "org", "name,colour\nA,red\n", FALSE, &report, &error));
   g_assert_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "colour"));
   g_assert_cmpuint (report->errors->len, ==, 1);
+  g_assert_nonnull (strstr (((SpImportError *)report->errors->pdata[0])->message, "colour"));
   g_assert_nonnull (find_error (report, 1, "colour"));
   g_clear_pointer (&report, sp_import_report_free);
   g_clear_error (&error);
 
   g_assert_false (import (f.vault, "org", " name ,NAME\nA,B\n", FALSE, &report, &error));
   g_assert_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "NAME"));
+  g_assert_nonnull (strstr (((SpImportError *)report->errors->pdata[0])->message, "NAME"));
   g_clear_pointer (&report, sp_import_report_free);
   g_clear_error (&error);
 
