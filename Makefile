@@ -5,6 +5,8 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 15
 MESON      ?= meson
 SHELL      := /bin/bash
 
@@ -13,11 +15,11 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config gettext clang-forma
 	libglib2.0-dev libgtk-4-dev libadwaita-1-dev libsqlcipher-dev libsodium-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev libjson-glib-dev libqrencode-dev libcsv-dev \
 	libsqlite3-dev xvfb xauth dbus dbus-x11 desktop-file-utils appstream \
-	libglib2.0-bin
+	libglib2.0-bin clang libclang-rt-14-dev python3
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run check check-plain check-sanitize bench format format-check clean
+.PHONY: all deps build run check check-plain check-sanitize check-fuzz fuzz bench format format-check clean
 
 all: build
 
@@ -67,15 +69,30 @@ check-sanitize: deps $(ASAN_BUILD)/build.ninja
 	  xvfb-run -a dbus-run-session -- $(MESON) test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 \
 	  --timeout-multiplier 3
 
-# The whole suite: format, plain build, sanitizer build; one summary line last.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzzing=true -Db_sanitize=address,undefined \
+	  -Db_lundef=false -Dbuildtype=debug -Dfuzz_seconds=$(FUZZ_SECONDS)
+
+# Every parser that takes hostile input, under libFuzzer + ASan + UBSan, for
+# FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=600 for a longer run).
+check-fuzz: deps $(FUZZ_BUILD)/build.ninja
+	rm -f $(FUZZ_BUILD)/meson-logs/testlog.json
+	$(MESON) configure $(FUZZ_BUILD) -Dfuzz_seconds=$(FUZZ_SECONDS)
+	ninja -C $(FUZZ_BUILD)
+	-$(MESON) test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs --num-processes 2
+
+fuzz: check-fuzz
+
+# The whole suite: format, plain build, sanitizer build, fuzzing; one summary line last.
 check: deps
 	@fmt=0; $(MAKE) --no-print-directory format-check || fmt=1; \
 	$(MAKE) --no-print-directory check-plain; \
 	$(MAKE) --no-print-directory check-sanitize; \
-	python3 tests/summary.py $(BUILD) $(ASAN_BUILD) --format-failed=$$fmt
+	$(MAKE) --no-print-directory check-fuzz; \
+	python3 tests/summary.py $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) --format-failed=$$fmt
 
 bench: build
 	$(BUILD)/tests/bench/supolka-bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

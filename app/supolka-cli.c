@@ -566,7 +566,6 @@ cmd_list (Cli *cli, gboolean search)
 static gboolean
 read_file_bounded (const char *path, char **data, gsize *len, GError **error)
 {
-  g_autoptr (GMappedFile) map = NULL;
   struct stat st;
 
   if (g_stat (path, &st) == 0 && st.st_size > 64 * 1024 * 1024)

@@ -51,6 +51,7 @@
 #define MAX_MEMLIMIT (G_GUINT64_CONSTANT (4) << 30)
 
 G_STATIC_ASSERT (KF_SIZE == 264);
+G_STATIC_ASSERT (KF_SIZE == SP_KEYFILE_SIZE);
 G_STATIC_ASSERT (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == 24);
 G_STATIC_ASSERT (crypto_pwhash_SALTBYTES == 16);
 
@@ -270,31 +271,20 @@ sp_keyfile_create (const char *path, SpSecret *passphrase, SpKdfProfile profile,
   return ok;
 }
 
-/* Reads and checks the file's shape. Never modifies it. */
-static gboolean
-read_keyfile (const char *path, guint8 file[KF_SIZE], GError **error)
+/* Checks the shape of a key file's bytes; copies them to file on success. */
+gboolean
+sp_keyfile_parse (const char *path, const guint8 *contents, gsize len, guint8 file[SP_KEYFILE_SIZE],
+                  GError **error)
 {
-  g_autofree char *contents = NULL;
-  gsize len = 0;
   guint8 sum[32];
-  g_autoptr (GError) local = NULL;
 
-  if (!g_file_get_contents (path, &contents, &len, &local))
-    {
-      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND, _ ("No vault found at %s"),
-                     path);
-      else
-        g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_IO, "%s", local->message);
-      return FALSE;
-    }
   if (len < 10 || memcmp (contents, KF_MAGIC, sizeof KF_MAGIC) != 0)
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
                    _ ("%s is not a Supolka key file, or its start is damaged"), path);
       return FALSE;
     }
-  if (((guint8)contents[8] | ((guint8)contents[9] << 8)) > KF_VERSION)
+  if ((contents[8] | (contents[9] << 8)) > KF_VERSION)
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_TOO_NEW,
                    _ ("%s was written by a newer version of Supolka"), path);
@@ -329,6 +319,26 @@ read_keyfile (const char *path, guint8 file[KF_SIZE], GError **error)
         }
     }
   return TRUE;
+}
+
+/* Reads and checks the file's shape. Never modifies it. */
+static gboolean
+read_keyfile (const char *path, guint8 file[KF_SIZE], GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  g_autoptr (GError) local = NULL;
+
+  if (!g_file_get_contents (path, &contents, &len, &local))
+    {
+      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND, _ ("No vault found at %s"),
+                     path);
+      else
+        g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_IO, "%s", local->message);
+      return FALSE;
+    }
+  return sp_keyfile_parse (path, (const guint8 *)contents, len, file, error);
 }
 
 SpSecret *

@@ -45,6 +45,10 @@ typedef enum
   SP_SLOT_DURESS = 1,
 } SpKeySlot;
 
+#define SP_KEYFILE_SIZE 264
+/* Shape checks only (no KDF): also the fuzzing entry point. */
+gboolean sp_keyfile_parse (const char *path, const guint8 *contents, gsize len,
+                           guint8 file[SP_KEYFILE_SIZE], GError **error);
 gboolean sp_keyfile_create (const char *path, SpSecret *passphrase, SpKdfProfile profile,
                             SpSecret *master_key, GError **error);
 /* Tries every slot (always both, so timing never says which matched). */

@@ -25,12 +25,11 @@ dump (SpVault *vault)
   GString *out = g_string_new (NULL);
   const char *queries[] = {
     "SELECT id, kind, cl, created, title FROM records ORDER BY id",
-    "SELECT r.id, f.field, f.value, f.hlc, f.device FROM fields f JOIN records r ON r.rowid = "
-    "f.rec "
-    "ORDER BY r.id, f.field",
+    ("SELECT r.id, f.field, f.value, f.hlc, f.device FROM fields f JOIN records r ON r.rowid = "
+     "f.rec ORDER BY r.id, f.field"),
     "SELECT rec, field, value, hlc, device FROM conflicts ORDER BY rec, field, hlc, device",
-    "SELECT rec, field, value, hlc, device, supersedes FROM changes ORDER BY rec, field, hlc, "
-    "device",
+    ("SELECT rec, field, value, hlc, device, supersedes FROM changes ORDER BY rec, field, hlc, "
+     "device"),
     "SELECT r.id, s.body FROM search s JOIN records r ON r.rowid = s.docid ORDER BY r.id",
   };
 

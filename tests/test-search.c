@@ -84,6 +84,7 @@ test_hostile_queries (void)
     g_autoptr (GError) error = NULL;
     g_autoptr (GPtrArray) r = sp_vault_search (vault, many, NULL, 0, &error);
     g_assert_no_error (error);
+    g_assert_nonnull (r);
   }
 }
 

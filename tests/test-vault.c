@@ -324,6 +324,7 @@ test_no_plaintext_on_disk (void)
                                         "email", markers[2], "phone", markers[3], NULL);
   g_autofree char *folded = sp_fold (markers[1]);
 
+  g_assert_nonnull (id);
   /* Still open (WAL in use), then closed: neither state leaks. */
   for (guint i = 0; i < G_N_ELEMENTS (markers); i++)
     g_assert_false (sp_test_tree_contains (dir, markers[i], strlen (markers[i])));

@@ -414,9 +414,8 @@ sync_batch_open (GBytes *envelope, const guint8 epoch_key[SYNC_KEY_BYTES], const
   const guint8 *d = g_bytes_get_data (envelope, &len);
   guint8 key[SYNC_KEY_BYTES], commit[SYNC_HASH_BYTES], digest[64];
   g_autofree guint8 *plain = NULL;
-  g_autoptr (GZlibDecompressor) z = NULL;
-  g_autoptr (GBytes) json = NULL;
-  guint32 ct_len, packed_len;
+  SyncBatch *batch;
+  guint32 ct_len;
   gboolean commit_ok;
 
   if (!sync_batch_peek (envelope, &info, error))
@@ -448,13 +447,27 @@ sync_batch_open (GBytes *envelope, const guint8 epoch_key[SYNC_KEY_BYTES], const
       return NULL;
     }
   sodium_memzero (key, sizeof key);
+  batch = sync_batch_decode_plaintext (plain, ct_len - TAG_LEN, &info, error);
+  sodium_memzero (plain, ct_len - TAG_LEN);
+  return batch;
+}
+
+SyncBatch *
+sync_batch_decode_plaintext (const guint8 *plain, gsize len, const SyncBatchInfo *info,
+                             GError **error)
+{
+  g_autoptr (GZlibDecompressor) z = NULL;
+  g_autoptr (GBytes) json = NULL;
+  guint32 packed_len;
+
+  if (len < 4)
+    return malformed (error, "padding"), NULL;
   packed_len = get_le32 (plain);
-  if ((gsize)packed_len + 4 > ct_len - TAG_LEN)
+  if ((gsize)packed_len > len - 4)
     return malformed (error, "padding"), NULL;
   z = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW);
   json = convert (G_CONVERTER (z), plain + 4, packed_len, SYNC_MAX_PLAINTEXT, NULL);
-  sodium_memzero (plain, ct_len - TAG_LEN);
   if (json == NULL)
     return malformed (error, "compression"), NULL;
-  return deserialise (g_bytes_get_data (json, NULL), g_bytes_get_size (json), &info, error);
+  return deserialise (g_bytes_get_data (json, NULL), g_bytes_get_size (json), info, error);
 }

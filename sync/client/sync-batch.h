@@ -68,6 +68,11 @@ gboolean sync_batch_peek (GBytes *envelope, SyncBatchInfo *info, GError **error)
 SyncBatch *sync_batch_open (GBytes *envelope, const guint8 epoch_key[SYNC_KEY_BYTES],
                             const guint8 sign_pk[32], GError **error);
 
+/* The last step of opening: padded plaintext -> batch. Exposed for fuzzing;
+ * never call it on bytes that did not pass sync_batch_open's checks. */
+SyncBatch *sync_batch_decode_plaintext (const guint8 *plain, gsize len, const SyncBatchInfo *info,
+                                        GError **error);
+
 /* BLAKE2b-256 of the whole envelope: the next batch's prev_hash. */
 void sync_batch_hash (GBytes *envelope, guint8 out[SYNC_HASH_BYTES]);
 
