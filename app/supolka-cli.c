@@ -51,9 +51,13 @@ usage_error (const char *fmt, ...)
   return EXIT_USAGE;
 }
 
+static char *safe (const char *s, gboolean one_line);
+
 static int
 exit_code_for (const GError *error)
 {
+  if (error->domain == G_FILE_ERROR)
+    return error->code == G_FILE_ERROR_NOENT ? EXIT_NOT_FOUND : EXIT_USAGE;
   if (error->domain != SP_CORE_ERROR)
     return EXIT_INVALID;
   switch ((SpCoreError)error->code)
@@ -78,37 +82,42 @@ exit_code_for (const GError *error)
 static int
 fail (const GError *error)
 {
-  g_printerr ("supolka-cli: %s\n", error->message);
+  g_autofree char *message = safe (error->message, FALSE); /* messages quote values */
+
+  g_printerr ("supolka-cli: %s\n", message);
   return exit_code_for (error);
 }
 
 static void
 print_usage (void)
 {
-  g_print ("%s", _ ("Usage: supolka-cli [--vault DIR] [--passphrase-fd N] [--json] COMMAND ...\n"
-                    "\n"
-                    "Commands:\n"
-                    "  init [--kdf interactive|moderate|sensitive]   create a vault\n"
-                    "  add KIND --FIELD VALUE ...                    add a record, print its id\n"
-                    "  edit ID --FIELD VALUE ...                     change fields (\"\" clears)\n"
-                    "  delete ID | undelete ID | show ID\n"
-                    "  list KIND [--region R] [--status S] [--tag T] [--kind K] [--search TEXT]\n"
-                    "            [--limit N] [--deleted]\n"
-                    "  search TEXT [--kind KIND] [--limit N]\n"
-                    "  import-csv KIND FILE [--dry-run] | export-csv KIND FILE\n"
-                    "  stats\n"
-                    "  conflicts [ID]\n"
-                    "  fields [KIND]                                 list kinds, fields, values\n"
-                    "  passwd [--kdf PROFILE]                        change the passphrase\n"
-                    "  check                                         read every page, verify\n"
-                    "\n"
-                    "Kinds: org, person, affiliation, project, event, participation, note.\n"
-                    "The vault folder is --vault DIR, else $SUPOLKA_VAULT, else the XDG data "
-                    "folder.\n"
-                    "Passphrases come from the terminal, or one line each from --passphrase-fd "
-                    "N.\n"
-                    "Exit status: 0 ok, 1 usage, 2 wrong passphrase or locked, 3 not found,\n"
-                    "4 invalid input, 5 sync or network error.\n"));
+  g_print (
+      "%s",
+      _ ("Usage: supolka-cli [--vault DIR] [--passphrase-fd N] [--json] COMMAND ...\n"
+         "\n"
+         "Commands:\n"
+         "  init [--kdf interactive|moderate|sensitive]   create a vault\n"
+         "  add KIND --FIELD VALUE ...                    add a record, print its id\n"
+         "  edit ID --FIELD VALUE ...                     change fields (\"\" clears)\n"
+         "  delete ID | undelete ID | show ID\n"
+         "  list KIND [--region R] [--status S] [--tag T] [--kind K] [--search TEXT]\n"
+         "            [--limit N] [--deleted]\n"
+         "  search TEXT [--kind KIND] [--limit N]\n"
+         "  import-csv KIND FILE [--dry-run] | export-csv KIND FILE\n"
+         "  stats\n"
+         "  conflicts [ID]                                fields edited on two devices at once\n"
+         "  resolve ID --FIELD VALUE ...                  keep this value, end the conflict\n"
+         "  fields [KIND]                                 list kinds, fields, values\n"
+         "  passwd [--kdf PROFILE]                        change the passphrase\n"
+         "  check                                         read every page, verify\n"
+         "\n"
+         "Kinds: org, person, affiliation, project, event, participation, note.\n"
+         "The vault folder is --vault DIR, else $SUPOLKA_VAULT, else the XDG data "
+         "folder.\n"
+         "Passphrases come from the terminal, or one line each from --passphrase-fd "
+         "N.\n"
+         "Exit status: 0 ok, 1 usage, 2 wrong passphrase or locked, 3 not found,\n"
+         "4 invalid input, 5 sync or network error.\n"));
 }
 
 /* ---- Passphrases ---- */
@@ -207,6 +216,37 @@ open_vault (Cli *cli, GError **error)
 
 /* ---- Output ---- */
 
+/* Text from the vault may have come from another device: before it reaches a
+ * terminal, control characters (escape sequences can rewrite the screen or
+ * the clipboard) and bidirectional overrides become U+FFFD. one_line also
+ * turns line breaks and tabs into spaces. */
+static char *
+safe (const char *s, gboolean one_line)
+{
+  GString *out;
+
+  if (s == NULL)
+    return g_strdup ("");
+  out = g_string_sized_new (strlen (s));
+  for (const char *p = s; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+
+      if (c == (gunichar)-1 || c == (gunichar)-2)
+        break; /* values are valid UTF-8; stop rather than guess */
+      if ((c == '\n' || c == '\t') && !one_line)
+        g_string_append_unichar (out, c);
+      else if (c == '\n' || c == '\t')
+        g_string_append_c (out, ' ');
+      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e)
+               || (c >= 0x2066 && c <= 0x2069) || c == 0x061c || c == 0x200e || c == 0x200f)
+        g_string_append_unichar (out, 0xFFFD);
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}
+
 static void
 print_json (JsonNode *node)
 {
@@ -217,6 +257,17 @@ print_json (JsonNode *node)
   json_generator_set_root (gen, node);
   text = json_generator_to_data (gen, NULL);
   g_print ("%s\n", text);
+}
+
+static void
+print_ok_json (void)
+{
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr (JsonObject) obj = json_object_new ();
+
+  json_object_set_boolean_member (obj, "ok", TRUE);
+  json_node_set_object (node, obj);
+  print_json (node);
 }
 
 static JsonNode *
@@ -273,8 +324,10 @@ print_records (Cli *cli, GPtrArray *records)
   for (guint i = 0; i < records->len; i++)
     {
       const SpRecord *r = records->pdata[i];
-      g_print ("%s  %-13s %s%s\n", sp_record_get_id (r), sp_record_get_kind (r),
-               sp_record_get_title (r), sp_record_has_conflicts (r) ? _ ("  [conflict]") : "");
+      g_autofree char *title = safe (sp_record_get_title (r), TRUE);
+      g_print ("%s  %-13s %s%s%s\n", sp_record_get_id (r), sp_record_get_kind (r), title,
+               sp_record_has_conflicts (r) ? _ ("  [conflict]") : "",
+               sp_record_is_deleted (r) ? _ ("  [deleted]") : "");
     }
 }
 
@@ -475,7 +528,7 @@ cmd_show (Cli *cli)
     }
   kind = sp_kind_lookup (sp_record_get_kind (r));
   g_print ("%-22s %s\n", "id", sp_record_get_id (r));
-  g_print ("%-22s %s\n", "kind", sp_record_get_kind (r));
+  g_print ("%-22s %s\n", "record", sp_record_get_kind (r));
   g_print ("%-22s %s\n", "created", sp_record_get_created (r));
   if (sp_record_is_deleted (r))
     g_print ("%-22s %s\n", "deleted", _ ("yes"));
@@ -483,16 +536,30 @@ cmd_show (Cli *cli)
     {
       const char *v = sp_record_get (r, kind->fields[i].name);
       if (v)
-        g_print ("%-22s %s\n", kind->fields[i].name, v);
+        {
+          g_autofree char *text = safe (v, FALSE);
+          g_print ("%-22s %s\n", kind->fields[i].name, text);
+        }
     }
   conflicts = sp_vault_conflicts (vault, sp_record_get_id (r), &error);
   for (guint i = 0; conflicts && i < conflicts->len; i++)
     {
       const SpConflict *c = conflicts->pdata[i];
-      g_print (_ ("conflict: %s also had \"%s\" (from device %.8s)\n"), c->field,
-               c->other_value ? c->other_value : "", c->other_device);
+      g_autofree char *other = safe (c->other_value, TRUE);
+      g_print (_ ("conflict: %s also had \"%s\" (from device %.8s)\n"), c->field, other,
+               c->other_device);
     }
   return EXIT_OK;
+}
+
+/* Codes are lowercase ASCII; "--region Gomel" means gomel. */
+static const char *
+lowered (GPtrArray *owned, const char *v)
+{
+  char *s = g_ascii_strdown (v, -1);
+
+  g_ptr_array_add (owned, s);
+  return s;
 }
 
 static int
@@ -502,6 +569,7 @@ cmd_list (Cli *cli, gboolean search)
   g_autoptr (SpVault) vault = NULL;
   g_autoptr (GPtrArray) records = NULL;
   SpFilter filter = { 0 };
+  g_autoptr (GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
   const char *kind = NULL;
   guint first = 2;
 
@@ -532,15 +600,15 @@ cmd_list (Cli *cli, gboolean search)
         return usage_error (_ ("'%s' needs a value"), a);
       i++;
       if (g_str_equal (a, "--region") && !search)
-        filter.region = v;
+        filter.region = lowered (owned, v);
       else if (g_str_equal (a, "--status") && !search)
-        filter.status = v;
+        filter.status = lowered (owned, v);
       else if (g_str_equal (a, "--tag") && !search)
         filter.tag = v;
       else if (g_str_equal (a, "--kind") && search)
         kind = v;
       else if (g_str_equal (a, "--kind"))
-        filter.kind = v;
+        filter.kind = lowered (owned, v);
       else if (g_str_equal (a, "--search") && !search)
         filter.search = v;
       else if (g_str_equal (a, "--limit"))
@@ -658,7 +726,8 @@ cmd_import (Cli *cli)
       for (guint i = 0; report->errors && i < report->errors->len; i++)
         {
           const SpImportError *e = report->errors->pdata[i];
-          g_printerr (_ ("line %u: %s\n"), e->line, e->message);
+          g_autofree char *message = safe (e->message, TRUE);
+          g_printerr (_ ("line %u: %s\n"), e->line, message);
         }
       if (ok && dry_run)
         g_print (ngettext ("Dry run: %u row would be imported; nothing was written.\n",
@@ -842,6 +911,12 @@ cmd_conflicts (Cli *cli)
   vault = open_vault (cli, &error);
   if (vault == NULL)
     return fail (error);
+  if (cli->args->len == 2)
+    {
+      g_autoptr (SpRecord) r = sp_vault_get (vault, cli->args->pdata[1], &error);
+      if (r == NULL)
+        return fail (error);
+    }
   list = sp_vault_conflicts (vault, cli->args->len == 2 ? cli->args->pdata[1] : NULL, &error);
   if (list == NULL)
     return fail (error);
@@ -878,9 +953,10 @@ cmd_conflicts (Cli *cli)
   for (guint i = 0; i < list->len; i++)
     {
       const SpConflict *c = list->pdata[i];
+      g_autofree char *kept = safe (c->winner_value, TRUE);
+      g_autofree char *other = safe (c->other_value, TRUE);
       g_print (_ ("%s %s: kept \"%s\"; also written: \"%s\" (device %.8s)\n"), c->record, c->field,
-               c->winner_value ? c->winner_value : "", c->other_value ? c->other_value : "",
-               c->other_device);
+               kept, other, c->other_device);
     }
   return EXIT_OK;
 }
@@ -898,6 +974,14 @@ cmd_fields (Cli *cli)
 {
   const SpKindInfo *const *kinds = sp_kinds ();
 
+  if (cli->args->len > 2)
+    return usage_error (_ ("fields: give at most one kind"));
+  if (cli->args->len == 2 && sp_kind_lookup (cli->args->pdata[1]) == NULL)
+    {
+      g_printerr (_ ("supolka-cli: unknown kind of record: %s\n"),
+                  (const char *)cli->args->pdata[1]);
+      return EXIT_INVALID;
+    }
   for (guint k = 0; kinds[k]; k++)
     {
       if (cli->args->len > 1 && !g_str_equal (cli->args->pdata[1], kinds[k]->name))
@@ -914,6 +998,40 @@ cmd_fields (Cli *cli)
   return EXIT_OK;
 }
 
+/* Keeps the given value for each field, ending its conflict everywhere once
+ * synced, even when the value is already the one shown. */
+static int
+cmd_resolve (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) values = g_array_new (FALSE, FALSE, sizeof (SpFieldValue));
+  g_autoptr (GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *bad = NULL;
+  g_autoptr (SpVault) vault = NULL;
+
+  if (cli->args->len < 4)
+    return usage_error (_ ("resolve: give an id and --FIELD VALUE to keep"));
+  if (!collect_fields (cli->args, 2, values, owned, &bad))
+    return usage_error (_ ("resolve: expected --FIELD VALUE, got '%s'"), bad);
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  if (!sp_vault_begin (vault, &error))
+    return fail (error);
+  for (guint i = 0; i < values->len; i++)
+    {
+      const SpFieldValue *fv = &g_array_index (values, SpFieldValue, i);
+      if (!sp_vault_resolve_conflict (vault, cli->args->pdata[1], fv->field, fv->value, &error))
+        {
+          sp_vault_rollback (vault);
+          return fail (error);
+        }
+    }
+  if (!sp_vault_commit (vault, &error))
+    return fail (error);
+  return EXIT_OK;
+}
+
 static int
 cmd_check (Cli *cli)
 {
@@ -927,7 +1045,9 @@ cmd_check (Cli *cli)
     return fail (error);
   if (!sp_vault_check (vault, &error))
     return fail (error);
-  if (!cli->json)
+  if (cli->json)
+    print_ok_json ();
+  else
     g_print (_ ("The vault is intact.\n"));
   return EXIT_OK;
 }
@@ -938,7 +1058,7 @@ cmd_passwd (Cli *cli)
   g_autoptr (GError) error = NULL;
   g_autoptr (SpVault) vault = NULL;
   g_autoptr (SpSecret) pass = NULL;
-  SpKdfProfile profile = SP_KDF_MODERATE;
+  SpKdfProfile profile = 0; /* 0: keep the vault's current profile */
 
   for (guint i = 1; i < cli->args->len; i++)
     {
@@ -958,9 +1078,13 @@ cmd_passwd (Cli *cli)
   pass = read_new_passphrase (cli, &error);
   if (pass == NULL)
     return fail (error);
+  if (profile == 0)
+    profile = sp_vault_get_kdf_profile (vault);
   if (!sp_vault_change_passphrase (vault, pass, profile, &error))
     return fail (error);
-  if (!cli->json)
+  if (cli->json)
+    print_ok_json ();
+  else
     g_print (_ ("The passphrase was changed.\n"));
   return EXIT_OK;
 }
@@ -1094,6 +1218,8 @@ main (int argc, char **argv)
     code = cmd_passwd (&cli);
   else if (g_str_equal (cmd, "check"))
     code = cmd_check (&cli);
+  else if (g_str_equal (cmd, "resolve"))
+    code = cmd_resolve (&cli);
   else if (g_str_equal (cmd, "set-duress") || g_str_equal (cmd, "panic")
            || g_str_equal (cmd, "backup") || g_str_equal (cmd, "restore")
            || g_str_equal (cmd, "sync") || g_str_equal (cmd, "workspace")

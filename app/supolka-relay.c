@@ -42,8 +42,7 @@ read_pem (const char *path, GError **error)
     return NULL;
   if (len == 0 || len > MAX_PEM_SIZE || memchr (text, '\0', len) != NULL)
     {
-      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_CONFIG,
-                   "%s is not a PEM file", path);
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_CONFIG, "%s is not a PEM file", path);
       return NULL;
     }
   return g_steal_pointer (&text);
@@ -72,8 +71,8 @@ main (int argc, char **argv)
   gint max_devices = SYNC_RELAY_DEFAULT_MAX_DEVICES;
   gint rate = SYNC_RELAY_DEFAULT_RATE;
   GOptionEntry entries[] = {
-    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (127.0.0.1:0 picks a port)",
-      "ADDR:PORT" },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen,
+      "Address to listen on (127.0.0.1:0 picks a port)", "ADDR:PORT" },
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Folder for relay.db", "DIR" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, "TLS certificate chain (PEM)", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "TLS private key (PEM)", "FILE" },
@@ -84,8 +83,7 @@ main (int argc, char **argv)
     { "quota-mb", 0, 0, G_OPTION_ARG_INT, &quota_mb, "Stored batches per workspace, MiB (1024)",
       "N" },
     { "max-devices", 0, 0, G_OPTION_ARG_INT, &max_devices, "Devices per workspace (64)", "N" },
-    { "rate", 0, 0, G_OPTION_ARG_INT, &rate, "Requests per second per device, burst 4x (50)",
-      "N" },
+    { "rate", 0, 0, G_OPTION_ARG_INT, &rate, "Requests per second per device, burst 4x (50)", "N" },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("— Supolka sync relay");

@@ -47,4 +47,8 @@ GPtrArray *sp_csv_parse (const char *data, gsize len, char **encoding, char *del
  * separated by delimiter, then CRLF. A NULL cell is written as empty. */
 void sp_csv_append_row (GString *out, const char *const *cells, gsize n_cells, char delimiter);
 
+/* Formula-injection guard for exported cells (see sp-csv.c). */
+gboolean sp_csv_needs_guard (const char *value);
+const char *sp_csv_unguard (const char *value);
+
 G_END_DECLS

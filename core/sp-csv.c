@@ -415,6 +415,26 @@ sp_csv_parse (const char *data, gsize len, char **encoding, char *delimiter, GEr
 
 /* ---- Writing -------------------------------------------------------------- */
 
+/* Spreadsheets run a cell that starts with = + - @ (or a tab or CR before
+ * them) as a formula, which can send other cells to a web address. Export
+ * puts an apostrophe in front, which spreadsheets show as plain text and
+ * import takes away again; a value that itself starts with an apostrophe and
+ * one of those gets one more, so the round trip is exact. */
+#define GUARD_TRIGGERS "=+-@\t\r"
+
+gboolean
+sp_csv_needs_guard (const char *v)
+{
+  return (v[0] && strchr (GUARD_TRIGGERS, v[0]))
+         || (v[0] == '\'' && v[1] && strchr (GUARD_TRIGGERS "'", v[1]));
+}
+
+const char *
+sp_csv_unguard (const char *v)
+{
+  return v[0] == '\'' && v[1] && strchr (GUARD_TRIGGERS "'", v[1]) ? v + 1 : v;
+}
+
 void
 sp_csv_append_row (GString *out, const char *const *cells, gsize n_cells, char delimiter)
 {
@@ -471,12 +491,23 @@ sp_vault_export_csv (SpVault *vault, const char *kind, GError **error)
   for (guint r = 0; r < records->len; r++)
     {
       SpRecord *record = g_ptr_array_index (records, r);
+      g_autoptr (GPtrArray) guarded = g_ptr_array_new_with_free_func (g_free);
 
       if (sp_record_is_deleted (record))
         continue;
+
       cells[0] = sp_record_get_id (record);
       for (guint i = 0; i < info->n_fields; i++)
-        cells[i + 1] = sp_record_get (record, info->fields[i].name);
+        {
+          const char *v = sp_record_get (record, info->fields[i].name);
+          if (v && sp_csv_needs_guard (v))
+            {
+              char *g = g_strconcat ("'", v, NULL);
+              g_ptr_array_add (guarded, g);
+              v = g;
+            }
+          cells[i + 1] = v;
+        }
       sp_csv_append_row (out, cells, info->n_fields + 1, ',');
     }
   return g_string_free_to_bytes (g_steal_pointer (&out));
@@ -556,7 +587,7 @@ row_cell (SpCsvRow *row, gint column)
 {
   if (column < 0 || (guint)column >= row->cells->len)
     return NULL;
-  return g_ptr_array_index (row->cells, column);
+  return sp_csv_unguard (g_ptr_array_index (row->cells, column));
 }
 
 static gboolean

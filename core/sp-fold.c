@@ -19,6 +19,7 @@
  *
  * Pass 2, per word: runs of one letter collapse (Hanna = Ганна); "ie" and
  * "io" become "e" (Viciebsk = Віцебск, Mogilev = Магілёў, Piotr = Пётр);
+ * "ts" becomes "c" (Tsybulka = Цыбулька);
  * o becomes a (akanne: Гродна = Гродно); runs collapse again.
  *
  * One pass over the code points with small tables; the output grows in a
@@ -93,6 +94,11 @@ fold_word (char *w, gsize n)
       if (c == 'i' && r + 1 < n && (w[r + 1] == 'e' || w[r + 1] == 'o'))
         {
           c = 'e';
+          r++;
+        }
+      else if (c == 't' && r + 1 < n && w[r + 1] == 's')
+        {
+          c = 'c'; /* English "ts" for ц: Tsybulka = Цыбулька (and тс alike) */
           r++;
         }
       else if (c == 'o')

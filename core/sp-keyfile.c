@@ -208,7 +208,9 @@ sp_write_file_durably (const char *path, const void *data, gsize len, GError **e
   const guint8 *p = data;
   gsize done = 0;
 
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* A fresh file, never one someone placed there (or a link to one). */
+  g_unlink (tmp);
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     goto fail;
   while (done < len)
@@ -339,6 +341,27 @@ read_keyfile (const char *path, guint8 file[KF_SIZE], GError **error)
       return FALSE;
     }
   return sp_keyfile_parse (path, (const guint8 *)contents, len, file, error);
+}
+
+gboolean
+sp_keyfile_get_profile (const char *path, SpKeySlot slot, SpKdfProfile *profile, GError **error)
+{
+  guint8 file[KF_SIZE];
+  const guint8 *s;
+
+  if (!read_keyfile (path, file, error))
+    return FALSE;
+  s = file + KF_HEADER + slot * SLOT_SIZE;
+  *profile = SP_KDF_MODERATE;
+  for (SpKdfProfile p = SP_KDF_INTERACTIVE; p <= SP_KDF_SENSITIVE; p++)
+    {
+      guint64 ops;
+      gsize mem;
+      sp_kdf_profile_limits (p, &ops, &mem);
+      if (get_le64 (s + 4) == ops && get_le64 (s + 12) == mem)
+        *profile = p;
+    }
+  return TRUE;
 }
 
 SpSecret *

@@ -20,11 +20,14 @@
 
 #include "sp-vault-private.h"
 
-#define MAX_SUPERSEDES 64
+/* A local write supersedes at most this many concurrent versions of a field
+ * (the newest); more stay as conflicts until the next write. Received changes
+ * are held to the same bound. */
+#define MAX_SUPERSEDES 1024
 #define SQL_HEADS                                                                                  \
   "SELECT c.hlc, c.device FROM changes c WHERE c.rec = ?1 AND c.field = ?2 AND NOT EXISTS ("       \
   "SELECT 1 FROM superseded s WHERE s.rec = c.rec AND s.field = c.field AND s.hlc = c.hlc AND "    \
-  "s.device = c.device)"
+  "s.device = c.device) ORDER BY c.hlc DESC, c.device DESC LIMIT " G_STRINGIFY (MAX_SUPERSEDES)
 
 void
 sp_change_free (SpChange *change)
@@ -80,9 +83,11 @@ is_name (const char *s, gsize max)
   return TRUE;
 }
 
-/* Parses "HLC@DEVICE HLC@DEVICE ..." strictly. */
+/* Parses "HLC@DEVICE HLC@DEVICE ..." strictly. Every superseded version is
+ * older than the change itself (its writer had seen it), which also rules out
+ * cycles and superseding versions in advance. */
 static gboolean
-parse_supersedes (const char *s, GArray *hlcs, GPtrArray *devices)
+parse_supersedes (const char *s, guint64 own_hlc, GArray *hlcs, GPtrArray *devices)
 {
   g_auto (GStrv) tokens = NULL;
 
@@ -99,7 +104,7 @@ parse_supersedes (const char *s, GArray *hlcs, GPtrArray *devices)
       if (at == NULL || i >= MAX_SUPERSEDES)
         return FALSE;
       *at = '\0';
-      if (!g_ascii_string_to_unsigned (tokens[i], 10, 1, G_MAXINT64, &hlc, NULL)
+      if (!g_ascii_string_to_unsigned (tokens[i], 10, 1, G_MAXINT64, &hlc, NULL) || hlc >= own_hlc
           || !sp_is_hex_id (at + 1))
         return FALSE;
       g_array_append_val (hlcs, hlc);
@@ -122,15 +127,22 @@ change_is_well_formed (const SpChange *c, GError **error)
     why = "field";
   else if (!sp_is_hex_id (c->device))
     why = "device";
-  else if (c->hlc == 0 || c->hlc > (guint64)G_MAXINT64)
+  else if (c->hlc == 0 || c->hlc > SP_HLC_MAX)
     why = "hlc";
   else if (c->value
            && (strlen (c->value) > SP_MAX_VALUE_BYTES || !g_utf8_validate (c->value, -1, NULL)))
     why = "value";
   else if (g_str_equal (c->field, "_cl")
            && (c->value == NULL
-               || !g_ascii_string_to_unsigned (c->value, 10, 1, G_MAXINT32, NULL, NULL)))
+               || !g_ascii_string_to_unsigned (c->value, 10, 1, SP_CL_MAX, NULL, NULL)))
     why = "causal length";
+  else
+    {
+      g_autoptr (GArray) hlcs = g_array_new (FALSE, FALSE, sizeof (guint64));
+      g_autoptr (GPtrArray) devices = g_ptr_array_new_with_free_func (g_free);
+      if (!parse_supersedes (c->supersedes, c->hlc, hlcs, devices))
+        why = "supersedes";
+    }
   if (why)
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
@@ -140,7 +152,37 @@ change_is_well_formed (const SpChange *c, GError **error)
   return TRUE;
 }
 
-/* Appends the change to the log. FALSE with no error: already there. */
+/* The change's key (record, field, HLC, device) is in the log already: it
+ * must be the same change, or someone forged one of the two. */
+static gboolean
+same_as_logged (SpVault *vault, const SpChange *c, GError **error)
+{
+  sqlite3_stmt *st = sp_stmt (vault,
+                              "SELECT kind, value, supersedes FROM changes WHERE rec = ? AND "
+                              "field = ? AND hlc = ? AND device = ?",
+                              error);
+  gboolean same = FALSE;
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, c->record, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, c->field, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 3, (sqlite3_int64)c->hlc);
+  sqlite3_bind_text (st, 4, c->device, -1, SQLITE_STATIC);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    same = g_strcmp0 ((const char *)sqlite3_column_text (st, 0), c->kind) == 0
+           && g_strcmp0 ((const char *)sqlite3_column_text (st, 1), c->value) == 0
+           && g_strcmp0 ((const char *)sqlite3_column_text (st, 2),
+                         c->supersedes ? c->supersedes : "")
+                  == 0;
+  sqlite3_reset (st);
+  if (!same)
+    g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                 _ ("A received change contradicts one received before with the same clock"));
+  return same;
+}
+
+/* Appends the change to the log. *inserted FALSE: it was there already. */
 static gboolean
 log_change (SpVault *vault, const SpChange *c, gboolean *inserted, GError **error)
 {
@@ -149,7 +191,7 @@ log_change (SpVault *vault, const SpChange *c, gboolean *inserted, GError **erro
   g_autoptr (GPtrArray) devices = g_ptr_array_new_with_free_func (g_free);
 
   *inserted = FALSE;
-  if (!parse_supersedes (c->supersedes, hlcs, devices))
+  if (!parse_supersedes (c->supersedes, c->hlc, hlcs, devices))
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
                    _ ("A received change is malformed (%s)"), "supersedes");
@@ -174,7 +216,7 @@ log_change (SpVault *vault, const SpChange *c, gboolean *inserted, GError **erro
   if (!sp_step_done (vault, st, error))
     return FALSE;
   if (sqlite3_changes (vault->db) == 0)
-    return TRUE; /* duplicate: a no-op */
+    return same_as_logged (vault, c, error); /* a duplicate is a no-op; a forgery is not */
   *inserted = TRUE;
 
   for (guint i = 0; i < hlcs->len; i++)
@@ -327,20 +369,25 @@ settle_field (SpVault *vault, gint64 rowid, const char *id, const char *field, G
 }
 
 static char *
-current_heads (SpVault *vault, const char *id, const char *field, GError **error)
+current_heads (SpVault *vault, const char *id, const char *field, guint *count, GError **error)
 {
   sqlite3_stmt *st = sp_stmt (vault, SQL_HEADS, error);
   g_autoptr (GString) out = g_string_new (NULL);
   int rc;
+
+  *count = 0;
 
   if (st == NULL)
     return NULL;
   sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_text (st, 2, field, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    g_string_append_printf (out, "%s%" G_GINT64_FORMAT "@%s", out->len ? " " : "",
-                            (gint64)sqlite3_column_int64 (st, 0),
-                            (const char *)sqlite3_column_text (st, 1));
+    {
+      g_string_append_printf (out, "%s%" G_GINT64_FORMAT "@%s", out->len ? " " : "",
+                              (gint64)sqlite3_column_int64 (st, 0),
+                              (const char *)sqlite3_column_text (st, 1));
+      (*count)++;
+    }
   sqlite3_reset (st);
   if (rc != SQLITE_DONE)
     {
@@ -357,7 +404,8 @@ gboolean
 sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *kind,
                       const char *field, const char *value, guint64 hlc, GError **error)
 {
-  g_autofree char *heads = current_heads (vault, id, field, error);
+  guint n_heads = 0;
+  g_autofree char *heads = current_heads (vault, id, field, &n_heads, error);
   SpChange c = {
     .record = (char *)id,
     .kind = (char *)kind,
@@ -375,6 +423,9 @@ sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *
     return FALSE;
   if (g_str_equal (field, "_cl"))
     return apply_causal_length (vault, rowid, value, hlc, error);
+  if (n_heads >= MAX_SUPERSEDES) /* older concurrent versions remain: recompute */
+    return touch_updated (vault, rowid, hlc, error)
+           && settle_field (vault, rowid, id, field, error);
   if (!set_fields_row (vault, rowid, field, c.value, hlc, vault->device_id, error)
       || !touch_updated (vault, rowid, hlc, error))
     return FALSE;
@@ -420,13 +471,31 @@ ensure_record (SpVault *vault, const SpChange *c, GError **error)
 }
 
 gboolean
-sp_merge_apply_remote (SpVault *vault, const SpChange *c, GHashTable *dirty, GError **error)
+sp_merge_apply_remote (SpVault *vault, const SpChange *c, GHashTable *dirty, guint64 *max_hlc,
+                       GError **error)
 {
   gboolean inserted;
   gint64 rowid;
 
   if (!change_is_well_formed (c, error))
     return FALSE;
+  /* Bounded clock drift, as every HLC needs: a change dated more than a day
+   * ahead would drag every later local write with it. Refused now, it is
+   * accepted on a later sync once the time has come. */
+  if (sp_hlc_ms (c->hlc) > (guint64)(g_get_real_time () / 1000) + SP_MAX_CLOCK_AHEAD_MS)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                   _ ("A received change is dated more than a day ahead: the clock of device "
+                      "%.8s is wrong"),
+                   c->device);
+      return FALSE;
+    }
+  if (g_str_equal (c->device, vault->device_id))
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                   _ ("A received change claims to come from this device"));
+      return FALSE;
+    }
   if (!log_change (vault, c, &inserted, error))
     return FALSE;
   if (!inserted)
@@ -434,7 +503,7 @@ sp_merge_apply_remote (SpVault *vault, const SpChange *c, GHashTable *dirty, GEr
   rowid = ensure_record (vault, c, error);
   if (rowid < 0)
     return FALSE;
-  sp_vault_hlc_observe (vault, c->hlc);
+  *max_hlc = MAX (*max_hlc, c->hlc);
   g_hash_table_add (dirty, GINT_TO_POINTER ((gint)rowid)); /* rowids stay far below 2^31 */
   if (g_str_equal (c->field, "_cl"))
     return apply_causal_length (vault, rowid, c->value, c->hlc, error);
@@ -449,16 +518,20 @@ sp_vault_apply_changes (SpVault *vault, GPtrArray *changes, GError **error)
   gboolean started, ok = TRUE;
   GHashTableIter iter;
   gpointer key;
+  guint64 max_hlc = 0;
 
   g_return_val_if_fail (vault != NULL && changes != NULL, FALSE);
 
   if (!sp_vault_tx_begin_implicit (vault, &started, error))
     return FALSE;
   for (guint i = 0; ok && i < changes->len; i++)
-    ok = sp_merge_apply_remote (vault, changes->pdata[i], dirty, error);
+    ok = sp_merge_apply_remote (vault, changes->pdata[i], dirty, &max_hlc, error);
   g_hash_table_iter_init (&iter, dirty);
   while (ok && g_hash_table_iter_next (&iter, &key, NULL))
     ok = sp_vault_refresh_record (vault, GPOINTER_TO_INT (key), NULL, error);
+  /* Only a batch that applied moves our clock: a refused one leaves no trace. */
+  if (ok)
+    sp_vault_hlc_observe (vault, max_hlc);
   return sp_vault_tx_end_implicit (vault, started, ok, error);
 }
 

@@ -416,8 +416,8 @@ sp_vault_insert (SpVault *vault, const char *kind_name, const SpFieldValue *valu
 
   if (!sp_vault_tx_begin_implicit (vault, &started, error))
     return NULL;
-  hlc = sp_vault_hlc_tick (vault);
-  st = sp_stmt (vault, "INSERT INTO records (id, kind, cl) VALUES (?, ?, 0)", error);
+  ok = sp_vault_hlc_tick (vault, &hlc, error);
+  st = ok ? sp_stmt (vault, "INSERT INTO records (id, kind, cl) VALUES (?, ?, 0)", error) : NULL;
   ok = st != NULL;
   if (ok)
     {
@@ -479,8 +479,10 @@ update_internal (SpVault *vault, const char *id_in, const SpFieldValue *values, 
   while (g_hash_table_iter_next (&it, &k, &v))
     g_hash_table_insert (merged, g_strdup (k), g_strdup (v));
   drop_empty (merged);
+  /* References are checked only where this edit sets them: a record that
+   * points at one deleted since stays editable. */
   if (!sp_kind_validate_record (kind, merged, error)
-      || !check_references (vault, kind, merged, error))
+      || !check_references (vault, kind, given, error))
     return FALSE;
 
   rowid = sp_vault_record_rowid (vault, current->id, NULL, NULL);
@@ -496,8 +498,11 @@ update_internal (SpVault *vault, const char *id_in, const SpFieldValue *values, 
         continue;
       if (!force && g_strcmp0 (*nv ? nv : NULL, old) == 0)
         continue; /* unchanged: nothing to log */
-      if (hlc == 0)
-        hlc = sp_vault_hlc_tick (vault);
+      if (hlc == 0 && !sp_vault_hlc_tick (vault, &hlc, error))
+        {
+          ok = FALSE;
+          break;
+        }
       ok = sp_merge_apply_local (vault, rowid, current->id, kind->name, name, nv, hlc, error);
     }
   if (ok && hlc)
@@ -537,6 +542,7 @@ set_existence (SpVault *vault, const char *id_in, gboolean alive, GError **error
   g_autofree char *value = NULL;
   gboolean started, ok;
   gint64 rowid, cl = 0;
+  guint64 hlc = 0;
 
   if (!check_open (vault, error))
     return FALSE;
@@ -544,10 +550,32 @@ set_existence (SpVault *vault, const char *id_in, gboolean alive, GError **error
   rowid = sp_is_hex_id (id) ? sp_vault_record_rowid (vault, id, &kind, &cl) : 0;
   if (rowid == 0 || cl == 0 || (alive && cl % 2 == 1) || (!alive && cl % 2 == 0))
     return not_found (error, id_in);
+  if (alive)
+    {
+      /* Known here only as a tombstone (its data not yet synced): bringing it
+       * back would make a record without its required fields. */
+      g_autoptr (GHashTable) fields = load_fields (vault, rowid, error);
+      const SpKindInfo *info = sp_kind_lookup (kind);
+      if (fields == NULL)
+        return FALSE;
+      if (info && !sp_kind_validate_record (info, fields, NULL))
+        {
+          g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                       _ ("This record cannot be restored until its data has arrived: sync first"));
+          return FALSE;
+        }
+    }
+  if (cl >= SP_CL_MAX)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                   _ ("This record has been deleted and restored too many times"));
+      return FALSE;
+    }
   value = g_strdup_printf ("%" G_GINT64_FORMAT, cl + 1);
   if (!sp_vault_tx_begin_implicit (vault, &started, error))
     return FALSE;
-  ok = sp_merge_apply_local (vault, rowid, id, kind, "_cl", value, sp_vault_hlc_tick (vault), error)
+  ok = sp_vault_hlc_tick (vault, &hlc, error)
+       && sp_merge_apply_local (vault, rowid, id, kind, "_cl", value, hlc, error)
        && sp_vault_refresh_record (vault, rowid, kind, error);
   return sp_vault_tx_end_implicit (vault, started, ok, error);
 }

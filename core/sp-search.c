@@ -138,7 +138,7 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
                             "ESCAPE '\\')");
       g_ptr_array_add (binds, g_string_free (pat, FALSE));
     }
-  if (f->search && *f->search)
+  if (f->search) /* NULL: no text filter; "" or punctuation: matches nothing */
     {
       char *match = sp_search_match_expr (f->search);
       if (match == NULL) /* nothing searchable in the text: nothing matches */

@@ -10,6 +10,12 @@
 #define SP_ID_HEX_LEN 32
 #define SP_MAX_VALUE_BYTES (64 * 1024)
 #define SP_MAX_TEXT_CHARS 1000
+/* Clocks and causal lengths from peers are bounded so that our own next
+ * tick can never overflow (SQLite integers are signed 64-bit). */
+#define SP_HLC_MAX_MS ((G_GUINT64_CONSTANT (1) << 47) - 2)
+#define SP_HLC_MAX ((SP_HLC_MAX_MS << 16) | 0xFFFF)
+#define SP_CL_MAX G_MAXINT32
+#define SP_MAX_CLOCK_AHEAD_MS (G_GUINT64_CONSTANT (24) * 3600 * 1000)
 
 struct _SpVault
 {
@@ -54,6 +60,8 @@ gboolean sp_keyfile_create (const char *path, SpSecret *passphrase, SpKdfProfile
 /* Tries every slot (always both, so timing never says which matched). */
 SpSecret *sp_keyfile_unwrap (const char *path, SpSecret *passphrase, SpKeySlot *slot_out,
                              GError **error);
+gboolean sp_keyfile_get_profile (const char *path, SpKeySlot slot, SpKdfProfile *profile,
+                                 GError **error);
 gboolean sp_keyfile_rewrap (const char *path, SpKeySlot slot, SpSecret *passphrase,
                             SpKdfProfile profile, SpSecret *master_key, GError **error);
 gboolean sp_kdf_profile_limits (SpKdfProfile profile, guint64 *opslimit, gsize *memlimit);
@@ -70,10 +78,10 @@ sqlite3 *sp_vault_get_db (SpVault *vault);
 gboolean sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *kind,
                                const char *field, const char *value, guint64 hlc, GError **error);
 gboolean sp_merge_apply_remote (SpVault *vault, const SpChange *change, GHashTable *dirty,
-                                GError **error);
+                                guint64 *max_hlc, GError **error);
 
 /* sp-records.c */
-guint64 sp_vault_hlc_tick (SpVault *vault);
+gboolean sp_vault_hlc_tick (SpVault *vault, guint64 *out, GError **error);
 void sp_vault_hlc_observe (SpVault *vault, guint64 remote);
 gboolean sp_vault_tx_begin_implicit (SpVault *vault, gboolean *started, GError **error);
 gboolean sp_vault_tx_end_implicit (SpVault *vault, gboolean started, gboolean ok, GError **error);

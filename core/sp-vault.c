@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sp-vault-private.h"
 
@@ -68,6 +69,7 @@ key_database (sqlite3 *db, SpSecret *master_key, GError **error)
       NULL, NULL, NULL);
   if (rc == SQLITE_OK && v4)
     rc = sqlite3_exec (db,
+                       "PRAGMA cipher_memory_security = ON;"
                        "PRAGMA cipher_hmac_algorithm = HMAC_SHA1;"
                        "PRAGMA cipher_kdf_algorithm = PBKDF2_HMAC_SHA1;",
                        NULL, NULL, NULL);
@@ -229,6 +231,24 @@ sp_vault_create_at_version (const char *dir, SpSecret *passphrase, SpKdfProfile 
       return NULL;
     }
 
+  /* The folder may have existed: it must be ours, and ours alone. */
+  {
+    GStatBuf st;
+    if (g_stat (dir, &st) != 0 || st.st_uid != getuid ())
+      {
+        g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_IO,
+                     _ ("%s belongs to another user; choose another folder"), dir);
+        return NULL;
+      }
+    if ((st.st_mode & 077) != 0 && g_chmod (dir, 0700) != 0)
+      {
+        int saved = errno;
+        g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_IO, _ ("Could not protect %s: %s"), dir,
+                     g_strerror (saved));
+        return NULL;
+      }
+  }
+
   vault = vault_new (dir);
   vault->master_key = sp_secret_new (SP_MASTER_KEY_BYTES);
   randombytes_buf (sp_secret_data (vault->master_key), SP_MASTER_KEY_BYTES);
@@ -335,6 +355,16 @@ sp_vault_change_passphrase (SpVault *vault, SpSecret *new_passphrase, SpKdfProfi
   key_path = g_build_filename (vault->dir, KEY_FILE, NULL);
   return sp_keyfile_rewrap (key_path, SP_SLOT_MAIN, new_passphrase, profile, vault->master_key,
                             error);
+}
+
+SpKdfProfile
+sp_vault_get_kdf_profile (SpVault *vault)
+{
+  g_autofree char *key_path = g_build_filename (vault->dir, KEY_FILE, NULL);
+  SpKdfProfile profile = SP_KDF_MODERATE;
+
+  sp_keyfile_get_profile (key_path, SP_SLOT_MAIN, &profile, NULL);
+  return profile;
 }
 
 gboolean
@@ -489,20 +519,31 @@ sp_vault_tx_end_implicit (SpVault *vault, gboolean started, gboolean ok, GError 
   return TRUE;
 }
 
-guint64
-sp_vault_hlc_tick (SpVault *vault)
+gboolean
+sp_vault_hlc_tick (SpVault *vault, guint64 *out, GError **error)
 {
   guint64 now_ms = (guint64)(g_get_real_time () / 1000);
   guint64 last_ms = sp_hlc_ms (vault->hlc_last);
   guint16 counter = sp_hlc_counter (vault->hlc_last);
+  guint64 next;
 
   if (now_ms > last_ms)
-    vault->hlc_last = sp_hlc_pack (now_ms, 0);
+    next = sp_hlc_pack (now_ms, 0);
   else if (counter < 0xFFFF)
-    vault->hlc_last = sp_hlc_pack (last_ms, counter + 1);
+    next = sp_hlc_pack (last_ms, counter + 1);
   else /* counter exhausted within one millisecond: borrow the next one */
-    vault->hlc_last = sp_hlc_pack (last_ms + 1, 0);
-  return vault->hlc_last;
+    next = sp_hlc_pack (last_ms + 1, 0);
+  /* Received clocks are bounded below this, so only a clock set thousands of
+   * years ahead gets here; refuse rather than wrap. */
+  if (sp_hlc_ms (next) > SP_HLC_MAX_MS || next <= vault->hlc_last)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_FAILED,
+                   _ ("This vault's clock has run out; check the computer's date"));
+      return FALSE;
+    }
+  vault->hlc_last = next;
+  *out = next;
+  return TRUE;
 }
 
 void

@@ -77,6 +77,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpVault, sp_vault_close)
 gboolean sp_vault_change_passphrase (SpVault *vault, SpSecret *new_passphrase, SpKdfProfile profile,
                                      GError **error);
 
+/* The KDF profile the passphrase is wrapped with now. */
+SpKdfProfile sp_vault_get_kdf_profile (SpVault *vault);
+
 /* Reads every page (SQLCipher checks each page's HMAC) and SQLite's own
  * structure. Slow on big vaults: not done at open. */
 gboolean sp_vault_check (SpVault *vault, GError **error);

@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include <string.h>
+#include <gio/gio.h>
 #include <sodium.h>
 
 #include "sync-batch.h"
@@ -231,6 +232,31 @@ test_hostile_plaintext (void)
                    "ffffffffffffffffffffffffffffffff");
 }
 
+/* Nesting a JSON parser would recurse into until the stack overflows. */
+static void
+test_deep_nesting (void)
+{
+  SyncBatchInfo info = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = g_strnfill (200000, '[');
+  g_autoptr (GZlibCompressor) z = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW, 9);
+  guint8 packed[65536], *plain;
+  gsize r = 0, w = 0;
+  SyncBatch *b;
+
+  g_assert_cmpint (g_converter_convert (G_CONVERTER (z), json, strlen (json), packed, sizeof packed,
+                                        G_CONVERTER_INPUT_AT_END, &r, &w, NULL),
+                   ==, G_CONVERTER_FINISHED);
+  plain = g_malloc0 (4 + w);
+  plain[0] = (guint8)w;
+  plain[1] = (guint8)(w >> 8);
+  memcpy (plain + 4, packed, w);
+  b = sync_batch_decode_plaintext (plain, 4 + w, &info, &error);
+  g_assert_null (b);
+  g_assert_error (error, SYNC_ERROR, SYNC_ERROR_MALFORMED);
+  g_free (plain);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -241,5 +267,6 @@ main (int argc, char **argv)
   g_test_add_func ("/batch/tampering", test_tampering);
   g_test_add_func ("/batch/wrong-keys", test_wrong_keys);
   g_test_add_func ("/batch/hostile-plaintext", test_hostile_plaintext);
+  g_test_add_func ("/batch/deep-nesting", test_deep_nesting);
   return g_test_run ();
 }

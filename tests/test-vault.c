@@ -62,6 +62,27 @@ test_create_and_reopen (void)
   cleanup (dir);
 }
 
+/* A folder that already existed with loose permissions is closed up. */
+static void
+test_loose_folder_closed (void)
+{
+  g_autofree char *tmp = sp_test_tmpdir ();
+  g_autofree char *dir = g_build_filename (tmp, "vault", NULL);
+  g_autoptr (SpSecret) p = sp_test_passphrase (PASS);
+  g_autoptr (GError) error = NULL;
+  SpVault *v;
+  GStatBuf st;
+
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  v = sp_vault_create (dir, p, SP_KDF_INTERACTIVE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  sp_vault_close (v);
+  sp_test_rmtree (tmp);
+}
+
 static void
 test_create_refuses_existing (void)
 {
@@ -444,6 +465,7 @@ main (int argc, char **argv)
   g_assert_true (sp_core_init (NULL));
   g_test_add_func ("/vault/create-reopen", test_create_and_reopen);
   g_test_add_func ("/vault/create-refuses-existing", test_create_refuses_existing);
+  g_test_add_func ("/vault/loose-folder-closed", test_loose_folder_closed);
   g_test_add_func ("/vault/wrong-passphrase", test_wrong_passphrase);
   g_test_add_func ("/vault/missing", test_missing_vault);
   g_test_add_func ("/vault/change-passphrase", test_change_passphrase_rewraps_only);

@@ -1,0 +1,194 @@
+/* relay-private.h — shared between the files of sync/relay only.
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <microhttpd.h>
+#include <sqlite3.h>
+
+#include "sync-protocol.h"
+#include "sync-relay.h"
+
+G_BEGIN_DECLS
+
+/* ---- Limits -------------------------------------------------------------------- */
+
+#define RELAY_MAX_BATCH_BODY (SYNC_ENVELOPE_MAX_LEN + 512 * 1024) /* 4.5 MiB */
+#define RELAY_MAX_JSON_BODY (1024 * 1024)
+#define RELAY_MAX_JSON_DEPTH 16
+#define RELAY_MAX_ENTRY (64 * 1024)
+#define RELAY_MAX_URI 2048
+#define RELAY_TIME_WINDOW 300 /* seconds either side of the relay's clock */
+#define RELAY_NONCE_KEEP 600  /* seen nonces are forgotten after this long */
+#define RELAY_INVITE_MAX_TTL (7 * 24 * 3600)
+#define RELAY_PAGE_MAX_BYTES (4 * 1024 * 1024)
+#define RELAY_PAGE_DEFAULT_LIMIT 100
+#define RELAY_PAGE_MAX_LIMIT 500
+#define RELAY_LOG_PAGE_MAX 256
+
+/* ---- Storage (relay-store.c) ---------------------------------------------------
+ * One SQLite connection. Every function here expects the relay's lock held. */
+
+typedef enum
+{
+  RELAY_DEVICE_PENDING = 1 << 0,
+  RELAY_DEVICE_ACTIVE = 1 << 1,
+  RELAY_DEVICE_REVOKED = 1 << 2,
+} RelayDeviceStatus;
+
+typedef struct
+{
+  char id[SYNC_ID_HEX_LEN + 1];
+  guint8 auth_pk[SYNC_KEY_LEN];
+  guint8 sign_pk[SYNC_KEY_LEN];
+  guint8 box_pk[SYNC_KEY_LEN];
+  RelayDeviceStatus status;
+  gint64 created;
+} RelayDevice;
+
+typedef struct
+{
+  gint64 version;
+  char *entry;
+  char signer[SYNC_ID_HEX_LEN + 1];
+} RelayLogEntry;
+
+typedef struct
+{
+  gint64 cursor;
+  char device[SYNC_ID_HEX_LEN + 1];
+  gint64 seq;
+  GBytes *data;
+} RelayBatch;
+
+typedef struct _RelayStore RelayStore;
+
+const char *relay_device_status_to_string (RelayDeviceStatus status);
+
+RelayStore *relay_store_open (const char *dir, GError **error);
+void relay_store_close (RelayStore *store);
+
+gboolean relay_store_begin (RelayStore *store, GError **error);
+gboolean relay_store_commit (RelayStore *store, GError **error);
+void relay_store_rollback (RelayStore *store);
+
+gboolean relay_store_get_device (RelayStore *store, const char *ws, const char *device,
+                                 RelayDevice *out, gboolean *found, GError **error);
+gboolean relay_store_add_device (RelayStore *store, const char *ws, const RelayDevice *device,
+                                 GError **error);
+gboolean relay_store_set_device_status (RelayStore *store, const char *ws, const char *device,
+                                        RelayDeviceStatus status, GError **error);
+gboolean relay_store_count_devices (RelayStore *store, const char *ws, gint64 *count,
+                                    GError **error);
+/* An array of RelayDevice, by creation. */
+GArray *relay_store_list_devices (RelayStore *store, const char *ws, GError **error);
+
+gboolean relay_store_nonce_seen (RelayStore *store, const char *device, const char *nonce,
+                                 gboolean *seen, GError **error);
+gboolean relay_store_add_nonce (RelayStore *store, const char *device, const char *nonce,
+                                gint64 time, GError **error);
+gboolean relay_store_prune_nonces (RelayStore *store, gint64 before, GError **error);
+
+gboolean relay_store_workspace_exists (RelayStore *store, const char *ws, gboolean *exists,
+                                       GError **error);
+gboolean relay_store_add_workspace (RelayStore *store, const char *ws, gint64 now, GError **error);
+gboolean relay_store_workspace_bytes (RelayStore *store, const char *ws, gint64 *bytes,
+                                      GError **error);
+
+gboolean relay_store_add_invite (RelayStore *store, const char *ws,
+                                 const guint8 token_hash[SYNC_HASH_LEN], gint64 expires,
+                                 const char *creator, gint64 now, gboolean *duplicate,
+                                 GError **error);
+/* Marks a valid invite used; *ok is FALSE if there is none unused and unexpired. */
+gboolean relay_store_use_invite (RelayStore *store, const char *ws,
+                                 const guint8 token_hash[SYNC_HASH_LEN], gint64 now, gboolean *ok,
+                                 GError **error);
+
+gboolean relay_store_log_head (RelayStore *store, const char *ws, gint64 *head, GError **error);
+gboolean relay_store_log_append (RelayStore *store, const char *ws, gint64 version,
+                                 const char *entry, const char *signer, gint64 now, GError **error);
+/* A GPtrArray of RelayLogEntry (freed with the array), version > @since. */
+GPtrArray *relay_store_log_since (RelayStore *store, const char *ws, gint64 since,
+                                  guint max_entries, gsize max_bytes, GError **error);
+
+gboolean relay_store_find_batch (RelayStore *store, const char *ws, const char *device, gint64 seq,
+                                 gboolean *found, gint64 *cursor, guint8 hash[SYNC_HASH_LEN],
+                                 GError **error);
+gboolean relay_store_last_seq (RelayStore *store, const char *ws, const char *device, gint64 *last,
+                               GError **error);
+gboolean relay_store_add_batch (RelayStore *store, const char *ws, const char *device,
+                                guint32 epoch, gint64 seq, const guint8 hash[SYNC_HASH_LEN],
+                                const guint8 *data, gsize len, gint64 *cursor, GError **error);
+/* A GPtrArray of RelayBatch (freed with the array), cursor > @since, at most
+ * @limit and — past the first — at most @max_bytes of data; *more if any remain. */
+GPtrArray *relay_store_batches_since (RelayStore *store, const char *ws, gint64 since, guint limit,
+                                      gsize max_bytes, gboolean *more, GError **error);
+
+/* ---- Requests and replies (relay-server.c) ------------------------------------- */
+
+typedef struct
+{
+  guint status;
+  char *body; /* JSON text */
+  gsize len;
+  gboolean retry_after; /* add "Retry-After: 1" (429) */
+  const char *allow;    /* add "Allow: …" (405) */
+} RelayReply;
+
+typedef struct
+{
+  struct MHD_Connection *connection;
+  const char *method;
+  const char *raw_uri; /* the request target as sent: what the client signed */
+  const char *ws;      /* the workspace id from the path, or NULL */
+  const guint8 *body;
+  gsize body_len;
+  gint64 now; /* relay clock, unix seconds */
+} RelayCall;
+
+struct _SyncRelay
+{
+  SyncRelayConfig config; /* strings below are owned copies */
+  char *listen_host;
+  guint16 listen_port;
+  gboolean listen_v6;
+  char *tls_cert_pem;
+  char *tls_key_pem;
+  char *create_token;
+  char *data_dir;
+  int lock_fd;
+
+  struct MHD_Daemon *daemon;
+  GMutex lock; /* guards everything below */
+  RelayStore *store;
+  GHashTable *buckets; /* "ws/device" → RateBucket */
+  gint64 last_prune;
+};
+
+void relay_reply_error (RelayReply *reply, guint status, const char *code, const char *message);
+/* An error answer with one extra integer member, e.g. {"error":"conflict","head":3}. */
+void relay_reply_error_int (RelayReply *reply, guint status, const char *code, const char *message,
+                            const char *key, gint64 value);
+void relay_reply_take_json (RelayReply *reply, guint status, char *json);
+void relay_reply_internal (RelayReply *reply, const GError *error);
+
+/* Authenticates @call (see docs/RELAY-API.md, "Authentication"). With @self_pk the
+ * device is not looked up: the request must verify under that key (creating a
+ * workspace, joining one). Otherwise the device must be known in call->ws with a
+ * status in @allowed. On success *device (if not NULL) is the device row (left
+ * zeroed for @self_pk) and TRUE is returned; otherwise @reply holds the answer. */
+gboolean relay_authenticate (SyncRelay *relay, const RelayCall *call, const guint8 *self_pk,
+                             guint allowed, RelayDevice *device, RelayReply *reply);
+
+/* ---- Endpoints (relay-api.c) --------------------------------------------------- */
+
+void relay_api_healthz (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_create_workspace (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_create_invite (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_join (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_list_devices (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_get_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_post_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_post_batch (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+
+G_END_DECLS

@@ -1,0 +1,825 @@
+/* The relay's HTTP side: configuration, the libmicrohttpd daemon, the life of a
+ * request (routing, size limits, body collection), authentication, rate limits
+ * and the request log.
+ *
+ * A request goes through on_uri() (MHD hands us the raw request target, which
+ * is what the client signed), then on_request() at least twice: once when the
+ * headers are in (route, method and Content-Length are checked there, so an
+ * oversized body is refused before it is read), once per chunk of body, and a
+ * last time when the body is complete, when the endpoint runs under the relay's
+ * lock. on_completed() writes the log line and frees the request.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <arpa/inet.h>
+#include <json-glib/json-glib.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "relay-private.h"
+
+G_DEFINE_QUARK (sync - relay - error - quark, sync_relay_error)
+
+#define RELAY_THREADS 4
+#define RELAY_CONNECTION_MEMORY (64 * 1024)
+#define RELAY_CONNECTION_LIMIT 256
+#define RELAY_CONNECTION_TIMEOUT 30
+#define RELAY_MAX_BUCKETS 4096
+#define RELAY_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* ---- Routes ------------------------------------------------------------------------ */
+
+typedef enum
+{
+  ROUTE_NONE,
+  ROUTE_BAD_ID,
+  ROUTE_HEALTHZ,
+  ROUTE_WORKSPACE,
+  ROUTE_INVITES,
+  ROUTE_JOIN,
+  ROUTE_DEVICES,
+  ROUTE_LOG,
+  ROUTE_BATCHES,
+} RelayRoute;
+
+typedef void (*RelayHandler) (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+
+typedef struct
+{
+  RelayRoute route;
+  const char *method;
+  RelayHandler handler;
+  gsize body_limit;
+} RelayEndpoint;
+
+static const RelayEndpoint endpoints[] = {
+  { ROUTE_HEALTHZ, "GET", relay_api_healthz, 0 },
+  { ROUTE_WORKSPACE, "POST", relay_api_create_workspace, RELAY_MAX_JSON_BODY },
+  { ROUTE_INVITES, "POST", relay_api_create_invite, RELAY_MAX_JSON_BODY },
+  { ROUTE_JOIN, "POST", relay_api_join, RELAY_MAX_JSON_BODY },
+  { ROUTE_DEVICES, "GET", relay_api_list_devices, 0 },
+  { ROUTE_LOG, "GET", relay_api_get_log, 0 },
+  { ROUTE_LOG, "POST", relay_api_post_log, RELAY_MAX_JSON_BODY },
+  { ROUTE_BATCHES, "GET", relay_api_get_batches, 0 },
+  { ROUTE_BATCHES, "POST", relay_api_post_batch, RELAY_MAX_BATCH_BODY },
+};
+
+static const char *
+route_allow (RelayRoute route)
+{
+  switch (route)
+    {
+      case ROUTE_HEALTHZ:
+      case ROUTE_DEVICES:
+        return "GET";
+      case ROUTE_LOG:
+      case ROUTE_BATCHES:
+        return "GET, POST";
+      case ROUTE_WORKSPACE:
+      case ROUTE_INVITES:
+      case ROUTE_JOIN:
+        return "POST";
+      case ROUTE_NONE:
+      case ROUTE_BAD_ID:
+      default:
+        return "";
+    }
+}
+
+/* Matches the (decoded) path. Workspace ids are checked here: 32 lowercase hex. */
+static RelayRoute
+match_route (const char *path, char ws[SYNC_ID_HEX_LEN + 1])
+{
+  static const char prefix[] = "/v1/workspaces/";
+  static const struct
+  {
+    const char *suffix;
+    RelayRoute route;
+  } suffixes[] = {
+    { "", ROUTE_WORKSPACE },       { "/invites", ROUTE_INVITES }, { "/join", ROUTE_JOIN },
+    { "/devices", ROUTE_DEVICES }, { "/log", ROUTE_LOG },         { "/batches", ROUTE_BATCHES },
+  };
+  const char *id;
+  const char *rest;
+  gsize i;
+
+  ws[0] = '\0';
+  if (strcmp (path, "/healthz") == 0)
+    return ROUTE_HEALTHZ;
+  if (!g_str_has_prefix (path, prefix))
+    return ROUTE_NONE;
+  id = path + strlen (prefix);
+  rest = strchr (id, '/');
+  if (rest == NULL)
+    rest = id + strlen (id);
+  for (i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    if (strcmp (rest, suffixes[i].suffix) == 0)
+      {
+        if (rest - id != SYNC_ID_HEX_LEN)
+          return ROUTE_BAD_ID;
+        memcpy (ws, id, SYNC_ID_HEX_LEN);
+        ws[SYNC_ID_HEX_LEN] = '\0';
+        return sync_id_is_valid (ws) ? suffixes[i].route : ROUTE_BAD_ID;
+      }
+  return ROUTE_NONE;
+}
+
+/* ---- Replies ---------------------------------------------------------------------- */
+
+static char *
+error_json (const char *code, const char *message, const char *key, gint64 value)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_add_string_value (builder, code);
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, message);
+  if (key != NULL)
+    {
+      json_builder_set_member_name (builder, key);
+      json_builder_add_int_value (builder, value);
+    }
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}
+
+void
+relay_reply_take_json (RelayReply *reply, guint status, char *json)
+{
+  g_free (reply->body);
+  reply->status = status;
+  reply->body = json;
+  reply->len = strlen (json);
+}
+
+void
+relay_reply_error (RelayReply *reply, guint status, const char *code, const char *message)
+{
+  relay_reply_take_json (reply, status, error_json (code, message, NULL, 0));
+}
+
+void
+relay_reply_error_int (RelayReply *reply, guint status, const char *code, const char *message,
+                       const char *key, gint64 value)
+{
+  relay_reply_take_json (reply, status, error_json (code, message, key, value));
+}
+
+void
+relay_reply_internal (RelayReply *reply, const GError *error)
+{
+  /* The detail (a SQLite message) goes to the operator's log, not to the client. */
+  g_printerr ("supolka-relay: internal error: %s\n", error ? error->message : "unknown");
+  relay_reply_error (reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                     "The relay failed to handle the request; try again later");
+}
+
+/* ---- Requests ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  char *raw_uri;
+  char *log_method;
+  char *log_path;
+  gint64 start_us;
+  gboolean started;
+  const RelayEndpoint *endpoint;
+  GByteArray *body;
+  guint status;
+  char ws[SYNC_ID_HEX_LEN + 1];
+} RelayRequest;
+
+static void
+relay_request_free (RelayRequest *req)
+{
+  g_free (req->raw_uri);
+  g_free (req->log_method);
+  g_free (req->log_path);
+  if (req->body != NULL)
+    g_byte_array_unref (req->body);
+  g_free (req);
+}
+
+/* Printable ASCII only and bounded, so a hostile path cannot forge log lines. */
+static char *
+log_safe (const char *s, gsize max)
+{
+  GString *out = g_string_new (NULL);
+  gsize i;
+
+  for (i = 0; s != NULL && s[i] && i < max; i++)
+    g_string_append_c (out, (s[i] > ' ' && s[i] <= '~') ? s[i] : '?');
+  if (s != NULL && i == max && s[i])
+    g_string_append (out, "...");
+  return g_string_free (out, FALSE);
+}
+
+static void *
+on_uri (void *cls, const char *uri, struct MHD_Connection *connection)
+{
+  RelayRequest *req = g_new0 (RelayRequest, 1);
+
+  req->start_us = g_get_monotonic_time ();
+  /* Keep one byte more than allowed: enough to tell that it is too long. */
+  req->raw_uri = g_strndup (uri ? uri : "", RELAY_MAX_URI + 1);
+  return req;
+}
+
+static void
+on_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
+              enum MHD_RequestTerminationCode toe)
+{
+  RelayRequest *req = *con_cls;
+  double ms;
+
+  if (req == NULL)
+    return;
+  *con_cls = NULL;
+  ms = (double)(g_get_monotonic_time () - req->start_us) / 1000.0;
+  /* Method, path, status, duration: never the client's address, never a body. */
+  if (req->status != 0)
+    g_printerr ("supolka-relay: %s %s %u %.1f ms\n", req->log_method ? req->log_method : "-",
+                req->log_path ? req->log_path : "-", req->status, ms);
+  else
+    g_printerr ("supolka-relay: %s %s aborted %.1f ms\n", req->log_method ? req->log_method : "-",
+                req->log_path ? req->log_path : "-", ms);
+  relay_request_free (req);
+}
+
+static enum MHD_Result
+queue_reply (struct MHD_Connection *connection, RelayRequest *req, RelayReply *reply)
+{
+  struct MHD_Response *response;
+  enum MHD_Result ret;
+
+  if (reply->body == NULL)
+    relay_reply_error (reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "No answer");
+  response = MHD_create_response_from_buffer_with_free_callback (reply->len, reply->body, g_free);
+  if (response == NULL)
+    {
+      g_clear_pointer (&reply->body, g_free);
+      return MHD_NO;
+    }
+  reply->body = NULL; /* MHD frees it with the response */
+  MHD_add_response_header (response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  MHD_add_response_header (response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  MHD_add_response_header (response, "X-Content-Type-Options", "nosniff");
+  if (reply->retry_after)
+    MHD_add_response_header (response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+  if (reply->allow != NULL)
+    MHD_add_response_header (response, MHD_HTTP_HEADER_ALLOW, reply->allow);
+  ret = MHD_queue_response (connection, reply->status, response);
+  MHD_destroy_response (response);
+  req->status = reply->status;
+  return ret;
+}
+
+static enum MHD_Result
+queue_error (struct MHD_Connection *connection, RelayRequest *req, guint status, const char *code,
+             const char *message)
+{
+  RelayReply reply = { 0 };
+
+  relay_reply_error (&reply, status, code, message);
+  return queue_reply (connection, req, &reply);
+}
+
+/* First call for a request: headers are in, no body yet. Anything refused here
+ * is refused before the body is read (MHD then closes the connection). */
+static enum MHD_Result
+start_request (struct MHD_Connection *connection, RelayRequest *req, const char *url,
+               const char *method)
+{
+  RelayReply reply = { 0 };
+  const char *length_header;
+  RelayRoute route;
+  guint64 length = 0;
+  gsize i;
+
+  req->started = TRUE;
+  req->log_method = log_safe (method, 16);
+  req->log_path = log_safe (url, 200);
+
+  if (strlen (req->raw_uri) > RELAY_MAX_URI)
+    return queue_error (connection, req, MHD_HTTP_URI_TOO_LONG, "uri_too_long",
+                        "The request target is longer than 2 KiB");
+  route = match_route (url, req->ws);
+  if (route == ROUTE_NONE)
+    return queue_error (connection, req, MHD_HTTP_NOT_FOUND, "not_found", "No such endpoint");
+  if (route == ROUTE_BAD_ID)
+    return queue_error (connection, req, MHD_HTTP_BAD_REQUEST, "invalid_id",
+                        "A workspace id is 32 lowercase hex characters");
+  for (i = 0; i < G_N_ELEMENTS (endpoints); i++)
+    if (endpoints[i].route == route && strcmp (endpoints[i].method, method) == 0)
+      req->endpoint = &endpoints[i];
+  if (req->endpoint == NULL)
+    {
+      relay_reply_error (&reply, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                         "This endpoint does not take that method");
+      reply.allow = route_allow (route);
+      return queue_reply (connection, req, &reply);
+    }
+
+  length_header
+      = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (length_header != NULL
+      && !g_ascii_string_to_unsigned (length_header, 10, 0, G_MAXUINT64, &length, NULL))
+    return queue_error (connection, req, MHD_HTTP_BAD_REQUEST, "bad_request",
+                        "Content-Length is not a number");
+  if (length > req->endpoint->body_limit)
+    return queue_error (connection, req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                        req->endpoint->body_limit ? "The request body is over the limit"
+                                                  : "This endpoint takes no request body");
+  /* Grown as the body comes: a Content-Length alone reserves nothing. */
+  req->body = g_byte_array_sized_new ((guint)MIN (length, 64 * 1024));
+  return MHD_YES;
+}
+
+static enum MHD_Result
+finish_request (SyncRelay *relay, struct MHD_Connection *connection, RelayRequest *req,
+                const char *method)
+{
+  RelayReply reply = { 0 };
+  RelayCall call = { 0 };
+
+  call.connection = connection;
+  call.method = method;
+  call.raw_uri = req->raw_uri;
+  call.ws = req->ws[0] ? req->ws : NULL;
+  call.body = req->body->len ? req->body->data : NULL;
+  call.body_len = req->body->len;
+  call.now = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_mutex_lock (&relay->lock);
+  req->endpoint->handler (relay, &call, &reply);
+  g_mutex_unlock (&relay->lock);
+  return queue_reply (connection, req, &reply);
+}
+
+static enum MHD_Result
+on_request (void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+  SyncRelay *relay = cls;
+  RelayRequest *req = *con_cls;
+
+  if (req == NULL) /* on_uri always runs first; be safe anyway */
+    return MHD_NO;
+  if (!req->started)
+    return start_request (connection, req, url, method);
+  if (req->endpoint == NULL || req->body == NULL) /* an answer was queued already */
+    return MHD_NO;
+  if (*upload_data_size != 0)
+    {
+      /* Only a chunked body can get here past its limit (Content-Length was
+       * checked): stop reading and drop the connection. */
+      if (*upload_data_size > req->endpoint->body_limit - req->body->len)
+        return MHD_NO;
+      g_byte_array_append (req->body, (const guint8 *)upload_data, (guint)*upload_data_size);
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+  return finish_request (relay, connection, req, method);
+}
+
+/* ---- Authentication ---------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *name;
+  const char *value;
+  guint count;
+} HeaderLookup;
+
+static enum MHD_Result
+count_header (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  HeaderLookup *lookup = cls;
+
+  if (key != NULL && g_ascii_strcasecmp (key, lookup->name) == 0)
+    {
+      lookup->count++;
+      lookup->value = value;
+    }
+  return MHD_YES;
+}
+
+/* The header's value if it is there exactly once, else NULL. */
+static const char *
+single_header (struct MHD_Connection *connection, const char *name)
+{
+  HeaderLookup lookup = { name, NULL, 0 };
+
+  MHD_get_connection_values (connection, MHD_HEADER_KIND, count_header, &lookup);
+  return lookup.count == 1 ? lookup.value : NULL;
+}
+
+typedef struct
+{
+  double tokens;
+  gint64 last_us;
+} RateBucket;
+
+static gboolean
+bucket_is_full (gpointer key, gpointer value, gpointer user_data)
+{
+  RateBucket *bucket = value;
+  const double *args = user_data; /* { now_us, rate, capacity } */
+  double refill = (args[0] - (double)bucket->last_us) / G_USEC_PER_SEC * args[1];
+
+  return bucket->tokens + refill >= args[2];
+}
+
+/* Token bucket per device: @rate tokens a second, up to 4 × @rate saved up. */
+static gboolean
+rate_allow (SyncRelay *relay, const char *ws, const char *device)
+{
+  g_autofree char *key = g_strconcat (ws ? ws : "-", "/", device, NULL);
+  double rate = relay->config.rate;
+  double capacity = 4.0 * rate;
+  gint64 now_us = g_get_monotonic_time ();
+  RateBucket *bucket;
+
+  if (g_hash_table_size (relay->buckets) >= RELAY_MAX_BUCKETS)
+    {
+      /* A full bucket is the same as no bucket: forget those. */
+      double args[3] = { (double)now_us, rate, capacity };
+
+      g_hash_table_foreach_remove (relay->buckets, bucket_is_full, args);
+    }
+  bucket = g_hash_table_lookup (relay->buckets, key);
+  if (bucket == NULL)
+    {
+      bucket = g_new0 (RateBucket, 1);
+      bucket->tokens = capacity;
+      bucket->last_us = now_us;
+      g_hash_table_insert (relay->buckets, g_steal_pointer (&key), bucket);
+    }
+  bucket->tokens
+      = MIN (capacity, bucket->tokens + (double)(now_us - bucket->last_us) / G_USEC_PER_SEC * rate);
+  bucket->last_us = now_us;
+  if (bucket->tokens < 1.0)
+    return FALSE;
+  bucket->tokens -= 1.0;
+  return TRUE;
+}
+
+gboolean
+relay_authenticate (SyncRelay *relay, const RelayCall *call, const guint8 *self_pk, guint allowed,
+                    RelayDevice *device, RelayReply *reply)
+{
+  const char *h_device = single_header (call->connection, SYNC_AUTH_HEADER_DEVICE);
+  const char *h_time = single_header (call->connection, SYNC_AUTH_HEADER_TIME);
+  const char *h_nonce = single_header (call->connection, SYNC_AUTH_HEADER_NONCE);
+  const char *h_sig = single_header (call->connection, SYNC_AUTH_HEADER_SIGNATURE);
+  g_autoptr (GError) error = NULL;
+  SyncAuthHeaders headers;
+  RelayDevice known = { 0 };
+  const guint8 *pk = self_pk;
+  gboolean found = FALSE;
+  gboolean seen = FALSE;
+  gint64 skew;
+
+  if (h_device == NULL || h_time == NULL || h_nonce == NULL || h_sig == NULL)
+    {
+      relay_reply_error (reply, MHD_HTTP_UNAUTHORIZED, "auth",
+                         "Each of the four X-Supolka-* authentication headers must be sent once");
+      return FALSE;
+    }
+  if (!sync_auth_parse_headers (h_device, h_time, h_nonce, h_sig, &headers, &error))
+    {
+      relay_reply_error (reply, MHD_HTTP_UNAUTHORIZED, "auth", error->message);
+      return FALSE;
+    }
+  skew = call->now - headers.time;
+  if (skew > RELAY_TIME_WINDOW || skew < -RELAY_TIME_WINDOW)
+    {
+      relay_reply_error (reply, MHD_HTTP_UNAUTHORIZED, "stale",
+                         "X-Supolka-Time is more than 300 seconds from the relay's clock");
+      return FALSE;
+    }
+  if (self_pk == NULL)
+    {
+      if (call->ws == NULL
+          || !relay_store_get_device (relay->store, call->ws, headers.device, &known, &found,
+                                      &error))
+        {
+          relay_reply_internal (reply, error);
+          return FALSE;
+        }
+      if (!found)
+        {
+          relay_reply_error (reply, MHD_HTTP_UNAUTHORIZED, "unknown_device",
+                             "No such device in this workspace");
+          return FALSE;
+        }
+      pk = known.auth_pk;
+    }
+  if (!sync_auth_verify (pk, call->method, call->raw_uri, call->body, call->body_len, h_time,
+                         h_nonce, h_device, h_sig, &error))
+    {
+      relay_reply_error (reply, MHD_HTTP_UNAUTHORIZED, "signature",
+                         "The request signature does not verify");
+      return FALSE;
+    }
+  if (!relay_store_nonce_seen (relay->store, headers.device, headers.nonce, &seen, &error))
+    {
+      relay_reply_internal (reply, error);
+      return FALSE;
+    }
+  if (seen)
+    {
+      relay_reply_error (reply, MHD_HTTP_UNAUTHORIZED, "replay",
+                         "This nonce was already used: a replayed request");
+      return FALSE;
+    }
+  if (self_pk == NULL && known.status == RELAY_DEVICE_REVOKED)
+    {
+      relay_reply_error (reply, MHD_HTTP_FORBIDDEN, "revoked", "This device has been removed");
+      return FALSE;
+    }
+  if (self_pk == NULL && (known.status & allowed) == 0)
+    {
+      relay_reply_error (
+          reply, MHD_HTTP_FORBIDDEN, known.status == RELAY_DEVICE_PENDING ? "pending" : "forbidden",
+          known.status == RELAY_DEVICE_PENDING ? "This device waits for an admin's approval"
+                                               : "This device may not do that");
+      return FALSE;
+    }
+  if (!rate_allow (relay, call->ws, headers.device))
+    {
+      relay_reply_error (reply, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                         "Too many requests from this device; slow down");
+      reply->retry_after = TRUE;
+      return FALSE;
+    }
+  if (call->now - relay->last_prune >= 60)
+    {
+      if (!relay_store_prune_nonces (relay->store, call->now - RELAY_NONCE_KEEP, &error))
+        {
+          relay_reply_internal (reply, error);
+          return FALSE;
+        }
+      relay->last_prune = call->now;
+    }
+  if (!relay_store_add_nonce (relay->store, headers.device, headers.nonce, headers.time, &error))
+    {
+      relay_reply_internal (reply, error);
+      return FALSE;
+    }
+  if (device != NULL)
+    *device = known;
+  return TRUE;
+}
+
+/* ---- Configuration and life cycle -------------------------------------------------- */
+
+static gboolean
+config_error (GError **error, int code, const char *message)
+{
+  g_set_error_literal (error, SYNC_RELAY_ERROR, code, message);
+  return FALSE;
+}
+
+/* "A.B.C.D:PORT" or "[V6]:PORT" (numeric addresses only). */
+static gboolean
+parse_listen (SyncRelay *relay, const char *listen, GError **error)
+{
+  g_autofree char *host = NULL;
+  const char *port_text;
+  guint64 port = 0;
+  struct in6_addr a6;
+  struct in_addr a4;
+
+  if (listen == NULL || listen[0] == '\0')
+    return config_error (error, SYNC_RELAY_ERROR_CONFIG, "--listen ADDR:PORT is required");
+  if (listen[0] == '[')
+    {
+      const char *close = strchr (listen, ']');
+
+      if (close == NULL || close[1] != ':')
+        return config_error (error, SYNC_RELAY_ERROR_CONFIG,
+                             "An IPv6 listen address is written [ADDR]:PORT");
+      host = g_strndup (listen + 1, (gsize)(close - listen - 1));
+      port_text = close + 2;
+      if (inet_pton (AF_INET6, host, &a6) != 1)
+        return config_error (error, SYNC_RELAY_ERROR_CONFIG, "Not an IPv6 address");
+      relay->listen_v6 = TRUE;
+    }
+  else
+    {
+      const char *colon = strrchr (listen, ':');
+
+      if (colon == NULL)
+        return config_error (error, SYNC_RELAY_ERROR_CONFIG, "The listen address needs a :PORT");
+      host = g_strndup (listen, (gsize)(colon - listen));
+      port_text = colon + 1;
+      if (inet_pton (AF_INET, host, &a4) != 1)
+        return config_error (error, SYNC_RELAY_ERROR_CONFIG,
+                             "Not a numeric IPv4 address (IPv6: [ADDR]:PORT)");
+    }
+  if (!g_ascii_string_to_unsigned (port_text, 10, 0, 65535, &port, NULL))
+    return config_error (error, SYNC_RELAY_ERROR_CONFIG, "The port must be 0 to 65535");
+  relay->listen_host = g_steal_pointer (&host);
+  relay->listen_port = (guint16)port;
+  return TRUE;
+}
+
+static gboolean
+listen_is_loopback (SyncRelay *relay)
+{
+  struct in6_addr a6;
+  struct in_addr a4;
+
+  if (relay->listen_v6)
+    {
+      if (inet_pton (AF_INET6, relay->listen_host, &a6) != 1)
+        return FALSE;
+      if (IN6_IS_ADDR_LOOPBACK (&a6))
+        return TRUE;
+      return IN6_IS_ADDR_V4MAPPED (&a6) && a6.s6_addr[12] == 127;
+    }
+  if (inet_pton (AF_INET, relay->listen_host, &a4) != 1)
+    return FALSE;
+  return (ntohl (a4.s_addr) >> 24) == 127;
+}
+
+SyncRelay *
+sync_relay_new (const SyncRelayConfig *config, GError **error)
+{
+  g_autoptr (SyncRelay) relay = NULL;
+
+  g_return_val_if_fail (config != NULL, NULL);
+
+  relay = g_new0 (SyncRelay, 1);
+  g_mutex_init (&relay->lock);
+  relay->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  relay->config = *config;
+  relay->config.listen = NULL;
+  relay->config.data_dir = NULL;
+  relay->config.tls_cert_pem = NULL;
+  relay->config.tls_key_pem = NULL;
+  relay->config.create_token = NULL;
+
+  if (!parse_listen (relay, config->listen, error))
+    return NULL;
+  if ((config->tls_cert_pem == NULL) != (config->tls_key_pem == NULL))
+    {
+      config_error (error, SYNC_RELAY_ERROR_CONFIG, "--tls-cert and --tls-key go together");
+      return NULL;
+    }
+  if (config->tls_cert_pem == NULL && !config->insecure_http && !listen_is_loopback (relay))
+    {
+      config_error (error, SYNC_RELAY_ERROR_INSECURE,
+                    "Refusing plain HTTP on an address other than loopback: give --tls-cert and "
+                    "--tls-key, or --insecure-http if a TLS proxy sits in front");
+      return NULL;
+    }
+  if (config->tls_cert_pem != NULL && !MHD_is_feature_supported (MHD_FEATURE_TLS))
+    {
+      config_error (error, SYNC_RELAY_ERROR_CONFIG, "This libmicrohttpd was built without TLS");
+      return NULL;
+    }
+  if (config->data_dir == NULL || config->data_dir[0] == '\0')
+    {
+      config_error (error, SYNC_RELAY_ERROR_CONFIG, "--data DIR is required");
+      return NULL;
+    }
+  if (config->rate == 0 || config->rate > 1000000 || config->max_devices == 0
+      || config->quota_bytes == 0)
+    {
+      config_error (error, SYNC_RELAY_ERROR_CONFIG,
+                    "--rate, --max-devices and --quota-mb must be positive");
+      return NULL;
+    }
+  if (config->create_token != NULL && config->create_token[0] == '\0')
+    {
+      config_error (error, SYNC_RELAY_ERROR_CONFIG, "The create token must not be empty");
+      return NULL;
+    }
+  relay->tls_cert_pem = g_strdup (config->tls_cert_pem);
+  relay->tls_key_pem = g_strdup (config->tls_key_pem);
+  relay->create_token = g_strdup (config->create_token);
+  relay->data_dir = g_strdup (config->data_dir);
+  relay->config.create_token = relay->create_token;
+  relay->config.data_dir = relay->data_dir;
+
+  relay->store = relay_store_open (relay->data_dir, error);
+  if (relay->store == NULL)
+    return NULL;
+  return g_steal_pointer (&relay);
+}
+
+static void mhd_log (void *cls, const char *fmt, va_list ap) G_GNUC_PRINTF (2, 0);
+
+/* libmicrohttpd's own errors (TLS handshakes, sockets); none carries a body. */
+static void
+mhd_log (void *cls, const char *fmt, va_list ap)
+{
+  g_autofree char *message = g_strdup_vprintf (fmt, ap);
+
+  g_strchomp (message);
+  g_printerr ("supolka-relay: http: %s\n", message);
+}
+
+gboolean
+sync_relay_start (SyncRelay *relay, GError **error)
+{
+  struct sockaddr_storage addr;
+  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+
+  g_return_val_if_fail (relay != NULL, FALSE);
+  g_return_val_if_fail (relay->daemon == NULL, FALSE);
+
+  memset (&addr, 0, sizeof addr);
+  if (relay->listen_v6)
+    {
+      struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+
+      a6->sin6_family = AF_INET6;
+      a6->sin6_port = htons (relay->listen_port);
+      inet_pton (AF_INET6, relay->listen_host, &a6->sin6_addr);
+      flags |= MHD_USE_IPv6;
+    }
+  else
+    {
+      struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+
+      a4->sin_family = AF_INET;
+      a4->sin_port = htons (relay->listen_port);
+      inet_pton (AF_INET, relay->listen_host, &a4->sin_addr);
+    }
+
+  if (relay->tls_cert_pem != NULL)
+    flags |= MHD_USE_TLS;
+  /* The logger must come first. The TLS options come last: without TLS the first
+   * of them is replaced by MHD_OPTION_END, and MHD reads no further. */
+  relay->daemon = MHD_start_daemon (
+      flags, relay->listen_port, NULL, NULL, on_request, relay, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+      relay, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+      (unsigned int)RELAY_THREADS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)RELAY_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned int)RELAY_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned int)RELAY_CONNECTION_TIMEOUT, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, relay, MHD_OPTION_NOTIFY_COMPLETED, on_completed, relay,
+      relay->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, relay->tls_cert_pem,
+      MHD_OPTION_HTTPS_MEM_KEY, relay->tls_key_pem, MHD_OPTION_HTTPS_PRIORITIES,
+      RELAY_TLS_PRIORITIES, MHD_OPTION_END);
+  if (relay->daemon == NULL)
+    {
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_LISTEN,
+                   "Cannot listen on %s port %u (in use, not a local address, or a bad "
+                   "certificate or key)",
+                   relay->listen_host, relay->listen_port);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+sync_relay_get_address (SyncRelay *relay)
+{
+  const union MHD_DaemonInfo *info;
+  guint port = relay->listen_port;
+
+  g_return_val_if_fail (relay != NULL, NULL);
+
+  if (relay->daemon != NULL)
+    {
+      info = MHD_get_daemon_info (relay->daemon, MHD_DAEMON_INFO_BIND_PORT);
+      if (info != NULL && info->port != 0)
+        port = info->port;
+    }
+  if (relay->listen_v6)
+    return g_strdup_printf ("[%s]:%u", relay->listen_host, port);
+  return g_strdup_printf ("%s:%u", relay->listen_host, port);
+}
+
+void
+sync_relay_free (SyncRelay *relay)
+{
+  if (relay == NULL)
+    return;
+  if (relay->daemon != NULL)
+    MHD_stop_daemon (relay->daemon); /* waits for requests in flight */
+  relay_store_close (relay->store);
+  g_clear_pointer (&relay->buckets, g_hash_table_unref);
+  g_free (relay->listen_host);
+  if (relay->tls_key_pem != NULL)
+    sodium_memzero (relay->tls_key_pem, strlen (relay->tls_key_pem));
+  g_free (relay->tls_key_pem);
+  g_free (relay->tls_cert_pem);
+  g_free (relay->create_token);
+  g_free (relay->data_dir);
+  g_mutex_clear (&relay->lock);
+  g_free (relay);
+}

@@ -1,0 +1,924 @@
+/* The relay's storage: one plain SQLite file, DIR/relay.db.
+ *
+ * It holds ciphertext and pseudonyms only, so it is not encrypted at rest; it is
+ * durable instead (WAL, synchronous=FULL: an answer the relay gave survives a
+ * power cut or SIGKILL) and private (0700 folder, 0600 files). The schema is
+ * versioned with PRAGMA user_version and only ever migrated forward.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "relay-private.h"
+
+struct _RelayStore
+{
+  sqlite3 *db;
+  GHashTable *stmts; /* SQL text (static) → prepared statement */
+  int lock_fd;
+};
+
+/* Each entry takes the schema from version i to i + 1. Never edit one that has
+ * shipped: add the next. */
+static const char *const migrations[] = {
+  /* 0 → 1 */
+  "CREATE TABLE workspaces ("
+  "  id TEXT PRIMARY KEY,"
+  "  created INTEGER NOT NULL,"
+  "  bytes INTEGER NOT NULL DEFAULT 0);"
+  "CREATE TABLE devices ("
+  "  workspace TEXT NOT NULL REFERENCES workspaces (id),"
+  "  id TEXT NOT NULL,"
+  "  auth_pk BLOB NOT NULL,"
+  "  sign_pk BLOB NOT NULL,"
+  "  box_pk BLOB NOT NULL,"
+  "  status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'revoked')),"
+  "  created INTEGER NOT NULL,"
+  "  PRIMARY KEY (workspace, id));"
+  "CREATE TABLE invites ("
+  "  workspace TEXT NOT NULL REFERENCES workspaces (id),"
+  "  token_hash BLOB NOT NULL,"
+  "  expires INTEGER NOT NULL,"
+  "  used INTEGER NOT NULL DEFAULT 0,"
+  "  created_by TEXT NOT NULL,"
+  "  created INTEGER NOT NULL,"
+  "  PRIMARY KEY (workspace, token_hash));"
+  "CREATE TABLE membership_log ("
+  "  workspace TEXT NOT NULL REFERENCES workspaces (id),"
+  "  version INTEGER NOT NULL,"
+  "  entry TEXT NOT NULL,"
+  "  signer TEXT NOT NULL,"
+  "  created INTEGER NOT NULL,"
+  "  UNIQUE (workspace, version));"
+  "CREATE TABLE batches ("
+  "  cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  workspace TEXT NOT NULL REFERENCES workspaces (id),"
+  "  device TEXT NOT NULL,"
+  "  epoch INTEGER NOT NULL,"
+  "  seq INTEGER NOT NULL,"
+  "  hash BLOB NOT NULL,"
+  "  data BLOB NOT NULL,"
+  "  UNIQUE (workspace, device, seq));"
+  "CREATE INDEX batches_by_workspace ON batches (workspace, cursor);"
+  "CREATE TABLE seen_nonces ("
+  "  device TEXT NOT NULL,"
+  "  nonce TEXT NOT NULL,"
+  "  time INTEGER NOT NULL,"
+  "  PRIMARY KEY (device, nonce)) WITHOUT ROWID;"
+  "CREATE INDEX seen_nonces_by_time ON seen_nonces (time);",
+};
+
+static gboolean
+store_error (RelayStore *store, int rc, GError **error)
+{
+  g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO, "Database error: %s",
+               store && store->db ? sqlite3_errmsg (store->db) : sqlite3_errstr (rc));
+  return FALSE;
+}
+
+static gboolean
+store_exec (RelayStore *store, const char *sql, GError **error)
+{
+  int rc = sqlite3_exec (store->db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    return store_error (store, rc, error);
+  return TRUE;
+}
+
+static void
+finalize_stmt (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+/* A cached prepared statement, reset, bindings cleared. @sql must be a string
+ * literal: its address is the cache key. */
+static sqlite3_stmt *
+store_stmt (RelayStore *store, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (store->stmts, sql);
+  int rc;
+
+  if (stmt != NULL)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      return stmt;
+    }
+  rc = sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    {
+      store_error (store, rc, error);
+      return NULL;
+    }
+  g_hash_table_insert (store->stmts, (gpointer)sql, stmt);
+  return stmt;
+}
+
+/* Steps a statement that returns no row, then resets it. */
+static gboolean
+store_step_done (RelayStore *store, sqlite3_stmt *stmt, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return store_error (store, rc, error);
+  return TRUE;
+}
+
+/* Steps once: *row is TRUE if a row is there (the caller resets the statement). */
+static gboolean
+store_step_row (RelayStore *store, sqlite3_stmt *stmt, gboolean *row, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  *row = rc == SQLITE_ROW;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      sqlite3_reset (stmt);
+      return store_error (store, rc, error);
+    }
+  return TRUE;
+}
+
+static void
+bind_text (sqlite3_stmt *stmt, int i, const char *text)
+{
+  sqlite3_bind_text (stmt, i, text, -1, SQLITE_TRANSIENT);
+}
+
+static void
+bind_blob (sqlite3_stmt *stmt, int i, const guint8 *data, gsize len)
+{
+  sqlite3_bind_blob64 (stmt, i, data ? (const void *)data : "", len, SQLITE_TRANSIENT);
+}
+
+static void
+copy_text_column (sqlite3_stmt *stmt, int col, char *out, gsize out_size)
+{
+  const char *text = (const char *)sqlite3_column_text (stmt, col);
+
+  g_strlcpy (out, text ? text : "", out_size);
+}
+
+static void
+copy_key_column (sqlite3_stmt *stmt, int col, guint8 out[SYNC_KEY_LEN])
+{
+  const void *blob = sqlite3_column_blob (stmt, col);
+
+  memset (out, 0, SYNC_KEY_LEN);
+  if (blob != NULL && sqlite3_column_bytes (stmt, col) == SYNC_KEY_LEN)
+    memcpy (out, blob, SYNC_KEY_LEN);
+}
+
+const char *
+relay_device_status_to_string (RelayDeviceStatus status)
+{
+  switch (status)
+    {
+      case RELAY_DEVICE_PENDING:
+        return "pending";
+      case RELAY_DEVICE_ACTIVE:
+        return "active";
+      case RELAY_DEVICE_REVOKED:
+      default:
+        return "revoked";
+    }
+}
+
+static RelayDeviceStatus
+status_from_string (const char *s)
+{
+  if (g_strcmp0 (s, "pending") == 0)
+    return RELAY_DEVICE_PENDING;
+  if (g_strcmp0 (s, "active") == 0)
+    return RELAY_DEVICE_ACTIVE;
+  /* Anything unexpected counts as revoked: refusing is the safe way to fail. */
+  return RELAY_DEVICE_REVOKED;
+}
+
+/* ---- Opening -------------------------------------------------------------------- */
+
+static gboolean
+prepare_dir (const char *dir, GError **error)
+{
+  struct stat st;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO,
+                   "Cannot create the data folder %s: %s", dir, g_strerror (saved));
+      return FALSE;
+    }
+  if (g_stat (dir, &st) != 0 || !S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO,
+                   "The data folder %s is not a folder", dir);
+      return FALSE;
+    }
+  if ((st.st_mode & 077) != 0 && g_chmod (dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO,
+                   "Cannot make the data folder %s private: %s", dir, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* One relay per data folder: a second one would interleave cursors. */
+static int
+lock_dir (const char *dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, "relay.lock", NULL);
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO, "Cannot open %s: %s", path,
+                   g_strerror (saved));
+      return -1;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int saved = errno;
+
+      close (fd);
+      if (saved == EWOULDBLOCK)
+        g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_BUSY,
+                     "Another relay is using the data folder %s", dir);
+      else
+        g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO, "Cannot lock %s: %s", path,
+                     g_strerror (saved));
+      return -1;
+    }
+  return fd;
+}
+
+/* Creates the database file 0600 before SQLite sees it. */
+static gboolean
+create_private_file (const char *path, GError **error)
+{
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd < 0 || fchmod (fd, 0600) != 0)
+    {
+      int saved = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO, "Cannot create %s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+static gboolean
+query_int (RelayStore *store, const char *sql, gint64 *out, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL);
+
+  if (rc != SQLITE_OK)
+    return store_error (store, rc, error);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      sqlite3_finalize (stmt);
+      return store_error (store, rc, error);
+    }
+  *out = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return TRUE;
+}
+
+static gboolean
+migrate (RelayStore *store, GError **error)
+{
+  gint64 version = 0;
+  gint64 i;
+
+  if (!query_int (store, "PRAGMA user_version", &version, error))
+    return FALSE;
+  if (version > (gint64)G_N_ELEMENTS (migrations))
+    {
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_TOO_NEW,
+                   "The relay database has schema version %" G_GINT64_FORMAT
+                   "; this relay knows up to %u. Use a newer relay.",
+                   version, (guint)G_N_ELEMENTS (migrations));
+      return FALSE;
+    }
+  for (i = version; i < (gint64)G_N_ELEMENTS (migrations); i++)
+    {
+      g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %" G_GINT64_FORMAT, i + 1);
+
+      if (!store_exec (store, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      if (!store_exec (store, migrations[i], error) || !store_exec (store, bump, error)
+          || !store_exec (store, "COMMIT", error))
+        {
+          sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+setup_connection (RelayStore *store, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  const char *mode;
+  gboolean wal;
+  int rc;
+
+  sqlite3_extended_result_codes (store->db, 1);
+  sqlite3_busy_timeout (store->db, 5000);
+  rc = sqlite3_prepare_v2 (store->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    return store_error (store, rc, error);
+  rc = sqlite3_step (stmt);
+  mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text (stmt, 0) : NULL;
+  wal = mode != NULL && g_ascii_strcasecmp (mode, "wal") == 0;
+  sqlite3_finalize (stmt);
+  if (!wal)
+    {
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO,
+                   "The relay database cannot use write-ahead logging");
+      return FALSE;
+    }
+  /* FULL: a commit is on disk (WAL fsynced) before the relay answers. */
+  return store_exec (store,
+                     "PRAGMA synchronous = FULL;"
+                     "PRAGMA foreign_keys = ON;"
+                     "PRAGMA secure_delete = ON;"
+                     "PRAGMA trusted_schema = OFF;",
+                     error);
+}
+
+RelayStore *
+relay_store_open (const char *dir, GError **error)
+{
+  g_autofree char *path = NULL;
+  RelayStore *store;
+  int rc;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+
+  if (!prepare_dir (dir, error))
+    return NULL;
+  store = g_new0 (RelayStore, 1);
+  store->lock_fd = lock_dir (dir, error);
+  if (store->lock_fd < 0)
+    {
+      g_free (store);
+      return NULL;
+    }
+  store->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, finalize_stmt);
+
+  path = g_build_filename (dir, "relay.db", NULL);
+  if (!create_private_file (path, error))
+    {
+      relay_store_close (store);
+      return NULL;
+    }
+  rc = sqlite3_open_v2 (path, &store->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      store_error (store, rc, error);
+      relay_store_close (store);
+      return NULL;
+    }
+  if (!setup_connection (store, error) || !migrate (store, error))
+    {
+      relay_store_close (store);
+      return NULL;
+    }
+  return store;
+}
+
+void
+relay_store_close (RelayStore *store)
+{
+  if (store == NULL)
+    return;
+  g_clear_pointer (&store->stmts, g_hash_table_unref);
+  if (store->db != NULL)
+    sqlite3_close (store->db);
+  if (store->lock_fd >= 0)
+    close (store->lock_fd);
+  g_free (store);
+}
+
+gboolean
+relay_store_begin (RelayStore *store, GError **error)
+{
+  return store_exec (store, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+relay_store_commit (RelayStore *store, GError **error)
+{
+  if (!store_exec (store, "COMMIT", error))
+    {
+      relay_store_rollback (store);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+relay_store_rollback (RelayStore *store)
+{
+  if (!sqlite3_get_autocommit (store->db))
+    sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- Devices ---------------------------------------------------------------------- */
+
+static void
+read_device_row (sqlite3_stmt *stmt, RelayDevice *out)
+{
+  memset (out, 0, sizeof *out);
+  copy_text_column (stmt, 0, out->id, sizeof out->id);
+  copy_key_column (stmt, 1, out->auth_pk);
+  copy_key_column (stmt, 2, out->sign_pk);
+  copy_key_column (stmt, 3, out->box_pk);
+  out->status = status_from_string ((const char *)sqlite3_column_text (stmt, 4));
+  out->created = sqlite3_column_int64 (stmt, 5);
+}
+
+gboolean
+relay_store_get_device (RelayStore *store, const char *ws, const char *device, RelayDevice *out,
+                        gboolean *found, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "SELECT id, auth_pk, sign_pk, box_pk, status, created"
+                                   " FROM devices WHERE workspace = ? AND id = ?",
+                                   error);
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *found = row;
+  if (row && out != NULL)
+    read_device_row (stmt, out);
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_add_device (RelayStore *store, const char *ws, const RelayDevice *device,
+                        GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "INSERT INTO devices (workspace, id, auth_pk, sign_pk, box_pk,"
+                                   " status, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                   error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device->id);
+  bind_blob (stmt, 3, device->auth_pk, SYNC_KEY_LEN);
+  bind_blob (stmt, 4, device->sign_pk, SYNC_KEY_LEN);
+  bind_blob (stmt, 5, device->box_pk, SYNC_KEY_LEN);
+  bind_text (stmt, 6, relay_device_status_to_string (device->status));
+  sqlite3_bind_int64 (stmt, 7, device->created);
+  return store_step_done (store, stmt, error);
+}
+
+gboolean
+relay_store_set_device_status (RelayStore *store, const char *ws, const char *device,
+                               RelayDeviceStatus status, GError **error)
+{
+  sqlite3_stmt *stmt
+      = store_stmt (store, "UPDATE devices SET status = ? WHERE workspace = ? AND id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, relay_device_status_to_string (status));
+  bind_text (stmt, 2, ws);
+  bind_text (stmt, 3, device);
+  return store_step_done (store, stmt, error);
+}
+
+gboolean
+relay_store_count_devices (RelayStore *store, const char *ws, gint64 *count, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (
+      store, "SELECT count(*) FROM devices WHERE workspace = ? AND status != 'revoked'", error);
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *count = row ? sqlite3_column_int64 (stmt, 0) : 0;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+GArray *
+relay_store_list_devices (RelayStore *store, const char *ws, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "SELECT id, auth_pk, sign_pk, box_pk, status, created"
+                                   " FROM devices WHERE workspace = ? ORDER BY created, id",
+                                   error);
+  g_autoptr (GArray) devices = g_array_new (FALSE, TRUE, sizeof (RelayDevice));
+  gboolean row = TRUE;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, ws);
+  while (row)
+    {
+      RelayDevice device;
+
+      if (!store_step_row (store, stmt, &row, error))
+        return NULL;
+      if (row)
+        {
+          read_device_row (stmt, &device);
+          g_array_append_val (devices, device);
+        }
+    }
+  sqlite3_reset (stmt);
+  return g_steal_pointer (&devices);
+}
+
+/* ---- Nonces ---------------------------------------------------------------------- */
+
+gboolean
+relay_store_nonce_seen (RelayStore *store, const char *device, const char *nonce, gboolean *seen,
+                        GError **error)
+{
+  sqlite3_stmt *stmt
+      = store_stmt (store, "SELECT 1 FROM seen_nonces WHERE device = ? AND nonce = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, device);
+  bind_text (stmt, 2, nonce);
+  if (!store_step_row (store, stmt, seen, error))
+    return FALSE;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_add_nonce (RelayStore *store, const char *device, const char *nonce, gint64 time,
+                       GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (
+      store, "INSERT OR IGNORE INTO seen_nonces (device, nonce, time) VALUES (?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, device);
+  bind_text (stmt, 2, nonce);
+  sqlite3_bind_int64 (stmt, 3, time);
+  return store_step_done (store, stmt, error);
+}
+
+gboolean
+relay_store_prune_nonces (RelayStore *store, gint64 before, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store, "DELETE FROM seen_nonces WHERE time < ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, before);
+  return store_step_done (store, stmt, error);
+}
+
+/* ---- Workspaces and invites -------------------------------------------------------- */
+
+gboolean
+relay_store_workspace_exists (RelayStore *store, const char *ws, gboolean *exists, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store, "SELECT 1 FROM workspaces WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  if (!store_step_row (store, stmt, exists, error))
+    return FALSE;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_add_workspace (RelayStore *store, const char *ws, gint64 now, GError **error)
+{
+  sqlite3_stmt *stmt
+      = store_stmt (store, "INSERT INTO workspaces (id, created, bytes) VALUES (?, ?, 0)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  sqlite3_bind_int64 (stmt, 2, now);
+  return store_step_done (store, stmt, error);
+}
+
+gboolean
+relay_store_workspace_bytes (RelayStore *store, const char *ws, gint64 *bytes, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store, "SELECT bytes FROM workspaces WHERE id = ?", error);
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *bytes = row ? sqlite3_column_int64 (stmt, 0) : 0;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_add_invite (RelayStore *store, const char *ws, const guint8 token_hash[SYNC_HASH_LEN],
+                        gint64 expires, const char *creator, gint64 now, gboolean *duplicate,
+                        GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "INSERT OR IGNORE INTO invites (workspace, token_hash, expires,"
+                                   " used, created_by, created) VALUES (?, ?, ?, 0, ?, ?)",
+                                   error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_blob (stmt, 2, token_hash, SYNC_HASH_LEN);
+  sqlite3_bind_int64 (stmt, 3, expires);
+  bind_text (stmt, 4, creator);
+  sqlite3_bind_int64 (stmt, 5, now);
+  if (!store_step_done (store, stmt, error))
+    return FALSE;
+  *duplicate = sqlite3_changes (store->db) == 0;
+  return TRUE;
+}
+
+gboolean
+relay_store_use_invite (RelayStore *store, const char *ws, const guint8 token_hash[SYNC_HASH_LEN],
+                        gint64 now, gboolean *ok, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "UPDATE invites SET used = 1 WHERE workspace = ?"
+                                   " AND token_hash = ? AND used = 0 AND expires > ?",
+                                   error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_blob (stmt, 2, token_hash, SYNC_HASH_LEN);
+  sqlite3_bind_int64 (stmt, 3, now);
+  if (!store_step_done (store, stmt, error))
+    return FALSE;
+  *ok = sqlite3_changes (store->db) == 1;
+  return TRUE;
+}
+
+/* ---- Membership log --------------------------------------------------------------- */
+
+gboolean
+relay_store_log_head (RelayStore *store, const char *ws, gint64 *head, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (
+      store, "SELECT coalesce(max(version), 0) FROM membership_log WHERE workspace = ?", error);
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *head = row ? sqlite3_column_int64 (stmt, 0) : 0;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_log_append (RelayStore *store, const char *ws, gint64 version, const char *entry,
+                        const char *signer, gint64 now, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "INSERT INTO membership_log (workspace, version, entry, signer,"
+                                   " created) VALUES (?, ?, ?, ?, ?)",
+                                   error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  sqlite3_bind_int64 (stmt, 2, version);
+  bind_text (stmt, 3, entry);
+  bind_text (stmt, 4, signer);
+  sqlite3_bind_int64 (stmt, 5, now);
+  return store_step_done (store, stmt, error);
+}
+
+static void
+log_entry_free (gpointer data)
+{
+  RelayLogEntry *entry = data;
+
+  g_free (entry->entry);
+  g_free (entry);
+}
+
+GPtrArray *
+relay_store_log_since (RelayStore *store, const char *ws, gint64 since, guint max_entries,
+                       gsize max_bytes, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "SELECT version, entry, signer FROM membership_log"
+                                   " WHERE workspace = ? AND version > ? ORDER BY version LIMIT ?",
+                                   error);
+  g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func (log_entry_free);
+  gsize bytes = 0;
+  gboolean row = TRUE;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, ws);
+  sqlite3_bind_int64 (stmt, 2, since);
+  sqlite3_bind_int64 (stmt, 3, max_entries);
+  while (row)
+    {
+      RelayLogEntry *entry;
+      const char *text;
+
+      if (!store_step_row (store, stmt, &row, error))
+        return NULL;
+      if (!row)
+        break;
+      text = (const char *)sqlite3_column_text (stmt, 1);
+      bytes += (gsize)sqlite3_column_bytes (stmt, 1);
+      if (entries->len > 0 && bytes > max_bytes)
+        break;
+      entry = g_new0 (RelayLogEntry, 1);
+      entry->version = sqlite3_column_int64 (stmt, 0);
+      entry->entry = g_strdup (text ? text : "");
+      copy_text_column (stmt, 2, entry->signer, sizeof entry->signer);
+      g_ptr_array_add (entries, entry);
+    }
+  sqlite3_reset (stmt);
+  return g_steal_pointer (&entries);
+}
+
+/* ---- Batches ------------------------------------------------------------------------ */
+
+gboolean
+relay_store_find_batch (RelayStore *store, const char *ws, const char *device, gint64 seq,
+                        gboolean *found, gint64 *cursor, guint8 hash[SYNC_HASH_LEN], GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "SELECT cursor, hash FROM batches"
+                                   " WHERE workspace = ? AND device = ? AND seq = ?",
+                                   error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device);
+  sqlite3_bind_int64 (stmt, 3, seq);
+  if (!store_step_row (store, stmt, found, error))
+    return FALSE;
+  if (*found)
+    {
+      const void *blob = sqlite3_column_blob (stmt, 1);
+
+      *cursor = sqlite3_column_int64 (stmt, 0);
+      memset (hash, 0, SYNC_HASH_LEN);
+      if (blob != NULL && sqlite3_column_bytes (stmt, 1) == SYNC_HASH_LEN)
+        memcpy (hash, blob, SYNC_HASH_LEN);
+    }
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_last_seq (RelayStore *store, const char *ws, const char *device, gint64 *last,
+                      GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (
+      store, "SELECT coalesce(max(seq), 0) FROM batches WHERE workspace = ? AND device = ?", error);
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *last = row ? sqlite3_column_int64 (stmt, 0) : 0;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_add_batch (RelayStore *store, const char *ws, const char *device, guint32 epoch,
+                       gint64 seq, const guint8 hash[SYNC_HASH_LEN], const guint8 *data, gsize len,
+                       gint64 *cursor, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "INSERT INTO batches (workspace, device, epoch, seq, hash, data)"
+                                   " VALUES (?, ?, ?, ?, ?, ?)",
+                                   error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device);
+  sqlite3_bind_int64 (stmt, 3, epoch);
+  sqlite3_bind_int64 (stmt, 4, seq);
+  bind_blob (stmt, 5, hash, SYNC_HASH_LEN);
+  bind_blob (stmt, 6, data, len);
+  if (!store_step_done (store, stmt, error))
+    return FALSE;
+  *cursor = sqlite3_last_insert_rowid (store->db);
+
+  stmt = store_stmt (store, "UPDATE workspaces SET bytes = bytes + ? WHERE id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, (gint64)len);
+  bind_text (stmt, 2, ws);
+  return store_step_done (store, stmt, error);
+}
+
+static void
+batch_free (gpointer data)
+{
+  RelayBatch *batch = data;
+
+  g_bytes_unref (batch->data);
+  g_free (batch);
+}
+
+GPtrArray *
+relay_store_batches_since (RelayStore *store, const char *ws, gint64 since, guint limit,
+                           gsize max_bytes, gboolean *more, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "SELECT cursor, device, seq, data FROM batches"
+                                   " WHERE workspace = ? AND cursor > ? ORDER BY cursor LIMIT ?",
+                                   error);
+  g_autoptr (GPtrArray) batches = g_ptr_array_new_with_free_func (batch_free);
+  gsize bytes = 0;
+  gboolean row = TRUE;
+
+  *more = FALSE;
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, ws);
+  sqlite3_bind_int64 (stmt, 2, since);
+  sqlite3_bind_int64 (stmt, 3, (gint64)limit + 1); /* one more tells whether more remain */
+  while (row)
+    {
+      RelayBatch *batch;
+      gsize len;
+
+      if (!store_step_row (store, stmt, &row, error))
+        return NULL;
+      if (!row)
+        break;
+      len = (gsize)sqlite3_column_bytes (stmt, 3);
+      if (batches->len >= limit || (batches->len > 0 && bytes + len > max_bytes))
+        {
+          *more = TRUE;
+          break;
+        }
+      bytes += len;
+      batch = g_new0 (RelayBatch, 1);
+      batch->cursor = sqlite3_column_int64 (stmt, 0);
+      copy_text_column (stmt, 1, batch->device, sizeof batch->device);
+      batch->seq = sqlite3_column_int64 (stmt, 2);
+      batch->data = g_bytes_new (sqlite3_column_blob (stmt, 3), len);
+      g_ptr_array_add (batches, batch);
+    }
+  sqlite3_reset (stmt);
+  return g_steal_pointer (&batches);
+}

@@ -1,0 +1,65 @@
+/* sync-relay.h — the public face of supolka-sync-relay, the server.
+ *
+ * The relay stores what devices push (opaque batch envelopes, the membership log,
+ * device public keys) and hands it back to the workspace's other devices. It
+ * authenticates every request, bounds every size and never sees a key that could
+ * decrypt anything. HTTP API: docs/RELAY-API.md.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define SYNC_RELAY_ERROR (sync_relay_error_quark ())
+
+typedef enum
+{
+  SYNC_RELAY_ERROR_FAILED,
+  SYNC_RELAY_ERROR_CONFIG,   /* a bad option: address, port, TLS files, limits */
+  SYNC_RELAY_ERROR_INSECURE, /* plain HTTP on an address other than loopback */
+  SYNC_RELAY_ERROR_IO,       /* the data folder or the database could not be used */
+  SYNC_RELAY_ERROR_BUSY,     /* another relay already uses the data folder */
+  SYNC_RELAY_ERROR_TOO_NEW,  /* the database was made by a newer relay */
+  SYNC_RELAY_ERROR_LISTEN,   /* the HTTP server could not start */
+} SyncRelayError;
+
+GQuark sync_relay_error_quark (void);
+
+typedef struct
+{
+  const char *listen;       /* "ADDR:PORT" or "[ADDR6]:PORT"; PORT 0 picks a free one */
+  const char *data_dir;     /* created 0700 if missing; holds relay.db */
+  const char *tls_cert_pem; /* PEM text (not a file name), or NULL */
+  const char *tls_key_pem;  /* PEM text, or NULL; both or neither */
+  gboolean insecure_http;   /* allow plain HTTP on an address other than loopback */
+  const char *create_token; /* if set, creating a workspace needs it; NULL: anyone may */
+  guint64 quota_bytes;      /* stored batch bytes per workspace */
+  guint max_devices;        /* pending + active devices per workspace */
+  guint rate;               /* requests per second per device; bursts up to 4× */
+} SyncRelayConfig;
+
+#define SYNC_RELAY_DEFAULT_QUOTA_MB 1024
+#define SYNC_RELAY_DEFAULT_MAX_DEVICES 64
+#define SYNC_RELAY_DEFAULT_RATE 50
+
+typedef struct _SyncRelay SyncRelay;
+
+/* Checks the configuration (plain HTTP off loopback is refused here, before any
+ * socket exists), locks and opens the data folder, migrates the database. */
+SyncRelay *sync_relay_new (const SyncRelayConfig *config, GError **error);
+
+/* Binds and starts serving on MHD's own threads. */
+gboolean sync_relay_start (SyncRelay *relay, GError **error);
+
+/* "127.0.0.1:PORT" or "[::1]:PORT", with the port actually bound. Call after
+ * sync_relay_start(). */
+char *sync_relay_get_address (SyncRelay *relay);
+
+/* Stops serving (waits for requests in flight), closes the database. NULL-safe. */
+void sync_relay_free (SyncRelay *relay);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SyncRelay, sync_relay_free)
+
+G_END_DECLS
