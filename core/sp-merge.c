@@ -565,6 +565,7 @@ sp_vault_local_changes (SpVault *vault, gint64 after_seq, gint64 *last_seq, GErr
       c->device = g_strdup ((const char *)sqlite3_column_text (st, 6));
       c->supersedes = g_strdup ((const char *)sqlite3_column_text (st, 7));
       c->tx = sqlite3_column_int64 (st, 8);
+      c->seq = last;
       g_ptr_array_add (out, c);
     }
   sqlite3_reset (st);

@@ -64,6 +64,11 @@ static const char migration_1[]
 static const char migration_2[]
     = "CREATE VIRTUAL TABLE search USING fts4 (body, tokenize=unicode61, prefix=\"1,2,3\");";
 
+/* Version 3: sync state (workspace, device keys, epoch keys, chains, cursor),
+ * as opaque values the sync library owns; secrets stay inside the vault. */
+static const char migration_3[]
+    = "CREATE TABLE sync_state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;";
+
 typedef struct
 {
   const char *sql;
@@ -73,6 +78,7 @@ typedef struct
 static const Migration migrations[] = {
   { migration_1, NULL },
   { migration_2, sp_search_rebuild },
+  { migration_3, NULL },
 };
 
 int

@@ -95,6 +95,43 @@ gboolean sp_vault_begin (SpVault *vault, GError **error);
 gboolean sp_vault_commit (SpVault *vault, GError **error);
 void sp_vault_rollback (SpVault *vault);
 
+/* ---- Seized-device defences (docs/SECURITY.md) ----------------------------
+ * None of these asks for confirmation: the caller decides. */
+
+/* Destroys the vault in dir at once, open or closed: vault.key is overwritten
+ * in place with random bytes, flushed and unlinked (the master key is gone:
+ * cryptographic erasure), then vault.db and its WAL are removed, and the folder
+ * if nothing else is left in it. An open SpVault on that folder should be
+ * closed right after. SP_CORE_ERROR_NOT_FOUND when there was nothing to wipe. */
+gboolean sp_vault_panic (const char *dir, GError **error);
+
+/* Seals a new random decoy key under duress_passphrase in the key file's second
+ * slot (replacing any earlier duress passphrase). Unlocking with it later —
+ * sp_vault_open(), same time as a normal unlock — destroys the real vault and
+ * opens an empty one whose only passphrase is the duress passphrase. Refuses
+ * (SP_CORE_ERROR_INVALID) the vault's own passphrase. */
+gboolean sp_vault_set_duress (SpVault *vault, SpSecret *duress_passphrase, GError **error);
+/* Fills the second slot with random bytes again (whether or not it held a
+ * duress passphrase: nothing records that). */
+gboolean sp_vault_clear_duress (SpVault *vault, GError **error);
+
+/* Writes an encrypted backup of the whole vault to path (replaced atomically):
+ * Argon2id (profile) under backup_passphrase, then
+ * crypto_secretstream_xchacha20poly1305. One consistent snapshot; no plaintext
+ * touches the disk. Fails inside an explicit transaction. */
+gboolean sp_vault_backup (SpVault *vault, const char *path, SpSecret *backup_passphrase,
+                          SpKdfProfile profile, GError **error);
+/* Restores a backup into dir. The vault gets vault_passphrase (NULL: the
+ * backup's passphrase) with profile. The backup is read and verified
+ * completely into a new folder beside dir before anything at dir changes; a
+ * wrong passphrase (SP_CORE_ERROR_WRONG_PASSPHRASE), a tampered or truncated
+ * file (SP_CORE_ERROR_CORRUPT) leave dir untouched. An existing vault at dir is
+ * refused (SP_CORE_ERROR_EXISTS) unless replace is TRUE; then it is destroyed as
+ * by sp_vault_panic() once the new one is in place. */
+gboolean sp_vault_restore (const char *backup_path, SpSecret *backup_passphrase, const char *dir,
+                           SpSecret *vault_passphrase, SpKdfProfile profile, gboolean replace,
+                           GError **error);
+
 /* ---- Data model ----------------------------------------------------------- */
 
 typedef enum
@@ -195,6 +232,21 @@ GPtrArray *sp_vault_list (SpVault *vault, const char *kind, const SpFilter *filt
  * prefix; Cyrillic and Latin spellings fold together. Ordered by title. */
 GPtrArray *sp_vault_search (SpVault *vault, const char *text, const char *kind, guint limit,
                             GError **error);
+typedef enum
+{
+  SP_SORT_TITLE = 0,   /* by title, case-insensitively, then id */
+  SP_SORT_UPDATED = 1, /* most recently written first */
+} SpSortOrder;
+
+/* The ids (char *) of the records sp_vault_list() would return, without
+ * building the records: for list models that build rows on demand. */
+GPtrArray *sp_vault_list_ids (SpVault *vault, const char *kind, const SpFilter *filter,
+                              SpSortOrder sort, GError **error);
+/* Records (not deleted) of kind (NULL: any) with a reference field pointing at
+ * id: a person's affiliations, an event's participations, a record's notes.
+ * Ordered by title. */
+GPtrArray *sp_vault_list_referencing (SpVault *vault, const char *id, const char *kind,
+                                      GError **error);
 /* Counts matching rows without building records. */
 gint64 sp_vault_count (SpVault *vault, const char *kind, const SpFilter *filter, GError **error);
 
@@ -217,6 +269,7 @@ typedef struct
   char *device;     /* writer's device id */
   char *supersedes; /* space-separated "HLC@DEVICE" of the versions the writer had */
   gint64 tx;        /* local transaction number on the writing device */
+  gint64 seq;       /* sp_vault_local_changes only: local change-log sequence */
 } SpChange;
 
 void sp_change_free (SpChange *change);
@@ -255,6 +308,28 @@ gboolean sp_vault_resolve_conflict (SpVault *vault, const char *record, const ch
 guint64 sp_hlc_pack (guint64 ms, guint16 counter);
 guint64 sp_hlc_ms (guint64 hlc);
 guint16 sp_hlc_counter (guint64 hlc);
+
+/* ---- Sync state -----------------------------------------------------------
+ * A small key/value store inside the vault for the sync library: workspace,
+ * device keys, epoch keys, device chains, the relay cursor. Values are opaque
+ * here. Keys are printable ASCII, at most 200 bytes; values at most 16 MiB. */
+
+/* The value, or NULL with no error when the key is absent. */
+GBytes *sp_vault_sync_get (SpVault *vault, const char *key, GError **error);
+/* The same, copied straight into secure memory (for private keys). */
+SpSecret *sp_vault_sync_get_secret (SpVault *vault, const char *key, GError **error);
+/* Stores @data (replacing any old value); @data NULL deletes the key. Joins the
+ * current transaction when one is open. */
+gboolean sp_vault_sync_set (SpVault *vault, const char *key, const void *data, gsize len,
+                            GError **error);
+gboolean sp_vault_sync_set_string (SpVault *vault, const char *key, const char *value,
+                                   GError **error);
+/* The value as a NUL-terminated string, or NULL when absent. */
+char *sp_vault_sync_get_string (SpVault *vault, const char *key, GError **error);
+/* Keys starting with @prefix, sorted. */
+GPtrArray *sp_vault_sync_keys (SpVault *vault, const char *prefix, GError **error);
+/* The number of this device's own changes with local sequence > after_seq. */
+gint64 sp_vault_count_local_changes (SpVault *vault, gint64 after_seq, GError **error);
 
 /* ---- CSV ------------------------------------------------------------------ */
 
@@ -299,5 +374,10 @@ typedef struct
 
 void sp_stat_free (SpStat *stat);
 GPtrArray *sp_vault_stats (SpVault *vault, GError **error);
+/* The figures of sp_vault_stats as UTF-8 CSV (BOM, comma, RFC 4180 quoting by
+ * libcsv, CRLF), one row per SpStat under the header
+ * group,key,count,declared_participants,participation_records; the last two
+ * are empty outside events_by_kind_year. */
+GBytes *sp_stats_to_csv (GPtrArray *stats);
 
 G_END_DECLS

@@ -216,8 +216,8 @@ change_free_cb (gpointer p)
 
 /* The batch JSON is three levels deep; json-glib recurses without a limit, so
  * deeper input is refused before it reaches the parser. */
-static gboolean
-nesting_ok (const char *data, gsize len, int max_depth)
+gboolean
+sync_json_nesting_ok (const char *data, gsize len, int max_depth)
 {
   int depth = 0;
   gboolean in_string = FALSE;
@@ -258,7 +258,7 @@ deserialise (const char *data, gsize len, const SyncBatchInfo *info, GError **er
   batch->vv = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   sodium_bin2hex (device_hex, 2 * SYNC_ID_BYTES + 1, info->device, SYNC_ID_BYTES);
 
-  if (!g_utf8_validate (data, (gssize)len, NULL) || !nesting_ok (data, len, 4)
+  if (!g_utf8_validate (data, (gssize)len, NULL) || !sync_json_nesting_ok (data, len, 4)
       || !json_parser_load_from_data (parser, data, (gssize)len, NULL))
     return malformed (error, "json"), NULL;
   node = json_parser_get_root (parser);

@@ -18,7 +18,8 @@ typedef enum
   SYNC_ERROR_FORGED,    /* signature, key commitment or AEAD tag wrong */
   SYNC_ERROR_CHAIN,     /* gap, reorder, replay or fork in a device chain */
   SYNC_ERROR_NETWORK,
-  SYNC_ERROR_REFUSED, /* the relay said no */
+  SYNC_ERROR_REFUSED,   /* the relay said no */
+  SYNC_ERROR_NOT_FOUND, /* no such device, or no pending device with that code */
 } SyncError;
 
 GQuark sync_error_quark (void);
@@ -72,6 +73,10 @@ SyncBatch *sync_batch_open (GBytes *envelope, const guint8 epoch_key[SYNC_KEY_BY
  * never call it on bytes that did not pass sync_batch_open's checks. */
 SyncBatch *sync_batch_decode_plaintext (const guint8 *plain, gsize len, const SyncBatchInfo *info,
                                         GError **error);
+
+/* TRUE when JSON text @data nests arrays/objects at most @max_depth deep
+ * (checked before parsing, so hostile input cannot exhaust the stack). */
+gboolean sync_json_nesting_ok (const char *data, gsize len, int max_depth);
 
 /* BLAKE2b-256 of the whole envelope: the next batch's prev_hash. */
 void sync_batch_hash (GBytes *envelope, guint8 out[SYNC_HASH_BYTES]);

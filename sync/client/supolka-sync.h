@@ -1,0 +1,105 @@
+/* supolka-sync.h — the public face of the sync client (libsupolka-sync-client).
+ *
+ * Workspaces, devices, invites, revocation and the push/pull of batches of
+ * changes through a relay that sees only ciphertext (docs/PROTOCOL.md).
+ * Every function here blocks on the network: call it from a worker thread in
+ * a GUI. The vault must be open and must not be used by another thread while
+ * a call runs.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "supolka-core.h"
+#include "sync-batch.h" /* SYNC_ERROR and its codes */
+
+G_BEGIN_DECLS
+
+/* Where and how to reach the relay. Any member may be NULL. */
+typedef struct
+{
+  const char *relay;   /* overrides the workspace's stored relay URL */
+  const char *proxy;   /* e.g. "socks5h://127.0.0.1:9050" (Tor) */
+  const char *ca_file; /* extra CA certificate file (PEM) to trust for HTTPS */
+} SyncOptions;
+
+/* What one sync run did. Free with sync_report_clear(). */
+typedef struct
+{
+  guint pushed_batches;
+  guint pushed_changes;
+  guint pulled_batches;  /* other devices' batches received */
+  guint applied_batches; /* … of which verified and applied */
+  guint applied_changes;
+  guint refused_batches;         /* tampered, forged, out of chain, from a revoked device */
+  gboolean waiting_for_approval; /* joined, but no admin has approved yet */
+  GPtrArray *problems;           /* char*: one human sentence each (translated) */
+} SyncReport;
+
+void sync_report_clear (SyncReport *report);
+
+/* The workspace this vault belongs to, or all-NULL/0 when none. */
+typedef struct
+{
+  char *workspace; /* 32 hex */
+  char *relay;     /* URL */
+  char *device;    /* this device's id */
+  gboolean admin;
+  gboolean approved; /* FALSE between join and approval */
+  guint32 epoch;
+  gint64 log_head;        /* membership log version applied */
+  gint64 last_sync;       /* unix seconds of the last successful sync, 0 = never */
+  gint64 pending_changes; /* local changes not yet pushed */
+} SyncStatus;
+
+void sync_status_clear (SyncStatus *status);
+gboolean sync_get_status (SpVault *vault, SyncStatus *status, GError **error);
+
+typedef struct
+{
+  char *device; /* 32 hex */
+  char *status; /* "pending", "active", "revoked" (the membership log's view) */
+  gboolean admin;
+  gboolean is_self;
+  char *safety_code; /* pending devices: the code to compare, else NULL */
+} SyncDevice;
+
+void sync_device_free (SyncDevice *device);
+
+/* Creates a workspace on the relay with this device as its first admin. */
+gboolean sync_workspace_create (SpVault *vault, const char *relay_url, const SyncOptions *opts,
+                                GError **error);
+/* Registers a one-time invite (valid @ttl_hours, 1–168) and returns the invite
+ * code to hand over out of band: "supolka1:…". Admins only. */
+char *sync_workspace_invite (SpVault *vault, guint ttl_hours, const SyncOptions *opts,
+                             GError **error);
+/* Joins with an invite code; returns the safety code ("123 456 789") to read
+ * to the admin, who approves with it. */
+char *sync_workspace_join (SpVault *vault, const char *invite, const SyncOptions *opts,
+                           GError **error);
+/* Approves the pending device whose safety code is @code (spaces optional):
+ * appends "add device" to the membership log and seals the epoch key to it.
+ * Returns the approved device id. Admins only. */
+char *sync_workspace_approve (SpVault *vault, const char *code, const SyncOptions *opts,
+                              GError **error);
+/* The devices of the workspace (membership log and pending join requests). */
+GPtrArray *sync_device_list (SpVault *vault, const SyncOptions *opts, GError **error);
+/* Removes a device: the relay refuses it from then on, a new epoch key is
+ * sealed to every remaining device, and batches it signs later are refused. */
+gboolean sync_device_revoke (SpVault *vault, const char *device, const SyncOptions *opts,
+                             GError **error);
+
+/* One sync: refresh the membership log, push local changes, pull and apply
+ * other devices' batches. Safe to interrupt at any point and run again: nothing
+ * is lost or applied twice. Returns FALSE only when the run could not
+ * complete (network, relay refusal); refused batches are listed in
+ * @report->problems and counted, and the run still succeeds. */
+gboolean sync_run (SpVault *vault, const SyncOptions *opts, SyncReport *report, GError **error);
+
+/* Invite codes and relay answers are hostile input; exposed for fuzzing. */
+gboolean sync_invite_parse (const char *code, char **relay, guint8 workspace[16], guint8 token[32],
+                            guint8 admin_sign_pk[32], GError **error);
+
+G_END_DECLS
