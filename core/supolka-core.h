@@ -328,6 +328,8 @@ gboolean sp_vault_sync_set_string (SpVault *vault, const char *key, const char *
 char *sp_vault_sync_get_string (SpVault *vault, const char *key, GError **error);
 /* Keys starting with @prefix, sorted. */
 GPtrArray *sp_vault_sync_keys (SpVault *vault, const char *prefix, GError **error);
+/* Every change in the log, from every device, in local order (for snapshots). */
+GPtrArray *sp_vault_all_changes (SpVault *vault, GError **error);
 /* The number of this device's own changes with local sequence > after_seq. */
 gint64 sp_vault_count_local_changes (SpVault *vault, gint64 after_seq, GError **error);
 

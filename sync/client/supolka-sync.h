@@ -98,6 +98,13 @@ gboolean sync_device_revoke (SpVault *vault, const char *device, const SyncOptio
  * @report->problems and counted, and the run still succeeds. */
 gboolean sync_run (SpVault *vault, const SyncOptions *opts, SyncReport *report, GError **error);
 
+/* Uploads a signed, encrypted snapshot of everything this vault holds (after
+ * pushing its own changes) so new devices can start from it; with @prune the
+ * relay then deletes the batches the snapshot covers. Admins only. Devices
+ * whose next batch was pruned fetch and apply the snapshot during sync_run. */
+gboolean sync_snapshot_upload (SpVault *vault, gboolean prune, const SyncOptions *opts,
+                               GError **error);
+
 /* Invite codes and relay answers are hostile input; exposed for fuzzing. */
 gboolean sync_invite_parse (const char *code, char **relay, guint8 workspace[16], guint8 token[32],
                             guint8 admin_sign_pk[32], GError **error);

@@ -352,6 +352,22 @@ convert (GConverter *conv, const guint8 *in, gsize in_len, gsize max_out, GError
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
 
+GBytes *
+sync_deflate (const guint8 *data, gsize len, gsize max_out, GError **error)
+{
+  g_autoptr (GZlibCompressor) z = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW, 6);
+
+  return convert (G_CONVERTER (z), data, len, max_out, error);
+}
+
+GBytes *
+sync_inflate (const guint8 *data, gsize len, gsize max_out, GError **error)
+{
+  g_autoptr (GZlibDecompressor) z = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW);
+
+  return convert (G_CONVERTER (z), data, len, max_out, error);
+}
+
 /* ---- Seal and open ---- */
 
 GBytes *

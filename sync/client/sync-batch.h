@@ -78,6 +78,11 @@ SyncBatch *sync_batch_decode_plaintext (const guint8 *plain, gsize len, const Sy
  * (checked before parsing, so hostile input cannot exhaust the stack). */
 gboolean sync_json_nesting_ok (const char *data, gsize len, int max_depth);
 
+/* Raw deflate and inflate, bounded: more than @max_out bytes of output is
+ * SYNC_ERROR_MALFORMED. */
+GBytes *sync_deflate (const guint8 *data, gsize len, gsize max_out, GError **error);
+GBytes *sync_inflate (const guint8 *data, gsize len, gsize max_out, GError **error);
+
 /* BLAKE2b-256 of the whole envelope: the next batch's prev_hash. */
 void sync_batch_hash (GBytes *envelope, guint8 out[SYNC_HASH_BYTES]);
 
