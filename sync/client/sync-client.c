@@ -2173,3 +2173,56 @@ sync_run (SpVault *vault, const SyncOptions *opts, SyncReport *report, GError **
     return FALSE;
   return state_set_int (vault, "last_sync", g_get_real_time () / G_USEC_PER_SEC, error);
 }
+
+/* ---- Fuzzing entry (tests/fuzz/fuzz-relay-answer.c) ----
+ * Feeds hostile bytes to the parsers that take relay input without a vault:
+ * JSON answers, membership-log entries (as the first entry and as a later one
+ * under a known admin) and snapshot change rows. */
+void sync_client_fuzz_answer (const guint8 *data, gsize len);
+
+void
+sync_client_fuzz_answer (const guint8 *data, gsize len)
+{
+  Ctx *c = g_new0 (Ctx, 1);
+  g_autoptr (JsonObject) o = NULL;
+  Member *admin = g_new0 (Member, 1);
+  JsonNode *n;
+
+  c->members = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  c->log_heads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  c->wraps
+      = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_bytes_unref);
+  g_strlcpy (c->ws_hex, "00112233445566778899aabbccddeeff", sizeof c->ws_hex);
+  g_strlcpy (c->device, "ffeeddccbbaa99887766554433221100", sizeof c->device);
+  memset (c->anchor, 7, sizeof c->anchor);
+  apply_entry (c, 1, (const char *)data, len, NULL);
+
+  g_strlcpy (admin->id, "0123456789abcdef0123456789abcdef", sizeof admin->id);
+  memset (admin->sign_pk, 9, sizeof admin->sign_pk);
+  admin->admin = TRUE;
+  g_hash_table_insert (c->members, admin->id, admin);
+  c->head = 1;
+  c->epoch = 1;
+  apply_entry (c, 2, (const char *)data, len, NULL);
+
+  o = sync_parse_json_object (data, len, 1 << 20, NULL);
+  n = o ? json_object_get_member (o, "changes") : NULL;
+  if (n && JSON_NODE_HOLDS_ARRAY (n))
+    {
+      JsonArray *arr = json_node_get_array (n);
+      for (guint i = 0; i < json_array_get_length (arr) && i < 1000; i++)
+        {
+          JsonNode *e = json_array_get_element (arr, i);
+          SpChange ch = { 0 };
+          if (JSON_NODE_HOLDS_ARRAY (e))
+            parse_snapshot_change (json_node_get_array (e), &ch);
+          g_free (ch.record);
+          g_free (ch.kind);
+          g_free (ch.field);
+          g_free (ch.value);
+          g_free (ch.supersedes);
+          g_free (ch.device);
+        }
+    }
+  ctx_free (c);
+}
