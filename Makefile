@@ -15,7 +15,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config gettext clang-forma
 	libglib2.0-dev libgtk-4-dev libadwaita-1-dev libsqlcipher-dev libsodium-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev libjson-glib-dev libqrencode-dev libcsv-dev \
 	libsqlite3-dev xvfb xauth dbus dbus-x11 desktop-file-utils appstream \
-	libglib2.0-bin clang libclang-rt-14-dev python3
+	libglib2.0-bin clang libclang-rt-14-dev python3 microsocks groff-base
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -91,8 +91,9 @@ check: deps
 	$(MAKE) --no-print-directory check-fuzz; \
 	python3 tests/summary.py $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) --format-failed=$$fmt
 
+# Benchmarks against same-run baselines (docs/PERFORMANCE.md); BENCH_ARGS=--quick for a short run.
 bench: build
-	$(BUILD)/tests/bench/supolka-bench
+	$(BUILD)/tests/bench/supolka-bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -10,12 +10,14 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "supolka-core.h"
+#include "supolka-sync.h"
 
 enum
 {
@@ -58,6 +60,10 @@ exit_code_for (const GError *error)
 {
   if (error->domain == G_FILE_ERROR)
     return error->code == G_FILE_ERROR_NOENT ? EXIT_NOT_FOUND : EXIT_USAGE;
+  if (error->domain == SYNC_ERROR)
+    return error->code == SYNC_ERROR_NOT_FOUND ? EXIT_NOT_FOUND
+           : error->code == SYNC_ERROR_FAILED  ? EXIT_USAGE
+                                               : EXIT_SYNC;
   if (error->domain != SP_CORE_ERROR)
     return EXIT_INVALID;
   switch ((SpCoreError)error->code)
@@ -110,6 +116,14 @@ print_usage (void)
          "  fields [KIND]                                 list kinds, fields, values\n"
          "  passwd [--kdf PROFILE]                        change the passphrase\n"
          "  check                                         read every page, verify\n"
+         "  set-duress [--remove]                         a passphrase that destroys the vault\n"
+         "  panic                                         destroy the vault now, no questions\n"
+         "  backup FILE [--kdf PROFILE]                   write an encrypted backup\n"
+         "  restore FILE [--force] [--new-passphrase] [--kdf PROFILE]\n"
+         "  sync [--relay URL] [--proxy socks5h://HOST:PORT]   push and pull changes\n"
+         "  workspace create --relay URL | invite [--hours N] | join CODE | approve CODE\n"
+         "  workspace status | snapshot [--prune]\n"
+         "  device list | revoke DEVICE                   (sync commands also take --proxy)\n"
          "\n"
          "Kinds: org, person, affiliation, project, event, participation, note.\n"
          "The vault folder is --vault DIR, else $SUPOLKA_VAULT, else the XDG data "
@@ -1089,6 +1103,205 @@ cmd_passwd (Cli *cli)
   return EXIT_OK;
 }
 
+/* ---- Seized-device defences (docs/SECURITY.md) ---- */
+
+/* A new secondary passphrase (duress, backup): asked twice on a terminal, one
+ * line from a descriptor. */
+static SpSecret *
+read_other_passphrase (Cli *cli, const char *prompt, const char *again_prompt, GError **error)
+{
+  g_autoptr (SpSecret) first = read_passphrase (cli, prompt, error);
+  g_autoptr (SpSecret) again = NULL;
+
+  if (first == NULL)
+    return NULL;
+  if (passphrase_chars (first) < 8)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                   _ ("The passphrase must have at least 8 characters"));
+      return NULL;
+    }
+  if (cli->passphrase_fd >= 0)
+    return g_steal_pointer (&first);
+  again = read_passphrase (cli, again_prompt, error);
+  if (again == NULL)
+    return NULL;
+  if (sp_secret_len (first) != sp_secret_len (again)
+      || memcmp (sp_secret_data (first), sp_secret_data (again), sp_secret_len (first)) != 0)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("The two passphrases differ"));
+      return NULL;
+    }
+  return g_steal_pointer (&first);
+}
+
+/* No passphrase, no question: panic is one action (docs/SECURITY.md). */
+static int
+cmd_panic (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (cli->args->len != 1)
+    return usage_error (_ ("panic takes no arguments"));
+  if (!sp_vault_panic (cli->vault_dir, &error))
+    return fail (error);
+  if (cli->json)
+    print_ok_json ();
+  else
+    g_print (_ ("The vault was destroyed.\n"));
+  return EXIT_OK;
+}
+
+static int
+cmd_set_duress (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  g_autoptr (SpSecret) duress = NULL;
+  gboolean remove = FALSE;
+
+  for (guint i = 1; i < cli->args->len; i++)
+    {
+      const char *a = cli->args->pdata[i];
+      if (g_str_equal (a, "--remove"))
+        remove = TRUE;
+      else
+        return usage_error (_ ("set-duress: unexpected argument '%s'"), a);
+    }
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  if (remove)
+    {
+      if (!sp_vault_clear_duress (vault, &error))
+        return fail (error);
+      if (cli->json)
+        print_ok_json ();
+      else
+        g_print (_ ("No duress passphrase is set now.\n"));
+      return EXIT_OK;
+    }
+  duress = read_other_passphrase (cli, _ ("Duress passphrase: "),
+                                  _ ("Repeat the duress passphrase: "), &error);
+  if (duress == NULL || !sp_vault_set_duress (vault, duress, &error))
+    return fail (error);
+  if (cli->json)
+    print_ok_json ();
+  else
+    g_print (_ ("The duress passphrase was set. Unlocking with it destroys this vault.\n"));
+  return EXIT_OK;
+}
+
+static gboolean
+parse_kdf_option (GPtrArray *args, guint *i, SpKdfProfile *profile, gboolean *matched)
+{
+  const char *a = args->pdata[*i];
+
+  *matched = TRUE;
+  if (g_str_equal (a, "--kdf") && *i + 1 < args->len)
+    a = args->pdata[++*i];
+  else if (g_str_has_prefix (a, "--kdf="))
+    a += 6;
+  else
+    {
+      *matched = FALSE;
+      return TRUE;
+    }
+  return sp_kdf_profile_from_string (a, profile);
+}
+
+static int
+cmd_backup (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  g_autoptr (SpSecret) pass = NULL;
+  SpKdfProfile profile = SP_KDF_MODERATE;
+  const char *file = NULL;
+
+  for (guint i = 1; i < cli->args->len; i++)
+    {
+      gboolean matched;
+      if (!parse_kdf_option (cli->args, &i, &profile, &matched))
+        return usage_error (_ ("backup: --kdf takes interactive, moderate or sensitive"));
+      if (matched)
+        continue;
+      if (file != NULL || g_str_has_prefix (cli->args->pdata[i], "--"))
+        return usage_error (_ ("backup: unexpected argument '%s'"),
+                            (const char *)cli->args->pdata[i]);
+      file = cli->args->pdata[i];
+    }
+  if (file == NULL)
+    return usage_error (_ ("backup needs a FILE"));
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  pass = read_other_passphrase (cli, _ ("Backup passphrase: "),
+                                _ ("Repeat the backup passphrase: "), &error);
+  if (pass == NULL || !sp_vault_backup (vault, file, pass, profile, &error))
+    return fail (error);
+  if (cli->json)
+    print_ok_json ();
+  else
+    g_print (_ ("The backup was written to %s\n"), file);
+  return EXIT_OK;
+}
+
+static int
+cmd_restore (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpSecret) pass = NULL;
+  g_autoptr (SpSecret) new_pass = NULL;
+  SpKdfProfile profile = SP_KDF_MODERATE;
+  gboolean force = FALSE, ask_new = FALSE;
+  const char *file = NULL;
+
+  for (guint i = 1; i < cli->args->len; i++)
+    {
+      const char *a = cli->args->pdata[i];
+      gboolean matched;
+      if (!parse_kdf_option (cli->args, &i, &profile, &matched))
+        return usage_error (_ ("restore: --kdf takes interactive, moderate or sensitive"));
+      if (matched)
+        continue;
+      if (g_str_equal (a, "--force"))
+        force = TRUE;
+      else if (g_str_equal (a, "--new-passphrase"))
+        ask_new = TRUE;
+      else if (file == NULL && !g_str_has_prefix (a, "--"))
+        file = a;
+      else
+        return usage_error (_ ("restore: unexpected argument '%s'"), a);
+    }
+  if (file == NULL)
+    return usage_error (_ ("restore needs a FILE"));
+  if (sp_vault_exists (cli->vault_dir) && !force)
+    return usage_error (_ ("A vault already exists in %s: add --force to replace it"),
+                        cli->vault_dir);
+  if (!g_file_test (file, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (&error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND, _ ("No such file: %s"), file);
+      return fail (error);
+    }
+  pass = read_passphrase (cli, _ ("Backup passphrase: "), &error);
+  if (pass == NULL)
+    return fail (error);
+  if (ask_new)
+    {
+      new_pass = read_new_passphrase (cli, &error);
+      if (new_pass == NULL)
+        return fail (error);
+    }
+  if (!sp_vault_restore (file, pass, cli->vault_dir, new_pass, profile, force, &error))
+    return fail (error);
+  if (cli->json)
+    print_ok_json ();
+  else
+    g_print (_ ("The vault was restored in %s\n"), cli->vault_dir);
+  return EXIT_OK;
+}
+
 static gboolean
 parse_global (Cli *cli, int argc, char **argv, int *exit_code)
 {
@@ -1136,7 +1349,10 @@ parse_global (Cli *cli, int argc, char **argv, int *exit_code)
         {
           g_ptr_array_add (cli->args, argv[i]);
           value_next = cli->args->len > 1 && g_str_has_prefix (a, "--") && !strchr (a, '=')
-                       && !g_str_equal (a, "--dry-run") && !g_str_equal (a, "--deleted");
+                       && !g_str_equal (a, "--dry-run") && !g_str_equal (a, "--deleted")
+                       && !g_str_equal (a, "--force") && !g_str_equal (a, "--remove")
+                       && !g_str_equal (a, "--prune")
+                       && !g_str_equal (a, "--new-passphrase");
           continue;
         }
       if (v && g_str_has_prefix (a, "--vault"))
@@ -1156,6 +1372,391 @@ parse_global (Cli *cli, int argc, char **argv, int *exit_code)
         }
     }
   return TRUE;
+}
+
+/* ---- Sync ---- */
+
+typedef struct
+{
+  char *relay;
+  char *proxy;
+  char *ca_file;
+  char *hours;
+  gboolean prune;
+  GPtrArray *words; /* positional arguments after the command */
+} SyncArgs;
+
+static void
+sync_args_clear (SyncArgs *a)
+{
+  g_free (a->relay);
+  g_free (a->proxy);
+  g_free (a->ca_file);
+  g_free (a->hours);
+  g_clear_pointer (&a->words, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SyncArgs, sync_args_clear)
+
+/* Parses the options of the sync commands from argument @from on. */
+static int
+parse_sync_args (Cli *cli, guint from, SyncArgs *a)
+{
+  a->words = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = from; i < cli->args->len; i++)
+    {
+      const char *arg = cli->args->pdata[i];
+      char **slot = NULL;
+
+      if (g_str_equal (arg, "--relay"))
+        slot = &a->relay;
+      else if (g_str_equal (arg, "--proxy"))
+        slot = &a->proxy;
+      else if (g_str_equal (arg, "--ca-file"))
+        slot = &a->ca_file;
+      else if (g_str_equal (arg, "--hours"))
+        slot = &a->hours;
+      else if (g_str_equal (arg, "--prune"))
+        {
+          a->prune = TRUE;
+          continue;
+        }
+      else if (g_str_has_prefix (arg, "--"))
+        return usage_error (_ ("unknown option '%s'"), arg);
+      else
+        {
+          g_ptr_array_add (a->words, g_strdup (arg));
+          continue;
+        }
+      if (i + 1 >= cli->args->len)
+        return usage_error (_ ("'%s' needs a value"), arg);
+      g_free (*slot);
+      *slot = g_strdup (cli->args->pdata[++i]);
+    }
+  return EXIT_OK;
+}
+
+static void
+print_problems (const SyncReport *r)
+{
+  for (guint i = 0; r->problems && i < r->problems->len; i++)
+    {
+      g_autofree char *m = safe (r->problems->pdata[i], TRUE);
+      g_printerr ("supolka-cli: %s\n", m);
+    }
+}
+
+static int
+cmd_sync (Cli *cli)
+{
+  g_auto (SyncArgs) a = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  SyncReport r = { 0 };
+  SyncOptions opts;
+  int code;
+
+  if ((code = parse_sync_args (cli, 1, &a)) != EXIT_OK)
+    return code;
+  if (a.words->len > 0)
+    return usage_error (_ ("'sync' takes no arguments"));
+  opts = (SyncOptions){ a.relay, a.proxy, a.ca_file };
+  vault = open_vault (cli, &error);
+  if (vault == NULL)
+    return fail (error);
+  if (!sync_run (vault, &opts, &r, &error))
+    {
+      print_problems (&r);
+      sync_report_clear (&r);
+      return fail (error);
+    }
+  print_problems (&r);
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "waiting_for_approval");
+      json_builder_add_boolean_value (b, r.waiting_for_approval);
+      json_builder_set_member_name (b, "pushed_batches");
+      json_builder_add_int_value (b, r.pushed_batches);
+      json_builder_set_member_name (b, "pushed_changes");
+      json_builder_add_int_value (b, r.pushed_changes);
+      json_builder_set_member_name (b, "pulled_batches");
+      json_builder_add_int_value (b, r.pulled_batches);
+      json_builder_set_member_name (b, "applied_batches");
+      json_builder_add_int_value (b, r.applied_batches);
+      json_builder_set_member_name (b, "applied_changes");
+      json_builder_add_int_value (b, r.applied_changes);
+      json_builder_set_member_name (b, "refused_batches");
+      json_builder_add_int_value (b, r.refused_batches);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+    }
+  else if (r.waiting_for_approval)
+    g_print ("%s\n", _ ("Waiting for an admin to approve this device (compare the safety code)."));
+  else
+    {
+      g_print (ngettext ("Sent %u change", "Sent %u changes", r.pushed_changes), r.pushed_changes);
+      g_print ("; ");
+      g_print (ngettext ("received %u change", "received %u changes", r.applied_changes),
+               r.applied_changes);
+      g_print (".\n");
+      if (r.refused_batches)
+        g_print (ngettext ("%u batch was refused (see above).\n",
+                           "%u batches were refused (see above).\n", r.refused_batches),
+                 r.refused_batches);
+    }
+  sync_report_clear (&r);
+  return EXIT_OK;
+}
+
+static int
+cmd_workspace (Cli *cli)
+{
+  g_auto (SyncArgs) a = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  SyncOptions opts;
+  const char *sub = cli->args->len > 1 ? cli->args->pdata[1] : "";
+  int code;
+
+  if ((code = parse_sync_args (cli, 2, &a)) != EXIT_OK)
+    return code;
+  opts = (SyncOptions){ a.relay, a.proxy, a.ca_file };
+  if (g_str_equal (sub, "create"))
+    {
+      if (a.relay == NULL || a.words->len)
+        return usage_error (_ ("usage: workspace create --relay URL"));
+      opts.relay = NULL;
+      vault = open_vault (cli, &error);
+      if (vault == NULL || !sync_workspace_create (vault, a.relay, &opts, &error))
+        return fail (error);
+      g_print ("%s\n", _ ("Workspace created. Invite other devices with 'workspace invite'."));
+      return EXIT_OK;
+    }
+  if (g_str_equal (sub, "invite"))
+    {
+      guint64 hours = 48;
+      g_autofree char *invite = NULL;
+
+      if (a.words->len
+          || (a.hours && !g_ascii_string_to_unsigned (a.hours, 10, 1, 168, &hours, NULL)))
+        return usage_error (_ ("usage: workspace invite [--hours 1-168]"));
+      vault = open_vault (cli, &error);
+      if (vault == NULL || (invite = sync_workspace_invite (vault, (guint)hours, &opts, &error)) == NULL)
+        return fail (error);
+      g_print ("%s\n", invite);
+      return EXIT_OK;
+    }
+  if (g_str_equal (sub, "join"))
+    {
+      g_autofree char *code_s = NULL, *relay = NULL;
+      guint8 ws[16], token[32], pk[32];
+
+      if (a.words->len != 1)
+        return usage_error (_ ("usage: workspace join INVITE"));
+      if (!sync_invite_parse (a.words->pdata[0], &relay, ws, token, pk, &error))
+        {
+          g_printerr ("supolka-cli: %s\n", error->message);
+          return EXIT_INVALID;
+        }
+      sodium_memzero (token, sizeof token);
+      vault = open_vault (cli, &error);
+      if (vault == NULL || (code_s = sync_workspace_join (vault, a.words->pdata[0], &opts, &error)) == NULL)
+        return fail (error);
+      if (cli->json)
+        {
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          g_autoptr (JsonNode) root = NULL;
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "safety_code");
+          json_builder_add_string_value (b, code_s);
+          json_builder_end_object (b);
+          root = json_builder_get_root (b);
+          print_json (root);
+        }
+      else
+        g_print (_ ("Asked to join. Safety code: %s\nRead it to the admin, who approves with "
+                    "'workspace approve %s'; then run 'sync'.\n"),
+                 code_s, code_s);
+      return EXIT_OK;
+    }
+  if (g_str_equal (sub, "approve"))
+    {
+      g_autofree char *dev = NULL, *joined = NULL;
+
+      if (a.words->len < 1)
+        return usage_error (_ ("usage: workspace approve CODE"));
+      {
+        GString *s = g_string_new (NULL);
+        guint digits = 0;
+
+        for (guint i = 0; i < a.words->len; i++)
+          g_string_append (s, a.words->pdata[i]);
+        joined = g_string_free (s, FALSE);
+        for (const char *p = joined; *p; p++)
+          digits += g_ascii_isdigit (*p) ? 1 : 0;
+        if (digits != 9 || strspn (joined, "0123456789 -") != strlen (joined))
+          {
+            g_printerr ("supolka-cli: %s\n", _ ("A safety code is nine digits, like 123 456 789"));
+            return EXIT_INVALID;
+          }
+      }
+      vault = open_vault (cli, &error);
+      if (vault == NULL || (dev = sync_workspace_approve (vault, joined, &opts, &error)) == NULL)
+        return fail (error);
+      g_print (_ ("Approved device %s.\n"), dev);
+      return EXIT_OK;
+    }
+  if (g_str_equal (sub, "snapshot"))
+    {
+      if (a.words->len)
+        return usage_error (_ ("usage: workspace snapshot [--prune]"));
+      vault = open_vault (cli, &error);
+      if (vault == NULL || !sync_snapshot_upload (vault, a.prune, &opts, &error))
+        return fail (error);
+      g_print ("%s\n", a.prune ? _ ("Snapshot uploaded; the relay deleted the batches it covers.")
+                               : _ ("Snapshot uploaded."));
+      return EXIT_OK;
+    }
+  if (g_str_equal (sub, "status"))
+    {
+      SyncStatus st;
+
+      if (a.words->len)
+        return usage_error (_ ("usage: workspace status"));
+      vault = open_vault (cli, &error);
+      if (vault == NULL || !sync_get_status (vault, &st, &error))
+        return fail (error);
+      if (cli->json)
+        {
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          g_autoptr (JsonNode) root = NULL;
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "workspace");
+          if (st.workspace)
+            json_builder_add_string_value (b, st.workspace);
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "relay");
+          if (st.relay)
+            json_builder_add_string_value (b, st.relay);
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "device");
+          json_builder_add_string_value (b, sp_vault_get_device_id (vault));
+          json_builder_set_member_name (b, "admin");
+          json_builder_add_boolean_value (b, st.admin);
+          json_builder_set_member_name (b, "approved");
+          json_builder_add_boolean_value (b, st.approved);
+          json_builder_set_member_name (b, "epoch");
+          json_builder_add_int_value (b, st.epoch);
+          json_builder_set_member_name (b, "last_sync");
+          json_builder_add_int_value (b, st.last_sync);
+          json_builder_set_member_name (b, "pending_changes");
+          json_builder_add_int_value (b, st.pending_changes);
+          json_builder_end_object (b);
+          root = json_builder_get_root (b);
+          print_json (root);
+        }
+      else if (st.workspace == NULL)
+        g_print ("%s\n", _ ("Not in a workspace."));
+      else
+        {
+          g_autofree char *relay = safe (st.relay, TRUE);
+          g_print (_ ("Workspace %s at %s\nThis device: %s (%s)\nKey epoch: %u\n"), st.workspace,
+                   relay, sp_vault_get_device_id (vault),
+                   !st.approved ? _ ("waiting for approval") : st.admin ? _ ("admin") : _ ("member"),
+                   st.epoch);
+          g_print (ngettext ("%" G_GINT64_FORMAT " change not yet sent\n",
+                             "%" G_GINT64_FORMAT " changes not yet sent\n", (gulong)st.pending_changes),
+                   st.pending_changes);
+        }
+      sync_status_clear (&st);
+      return EXIT_OK;
+    }
+  return usage_error (_ ("usage: workspace create|invite|join|approve|status|snapshot"));
+}
+
+static int
+cmd_device (Cli *cli)
+{
+  g_auto (SyncArgs) a = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpVault) vault = NULL;
+  SyncOptions opts;
+  const char *sub = cli->args->len > 1 ? cli->args->pdata[1] : "";
+  int code;
+
+  if ((code = parse_sync_args (cli, 2, &a)) != EXIT_OK)
+    return code;
+  opts = (SyncOptions){ a.relay, a.proxy, a.ca_file };
+  if (g_str_equal (sub, "list"))
+    {
+      g_autoptr (GPtrArray) devs = NULL;
+
+      if (a.words->len)
+        return usage_error (_ ("usage: device list"));
+      vault = open_vault (cli, &error);
+      if (vault == NULL || (devs = sync_device_list (vault, &opts, &error)) == NULL)
+        return fail (error);
+      if (cli->json)
+        {
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          g_autoptr (JsonNode) root = NULL;
+
+          json_builder_begin_array (b);
+          for (guint i = 0; i < devs->len; i++)
+            {
+              const SyncDevice *d = devs->pdata[i];
+              json_builder_begin_object (b);
+              json_builder_set_member_name (b, "device");
+              json_builder_add_string_value (b, d->device);
+              json_builder_set_member_name (b, "status");
+              json_builder_add_string_value (b, d->status);
+              json_builder_set_member_name (b, "admin");
+              json_builder_add_boolean_value (b, d->admin);
+              json_builder_set_member_name (b, "self");
+              json_builder_add_boolean_value (b, d->is_self);
+              json_builder_set_member_name (b, "safety_code");
+              if (d->safety_code)
+                json_builder_add_string_value (b, d->safety_code);
+              else
+                json_builder_add_null_value (b);
+              json_builder_end_object (b);
+            }
+          json_builder_end_array (b);
+          root = json_builder_get_root (b);
+          print_json (root);
+        }
+      else
+        for (guint i = 0; i < devs->len; i++)
+          {
+            const SyncDevice *d = devs->pdata[i];
+            g_autofree char *code_s
+                = d->safety_code ? g_strdup_printf (_ ("  safety code %s"), d->safety_code) : NULL;
+
+            g_print ("%s  %-8s%s%s%s\n", d->device, d->status, d->admin ? _ ("  admin") : "",
+                     d->is_self ? _ ("  (this device)") : "", code_s ? code_s : "");
+          }
+      return EXIT_OK;
+    }
+  if (g_str_equal (sub, "revoke"))
+    {
+      if (a.words->len != 1)
+        return usage_error (_ ("usage: device revoke DEVICE"));
+      vault = open_vault (cli, &error);
+      if (vault == NULL || !sync_device_revoke (vault, a.words->pdata[0], &opts, &error))
+        return fail (error);
+      g_print ("%s\n", _ ("Device removed; the workspace key was replaced. It keeps what it had "
+                          "already received."));
+      return EXIT_OK;
+    }
+  return usage_error (_ ("usage: device list|revoke DEVICE"));
 }
 
 int
@@ -1220,14 +1821,20 @@ main (int argc, char **argv)
     code = cmd_check (&cli);
   else if (g_str_equal (cmd, "resolve"))
     code = cmd_resolve (&cli);
-  else if (g_str_equal (cmd, "set-duress") || g_str_equal (cmd, "panic")
-           || g_str_equal (cmd, "backup") || g_str_equal (cmd, "restore")
-           || g_str_equal (cmd, "sync") || g_str_equal (cmd, "workspace")
-           || g_str_equal (cmd, "device"))
-    {
-      g_printerr (_ ("supolka-cli: '%s' is not available in this version yet\n"), cmd);
-      code = EXIT_USAGE;
-    }
+  else if (g_str_equal (cmd, "panic"))
+    code = cmd_panic (&cli);
+  else if (g_str_equal (cmd, "set-duress"))
+    code = cmd_set_duress (&cli);
+  else if (g_str_equal (cmd, "backup"))
+    code = cmd_backup (&cli);
+  else if (g_str_equal (cmd, "restore"))
+    code = cmd_restore (&cli);
+  else if (g_str_equal (cmd, "sync"))
+    code = cmd_sync (&cli);
+  else if (g_str_equal (cmd, "workspace"))
+    code = cmd_workspace (&cli);
+  else if (g_str_equal (cmd, "device"))
+    code = cmd_device (&cli);
   else
     code = usage_error (_ ("unknown command '%s'"), cmd);
 

@@ -365,11 +365,13 @@ sp_keyfile_get_profile (const char *path, SpKeySlot slot, SpKdfProfile *profile,
 }
 
 SpSecret *
-sp_keyfile_unwrap (const char *path, SpSecret *passphrase, SpKeySlot *slot_out, GError **error)
+sp_keyfile_unwrap_full (const char *path, SpSecret *passphrase, SpKeySlot *slot_out,
+                        SpSecret **slot_key_out, guint8 file_out[SP_KEYFILE_SIZE], GError **error)
 {
   guint8 file[KF_SIZE];
   g_autoptr (SpSecret) master = sp_secret_new (SP_MASTER_KEY_BYTES);
   g_autoptr (SpSecret) candidate = sp_secret_new (SP_MASTER_KEY_BYTES);
+  g_autoptr (SpSecret) found_key = NULL;
   SpKeySlot found = SP_SLOT_NONE;
 
   if (!read_keyfile (path, file, error))
@@ -393,18 +395,30 @@ sp_keyfile_unwrap (const char *path, SpSecret *passphrase, SpKeySlot *slot_out, 
         {
           memcpy (sp_secret_data (master), sp_secret_data (candidate), SP_MASTER_KEY_BYTES);
           found = (SpKeySlot)i;
+          found_key = g_steal_pointer (&key);
         }
     }
-  sodium_memzero (file, sizeof file);
 
   if (found == SP_SLOT_NONE)
     {
+      sodium_memzero (file, sizeof file);
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_WRONG_PASSPHRASE, _ ("Wrong passphrase"));
       return NULL;
     }
   if (slot_out)
     *slot_out = found;
+  if (slot_key_out)
+    *slot_key_out = g_steal_pointer (&found_key);
+  if (file_out)
+    memcpy (file_out, file, KF_SIZE);
+  sodium_memzero (file, sizeof file);
   return g_steal_pointer (&master);
+}
+
+SpSecret *
+sp_keyfile_unwrap (const char *path, SpSecret *passphrase, SpKeySlot *slot_out, GError **error)
+{
+  return sp_keyfile_unwrap_full (path, passphrase, slot_out, NULL, NULL, error);
 }
 
 gboolean
@@ -426,6 +440,88 @@ sp_keyfile_rewrap (const char *path, SpKeySlot slot, SpSecret *passphrase, SpKdf
     return FALSE;
   if (!seal_slot (file, slot, passphrase, ops, mem, master_key, error))
     return FALSE;
+  put_checksum (file);
+  ok = sp_write_file_durably (path, file, sizeof file, error);
+  sodium_memzero (file, sizeof file);
+  return ok;
+}
+
+/* ---- Duress (see sp-panic.c) ---- */
+
+gboolean
+sp_keyfile_set_duress (const char *path, SpSecret *duress_passphrase, SpSecret *decoy_master,
+                       GError **error)
+{
+  guint8 file[KF_SIZE];
+  const guint8 *main_slot = file + KF_HEADER;
+  guint64 ops;
+  gsize mem;
+  gboolean ok;
+
+  g_return_val_if_fail ((duress_passphrase == NULL) == (decoy_master == NULL), FALSE);
+  if (!read_keyfile (path, file, error))
+    return FALSE;
+  /* Slot 1 always takes slot 0's limits: the file then looks the same with
+   * or without a duress passphrase, and both cost the same to try. */
+  ops = get_le64 (main_slot + 4);
+  mem = (gsize)get_le64 (main_slot + 12);
+
+  if (duress_passphrase != NULL)
+    {
+      /* One extra KDF run here, never at unlock: a duress passphrase that also
+       * opened slot 0 would destroy the vault on every unlock. */
+      g_autoptr (SpSecret) key = derive_key (duress_passphrase, main_slot, error);
+      g_autoptr (SpSecret) probe = sp_secret_new (SP_MASTER_KEY_BYTES);
+      guint8 ad[KF_HEADER + SLOT_AD_LEN];
+
+      if (key == NULL)
+        return FALSE;
+      slot_ad (file, main_slot, ad);
+      if (crypto_aead_xchacha20poly1305_ietf_decrypt (
+              sp_secret_data (probe), NULL, NULL, main_slot + SLOT_CT_OFF, SP_MASTER_KEY_BYTES + 16,
+              ad, sizeof ad, main_slot + SLOT_NONCE_OFF, sp_secret_data (key))
+          == 0)
+        {
+          sodium_memzero (file, sizeof file);
+          g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                       _ ("The duress passphrase must differ from the vault's passphrase"));
+          return FALSE;
+        }
+    }
+  if (!seal_slot (file, SP_SLOT_DURESS, duress_passphrase, ops, mem, decoy_master, error))
+    {
+      sodium_memzero (file, sizeof file);
+      return FALSE;
+    }
+  put_checksum (file);
+  ok = sp_write_file_durably (path, file, sizeof file, error);
+  sodium_memzero (file, sizeof file);
+  return ok;
+}
+
+gboolean
+sp_keyfile_promote_duress (const char *path, const guint8 old_file[SP_KEYFILE_SIZE],
+                           SpSecret *slot_key, SpSecret *master_key, GError **error)
+{
+  guint8 file[KF_SIZE];
+  guint8 *slot0 = file + KF_HEADER;
+  const guint8 *old1 = old_file + KF_HEADER + SP_SLOT_DURESS * SLOT_SIZE;
+  guint8 ad[KF_HEADER + SLOT_AD_LEN];
+  gboolean ok;
+
+  /* Slot 0 takes slot 1's algorithm, limits and salt, so the key already
+   * derived from the duress passphrase opens it: no second KDF run, and the
+   * unlock takes the time an ordinary one does. A fresh nonce seals it. */
+  memcpy (file, old_file, KF_HEADER);
+  memset (slot0, 0, SLOT_SIZE);
+  memcpy (slot0, old1, SLOT_AD_LEN);
+  randombytes_buf (slot0 + SLOT_NONCE_OFF, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  slot_ad (file, slot0, ad);
+  crypto_aead_xchacha20poly1305_ietf_encrypt (
+      slot0 + SLOT_CT_OFF, NULL, sp_secret_data (master_key), SP_MASTER_KEY_BYTES, ad, sizeof ad,
+      NULL, slot0 + SLOT_NONCE_OFF, sp_secret_data (slot_key));
+  seal_slot (file, SP_SLOT_DURESS, NULL, get_le64 (slot0 + 4), (gsize)get_le64 (slot0 + 12), NULL,
+             NULL);
   put_checksum (file);
   ok = sp_write_file_durably (path, file, sizeof file, error);
   sodium_memzero (file, sizeof file);

@@ -253,6 +253,95 @@ sp_vault_count (SpVault *vault, const char *kind, const SpFilter *filter, GError
   return n;
 }
 
+static gboolean
+check_vault_open (SpVault *vault, GError **error)
+{
+  if (vault->db == NULL)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_LOCKED, _ ("The vault is locked"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Ids only: no record is built, so a list model over 100,000 rows can load
+ * its ids at once and its rows on demand. */
+GPtrArray *
+sp_vault_list_ids (SpVault *vault, const char *kind, const SpFilter *filter, SpSortOrder sort,
+                   GError **error)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (sqlite3_stmt) st = NULL;
+  const char *order
+      = sort == SP_SORT_UPDATED ? "ORDER BY r.updated DESC, r.id" : "ORDER BY r.sort_key, r.id";
+  g_autofree char *tail = NULL;
+  int rc;
+
+  g_return_val_if_fail (vault != NULL, NULL);
+  if (!check_vault_open (vault, error) || !check_kind (kind, error))
+    return NULL;
+  tail = filter && filter->limit ? g_strdup_printf ("%s LIMIT %u", order, filter->limit)
+                                 : g_strdup (order);
+  st = prepare_filtered (vault, "SELECT r.id", kind, filter, tail, error);
+  if (st == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (out, g_strdup ((const char *)sqlite3_column_text (st, 0)));
+  if (rc != SQLITE_DONE)
+    {
+      sp_sqlite_error (vault->db, rc, error);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+GPtrArray *
+sp_vault_list_referencing (SpVault *vault, const char *id, const char *kind, GError **error)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (record_unref_cb);
+  g_autoptr (GArray) rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr (sqlite3_stmt) st = NULL;
+  g_autofree char *lower = NULL;
+  int rc;
+
+  g_return_val_if_fail (vault != NULL && id != NULL, NULL);
+  if (!check_vault_open (vault, error) || !check_kind (kind, error))
+    return NULL;
+  lower = g_ascii_strdown (id, -1);
+  /* fields_value (field, value) serves the lookup; the field names are the
+   * ref fields of the kinds, constants of the data model. */
+  st = sp_prepare (vault,
+                   "SELECT DISTINCT r.rowid, r.sort_key, r.id FROM fields x "
+                   "JOIN records r ON r.rowid = x.rec "
+                   "WHERE x.field IN ('person', 'org', 'project', 'event', 'target', 'lead_org') "
+                   "AND x.value = ?1 AND r.cl % 2 = 1 AND (?2 IS NULL OR r.kind = ?2) "
+                   "ORDER BY r.sort_key, r.id",
+                   error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_text (st, 1, lower, -1, SQLITE_TRANSIENT);
+  if (kind)
+    sqlite3_bind_text (st, 2, kind, -1, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      gint64 r = sqlite3_column_int64 (st, 0);
+      g_array_append_val (rowids, r);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sp_sqlite_error (vault->db, rc, error);
+      return NULL;
+    }
+  for (guint i = 0; i < rowids->len; i++)
+    {
+      SpRecord *rec = sp_vault_load_record (vault, g_array_index (rowids, gint64, i), error);
+      if (rec == NULL)
+        return NULL;
+      g_ptr_array_add (out, rec);
+    }
+  return g_steal_pointer (&out);
+}
+
 GPtrArray *
 sp_vault_search (SpVault *vault, const char *text, const char *kind, guint limit, GError **error)
 {

@@ -3,6 +3,7 @@
  */
 #include <glib/gi18n-lib.h>
 
+#include "sp-csv-private.h"
 #include "sp-vault-private.h"
 
 void
@@ -94,4 +95,33 @@ sp_vault_stats (SpVault *vault, GError **error)
         }
     }
   return g_steal_pointer (&out);
+}
+
+GBytes *
+sp_stats_to_csv (GPtrArray *stats)
+{
+  static const char *const header[]
+      = { "group", "key", "count", "declared_participants", "participation_records" };
+  GString *out;
+
+  g_return_val_if_fail (stats != NULL, NULL);
+
+  /* A BOM, as sp_vault_export_csv writes, so Excel reads UTF-8. */
+  out = g_string_new ("\xEF\xBB\xBF");
+  sp_csv_append_row (out, header, G_N_ELEMENTS (header), ',');
+  for (guint i = 0; i < stats->len; i++)
+    {
+      const SpStat *s = stats->pdata[i];
+      gboolean events = g_str_equal (s->group, "events_by_kind_year");
+      g_autofree char *key = sp_csv_needs_guard (s->key) ? g_strconcat ("'", s->key, NULL)
+                                                         : g_strdup (s->key);
+      g_autofree char *count = g_strdup_printf ("%" G_GINT64_FORMAT, s->count);
+      g_autofree char *participants
+          = events ? g_strdup_printf ("%" G_GINT64_FORMAT, s->participants) : NULL;
+      g_autofree char *linked = events ? g_strdup_printf ("%" G_GINT64_FORMAT, s->linked) : NULL;
+      const char *cells[] = { s->group, key, count, participants, linked };
+
+      sp_csv_append_row (out, cells, G_N_ELEMENTS (cells), ',');
+    }
+  return g_string_free_to_bytes (out);
 }

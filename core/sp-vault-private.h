@@ -65,6 +65,53 @@ gboolean sp_keyfile_get_profile (const char *path, SpKeySlot slot, SpKdfProfile 
 gboolean sp_keyfile_rewrap (const char *path, SpKeySlot slot, SpSecret *passphrase,
                             SpKdfProfile profile, SpSecret *master_key, GError **error);
 gboolean sp_kdf_profile_limits (SpKdfProfile profile, guint64 *opslimit, gsize *memlimit);
+/* As sp_keyfile_unwrap, and also hands back the key derived for the slot that
+ * opened and the file's bytes (both optional): what moving the duress slot to
+ * slot 0 needs without another KDF run. */
+SpSecret *sp_keyfile_unwrap_full (const char *path, SpSecret *passphrase, SpKeySlot *slot_out,
+                                  SpSecret **slot_key_out, guint8 file_out[SP_KEYFILE_SIZE],
+                                  GError **error);
+/* Seals decoy_master in slot 1 under duress_passphrase with slot 0's limits;
+ * both NULL: slot 1 becomes random bytes again. Refuses a passphrase that
+ * opens slot 0. */
+gboolean sp_keyfile_set_duress (const char *path, SpSecret *duress_passphrase,
+                                SpSecret *decoy_master, GError **error);
+/* Writes a new key file: slot 0 = old slot 1's limits and salt sealing
+ * master_key under slot_key, slot 1 random. */
+gboolean sp_keyfile_promote_duress (const char *path, const guint8 old_file[SP_KEYFILE_SIZE],
+                                    SpSecret *slot_key, SpSecret *master_key, GError **error);
+
+/* sp-panic.c */
+/* Destroys the vault's files in dir (key first); remove_dir also removes the
+ * folder when it is then empty. */
+gboolean sp_vault_wipe_files (const char *dir, gboolean remove_dir, gboolean *found_any,
+                              GError **error);
+/* The duress passphrase opened slot 1: wipe the real vault, make an empty one
+ * under the decoy key, and make the duress passphrase its only passphrase. */
+SpVault *sp_vault_duress_takeover (const char *dir, const guint8 file[SP_KEYFILE_SIZE],
+                                   SpSecret *slot_key, SpSecret *decoy_master, GError **error);
+/* sp-vault.c: a new vault database in dir keyed with master_key (taken), no
+ * key file. */
+SpVault *sp_vault_create_db_with_key (const char *dir, SpSecret *master_key, int version,
+                                      GError **error);
+/* Re-reads device id, clock and transaction counter from the database. */
+gboolean sp_vault_reload_state (SpVault *vault, GError **error);
+
+/* sp-backup.c: the reader's parts, also the fuzzing entry points. */
+#define SP_BACKUP_HEADER_SIZE 76
+typedef struct _SpBackupSource SpBackupSource;
+struct _SpBackupSource
+{
+  /* Copies exactly len plaintext bytes to buf, or fails (truncated, tampered). */
+  gboolean (*read) (SpBackupSource *src, guint8 *buf, gsize len, GError **error);
+};
+gboolean sp_backup_parse_header (const guint8 *data, gsize len, guint64 *opslimit,
+                                 guint64 *memlimit, GError **error);
+/* Reads the payload (after its preamble) into vault's tables; the caller owns
+ * the transaction. */
+gboolean sp_backup_load_payload (SpVault *vault, SpBackupSource *src, GError **error);
+/* Reads the preamble: the schema version the payload was written at. */
+gboolean sp_backup_read_preamble (SpBackupSource *src, int *schema_version, GError **error);
 gboolean sp_write_file_durably (const char *path, const void *data, gsize len, GError **error);
 
 /* sp-schema.c */
@@ -73,6 +120,8 @@ gboolean sp_schema_migrate (SpVault *vault, int target_version, GError **error);
 SpVault *sp_vault_create_at_version (const char *dir, SpSecret *passphrase, SpKdfProfile profile,
                                      int version, GError **error);
 sqlite3 *sp_vault_get_db (SpVault *vault);
+/* Benchmarks only (tests/bench): the same vault with an unencrypted database. */
+SpVault *sp_vault_create_unencrypted_for_bench (const char *dir, GError **error);
 
 /* sp-merge.c */
 gboolean sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *kind,

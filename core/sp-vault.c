@@ -111,7 +111,8 @@ open_database (const char *path, SpSecret *master_key, gboolean create, GError *
       sqlite3_close (db);
       return NULL;
     }
-  if (!key_database (db, master_key, error))
+  /* master_key NULL: sp_vault_create_unencrypted_for_bench() only. */
+  if (master_key != NULL && !key_database (db, master_key, error))
     {
       sqlite3_close (db);
       return NULL;
@@ -293,27 +294,86 @@ sp_vault_create (const char *dir, SpSecret *passphrase, SpKdfProfile profile, GE
                                      error);
 }
 
+/* sp-panic.c (duress) and sp-backup.c (restore): a database without a key
+ * file. On failure nothing is left behind. */
+SpVault *
+sp_vault_create_db_with_key (const char *dir, SpSecret *master_key, int version, GError **error)
+{
+  g_autofree char *db_path = g_build_filename (dir, DB_FILE, NULL);
+  g_autoptr (SpVault) vault = vault_new (dir);
+  g_autofree char *device = sp_random_id ();
+
+  vault->master_key = master_key;
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_IO, _ ("Could not create %s: %s"), dir,
+                   g_strerror (saved));
+      return NULL;
+    }
+  if (g_file_test (db_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_EXISTS, _ ("A vault already exists in %s"),
+                   dir);
+      return NULL;
+    }
+  vault->db = open_database (db_path, vault->master_key, TRUE, error);
+  if (vault->db == NULL)
+    {
+      g_unlink (db_path);
+      return NULL;
+    }
+  if (!sp_schema_migrate (vault, version, error) || !sp_exec (vault, "BEGIN", error)
+      || !meta_set (vault, "device_id", device, error) || !meta_set (vault, "next_tx", "1", error)
+      || !meta_set (vault, "hlc_last", "0", error) || !sp_exec (vault, "COMMIT", error)
+      || !load_state (vault, error))
+    {
+      g_autofree char *wal = g_strconcat (db_path, "-wal", NULL);
+      g_autofree char *shm = g_strconcat (db_path, "-shm", NULL);
+
+      sqlite3_close (vault->db);
+      vault->db = NULL;
+      g_unlink (db_path);
+      g_unlink (wal);
+      g_unlink (shm);
+      return NULL;
+    }
+  return g_steal_pointer (&vault);
+}
+
+gboolean
+sp_vault_reload_state (SpVault *vault, GError **error)
+{
+  return load_state (vault, error);
+}
+
 SpVault *
 sp_vault_open (const char *dir, SpSecret *passphrase, GError **error)
 {
   g_autofree char *key_path = g_build_filename (dir, KEY_FILE, NULL);
   g_autofree char *db_path = g_build_filename (dir, DB_FILE, NULL);
   g_autoptr (SpVault) vault = NULL;
+  g_autoptr (SpSecret) slot_key = NULL;
+  guint8 keyfile[SP_KEYFILE_SIZE];
   SpKeySlot slot = SP_SLOT_NONE;
 
   g_return_val_if_fail (dir != NULL && passphrase != NULL, NULL);
 
   vault = vault_new (dir);
-  vault->master_key = sp_keyfile_unwrap (key_path, passphrase, &slot, error);
+  vault->master_key
+      = sp_keyfile_unwrap_full (key_path, passphrase, &slot, &slot_key, keyfile, error);
   if (vault->master_key == NULL)
     return NULL;
-  if (slot != SP_SLOT_MAIN)
+  if (slot == SP_SLOT_DURESS)
     {
-      /* The duress slot is never set by this version; treat a match as a wrong
-       * passphrase rather than open anything. */
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_WRONG_PASSPHRASE, _ ("Wrong passphrase"));
-      return NULL;
+      /* The duress passphrase: the real vault is destroyed and an empty one,
+       * under the decoy key, is opened in its place (docs/SECURITY.md). */
+      SpVault *decoy = sp_vault_duress_takeover (dir, keyfile, slot_key,
+                                                 g_steal_pointer (&vault->master_key), error);
+      sodium_memzero (keyfile, sizeof keyfile);
+      return decoy;
     }
+  sodium_memzero (keyfile, sizeof keyfile);
   vault->db = open_database (db_path, vault->master_key, FALSE, error);
   if (vault->db == NULL)
     return NULL;
@@ -551,4 +611,40 @@ sp_vault_hlc_observe (SpVault *vault, guint64 remote)
 {
   if (remote > vault->hlc_last)
     vault->hlc_last = remote;
+}
+
+/* Benchmarks only (tests/bench): a vault whose database is NOT encrypted, made
+ * by the same code as a real one (same schema, same write and read paths), as
+ * the baseline that measures what SQLCipher costs. No key file; it cannot be
+ * opened again. Never called by the app or the CLI. */
+SpVault *
+sp_vault_create_unencrypted_for_bench (const char *dir, GError **error)
+{
+  g_autofree char *db_path = g_build_filename (dir, DB_FILE, NULL);
+  g_autoptr (SpVault) vault = NULL;
+  g_autofree char *device = sp_random_id ();
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_IO, _ ("Could not create %s: %s"), dir,
+                   g_strerror (saved));
+      return NULL;
+    }
+  if (g_file_test (db_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_EXISTS, _ ("A vault already exists in %s"),
+                   dir);
+      return NULL;
+    }
+  vault = vault_new (dir);
+  vault->db = open_database (db_path, NULL, TRUE, error);
+  if (vault->db == NULL)
+    return NULL;
+  if (!sp_schema_migrate (vault, sp_vault_schema_version_latest (), error)
+      || !sp_exec (vault, "BEGIN", error) || !meta_set (vault, "device_id", device, error)
+      || !meta_set (vault, "next_tx", "1", error) || !meta_set (vault, "hlc_last", "0", error)
+      || !sp_exec (vault, "COMMIT", error) || !load_state (vault, error))
+    return NULL;
+  return g_steal_pointer (&vault);
 }

@@ -1123,6 +1123,7 @@ typedef struct
 {
   char id[SYNC_ID_HEX_LEN + 1];
   char status[16];
+  char invite[SYNC_HASH_HEX_LEN + 1]; /* hash of the invite token it joined with, or "" */
   guint8 sign_pk[32], box_pk[32], auth_pk[32];
 } RelayDevice;
 
@@ -1159,6 +1160,11 @@ relay_devices (Ctx *c, GError **error)
         }
       g_strlcpy (d.id, id, sizeof d.id);
       g_strlcpy (d.status, st, sizeof d.status);
+      {
+        const char *inv = json_str (o, "invite", SYNC_HASH_HEX_LEN);
+        if (inv && sync_is_lower_hex (inv, SYNC_HASH_HEX_LEN))
+          g_strlcpy (d.invite, inv, sizeof d.invite);
+      }
       g_array_append_val (out, d);
     }
   return g_steal_pointer (&out);
@@ -1280,6 +1286,18 @@ sync_workspace_approve (SpVault *vault, const char *code, const SyncOptions *opt
   return NULL;
 }
 
+/* Active first, then pending, then revoked; by id within each. */
+static int
+compare_devices (gconstpointer a, gconstpointer b)
+{
+  const SyncDevice *x = *(SyncDevice *const *)a, *y = *(SyncDevice *const *)b;
+  static const char order[] = "apr";
+  int rx = (int)(strchr (order, x->status[0]) - order),
+      ry = (int)(strchr (order, y->status[0]) - order);
+
+  return rx != ry ? rx - ry : strcmp (x->device, y->device);
+}
+
 GPtrArray *
 sync_device_list (SpVault *vault, const SyncOptions *opts, GError **error)
 {
@@ -1313,8 +1331,19 @@ sync_device_list (SpVault *vault, const SyncOptions *opts, GError **error)
       d->device = g_strdup (r->id);
       d->status = g_strdup ("pending");
       d->is_self = strcmp (r->id, c->device) == 0;
+      if (r->invite[0])
+        {
+          /* Our own invite: we hold its token and can show the code to compare. */
+          g_autofree char *key = g_strconcat ("invite/", r->invite, NULL);
+          g_autoptr (SpSecret) inv = sp_vault_sync_get_secret (vault, key, NULL);
+
+          if (inv && sp_secret_len (inv) == 40)
+            d->safety_code
+                = safety_code (c->ws, sp_secret_data (inv), r->sign_pk, r->box_pk, r->auth_pk);
+        }
       g_ptr_array_add (out, d);
     }
+  g_ptr_array_sort (out, compare_devices);
   return g_steal_pointer (&out);
 }
 

@@ -335,7 +335,8 @@ sync_parse_json_object (const guint8 *data, gsize len, gsize max, GError **error
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonNode *root;
 
-  if (len > max || !g_utf8_validate ((const char *)data, (gssize)len, NULL)
+  if (data == NULL || len == 0 || len > max
+      || !g_utf8_validate ((const char *)data, (gssize)len, NULL)
       || !sync_json_nesting_ok ((const char *)data, len, 8)
       || !json_parser_load_from_data (parser, (const char *)data, (gssize)len, NULL)
       || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))

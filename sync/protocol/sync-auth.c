@@ -59,10 +59,11 @@ parse_time (const char *s, gint64 *out)
     {
       if (i >= 19 || s[i] < '0' || s[i] > '9')
         return FALSE;
+      /* Checked before it can overflow (19 digits can exceed G_MAXINT64). */
+      if (value > (TIME_MAX - 1 - (s[i] - '0')) / 10)
+        return FALSE;
       value = value * 10 + (s[i] - '0');
     }
-  if (value >= TIME_MAX)
-    return FALSE;
   *out = value;
   return TRUE;
 }

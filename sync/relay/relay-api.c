@@ -49,27 +49,26 @@ json_depth_ok (const guint8 *p, gsize len)
 
 /* The body as a JSON object, or NULL with @reply set. */
 static JsonNode *
-parse_body (const RelayCall *call, RelayReply *reply)
+parse_json_object (const guint8 *body, gsize len, RelayReply *reply)
 {
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (JsonNode) root = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (call->body_len == 0)
+  if (body == NULL || len == 0)
     {
       relay_reply_error (reply, MHD_HTTP_BAD_REQUEST, "invalid", "A JSON body is required");
       return NULL;
     }
-  if (!g_utf8_validate_len ((const char *)call->body, call->body_len, NULL)
-      || !json_depth_ok (call->body, call->body_len))
+  if (len > RELAY_MAX_JSON_BODY || len > G_MAXSSIZE
+      || !g_utf8_validate_len ((const char *)body, len, NULL) || !json_depth_ok (body, len))
     {
       relay_reply_error (reply, MHD_HTTP_BAD_REQUEST, "invalid",
                          "The body is not UTF-8 JSON, or nests too deeply");
       return NULL;
     }
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, (const char *)call->body, (gssize)call->body_len,
-                                   &error))
+  if (!json_parser_load_from_data (parser, (const char *)body, (gssize)len, &error))
     {
       relay_reply_error (reply, MHD_HTTP_BAD_REQUEST, "invalid", "The body is not valid JSON");
       return NULL;
@@ -186,6 +185,104 @@ member_device (JsonObject *obj, RelayDevice *device, RelayReply *reply)
   return TRUE;
 }
 
+static gboolean
+parse_action (const char *s, RelayLogAction *out)
+{
+  static const char *const names[] = { "add", "remove", "epoch", "other" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (names); i++)
+    if (strcmp (s, names[i]) == 0)
+      {
+        *out = (RelayLogAction)i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static gboolean
+parse_log_members (JsonObject *obj, RelayBody *out, RelayReply *reply)
+{
+  const char *action_name;
+
+  if (!member_int (obj, "version", &out->version, reply)
+      || !member_entry (obj, "entry", &out->entry, reply)
+      || !member_string (obj, "action", &action_name, reply)
+      || !member_string_or_null (obj, "subject", &out->subject, reply))
+    return FALSE;
+  if (!parse_action (action_name, &out->action))
+    return bad_member (reply, "action", "\"add\", \"remove\", \"epoch\" or \"other\"");
+  if (out->subject != NULL && !sync_id_is_valid (out->subject))
+    return bad_member (reply, "subject", "a device id or null");
+  if ((out->action == RELAY_LOG_ADD || out->action == RELAY_LOG_REMOVE) && out->subject == NULL)
+    return bad_member (reply, "subject", "the device to add or remove");
+  return TRUE;
+}
+
+gboolean
+relay_parse_body (RelayBodyKind kind, const guint8 *body, gsize len, RelayBody *out,
+                  RelayReply *reply)
+{
+  JsonObject *obj;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (out != NULL && reply != NULL, FALSE);
+
+  memset (out, 0, sizeof *out);
+  out->root = parse_json_object (body, len, reply);
+  if (out->root == NULL)
+    return FALSE;
+  obj = json_node_get_object (out->root);
+  switch (kind)
+    {
+      case RELAY_BODY_CREATE:
+        ok = member_device (obj, &out->device, reply)
+             && member_entry (obj, "entry", &out->entry, reply);
+        break;
+      case RELAY_BODY_INVITE:
+        ok = member_hex (obj, "token_hash", out->token_hash, sizeof out->token_hash, reply)
+             && member_int (obj, "expires", &out->expires, reply);
+        break;
+      case RELAY_BODY_JOIN:
+        ok = member_hex (obj, "token", out->token, sizeof out->token, reply)
+             && member_device (obj, &out->device, reply);
+        break;
+      case RELAY_BODY_LOG:
+        ok = parse_log_members (obj, out, reply);
+        break;
+      case RELAY_BODY_PRUNE:
+        ok = member_int (obj, "cursor", &out->cursor, reply)
+             && (out->cursor >= 0 || bad_member (reply, "cursor", "an integer ≥ 0"));
+        break;
+      default:
+        relay_reply_error (reply, MHD_HTTP_BAD_REQUEST, "invalid", "Unexpected body");
+        break;
+    }
+  if (!ok)
+    relay_body_clear (out);
+  return ok;
+}
+
+void
+relay_body_clear (RelayBody *body)
+{
+  g_clear_pointer (&body->root, json_node_unref);
+  sodium_memzero (body, sizeof *body);
+}
+
+gboolean
+relay_parse_query_int (const char *text, gint64 max, gint64 *out)
+{
+  guint64 value;
+
+  /* g_ascii_string_to_unsigned() refuses signs, spaces and trailing bytes. */
+  if (text == NULL || max < 0 || text[0] < '0' || text[0] > '9'
+      || !g_ascii_string_to_unsigned (text, 10, 0, (guint64)max, &value, NULL))
+    return FALSE;
+  *out = (gint64)value;
+  return TRUE;
+}
+
 /* A signed request that carries its own key: the body's device must be the one
  * that signs. */
 static gboolean
@@ -203,20 +300,20 @@ header_device_matches (const RelayCall *call, const char *device, RelayReply *re
   return TRUE;
 }
 
-/* A non-negative integer query argument; @fallback when absent. */
+/* A non-negative integer query argument; @fallback when absent (@required:
+ * absent is an error). */
 static gboolean
-query_int (const RelayCall *call, const char *name, gint64 fallback, gint64 max, gint64 *out,
-           RelayReply *reply)
+query_int (const RelayCall *call, const char *name, gboolean required, gint64 fallback, gint64 max,
+           gint64 *out, RelayReply *reply)
 {
   const char *text = MHD_lookup_connection_value (call->connection, MHD_GET_ARGUMENT_KIND, name);
-  guint64 value;
 
-  if (text == NULL)
+  if (text == NULL && !required)
     {
       *out = fallback;
       return TRUE;
     }
-  if (!g_ascii_string_to_unsigned (text, 10, 0, (guint64)max, &value, NULL))
+  if (!relay_parse_query_int (text, max, out))
     {
       g_autofree char *message = g_strdup_printf (
           "Query argument \"%s\" must be an integer from 0 to %" G_GINT64_FORMAT, name, max);
@@ -224,7 +321,6 @@ query_int (const RelayCall *call, const char *name, gint64 fallback, gint64 max,
       relay_reply_error (reply, MHD_HTTP_BAD_REQUEST, "invalid", message);
       return FALSE;
     }
-  *out = (gint64)value;
   return TRUE;
 }
 
@@ -302,12 +398,10 @@ create_token_ok (SyncRelay *relay, const RelayCall *call)
 void
 relay_api_create_workspace (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
-  g_autoptr (JsonNode) root = NULL;
+  g_auto (RelayBody) body = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonBuilder) builder = NULL;
-  JsonObject *obj;
   RelayDevice device;
-  const char *entry;
   gboolean exists = FALSE;
 
   if (!create_token_ok (relay, call))
@@ -316,13 +410,10 @@ relay_api_create_workspace (SyncRelay *relay, const RelayCall *call, RelayReply 
                          "This relay needs the right X-Supolka-Create-Token to create a workspace");
       return;
     }
-  root = parse_body (call, reply);
-  if (root == NULL)
+  if (!relay_parse_body (RELAY_BODY_CREATE, call->body, call->body_len, &body, reply)
+      || !header_device_matches (call, body.device.id, reply))
     return;
-  obj = json_node_get_object (root);
-  if (!member_device (obj, &device, reply) || !member_entry (obj, "entry", &entry, reply)
-      || !header_device_matches (call, device.id, reply))
-    return;
+  device = body.device;
   if (!relay_authenticate (relay, call, device.auth_pk, 0, NULL, reply))
     return;
 
@@ -340,7 +431,8 @@ relay_api_create_workspace (SyncRelay *relay, const RelayCall *call, RelayReply 
   device.created = call->now;
   if (!relay_store_add_workspace (relay->store, call->ws, call->now, &error)
       || !relay_store_add_device (relay->store, call->ws, &device, &error)
-      || !relay_store_log_append (relay->store, call->ws, 1, entry, device.id, call->now, &error)
+      || !relay_store_log_append (relay->store, call->ws, 1, body.entry, device.id, call->now,
+                                  &error)
       || !relay_store_commit (relay->store, &error))
     goto failed;
 
@@ -361,32 +453,26 @@ failed:
 void
 relay_api_create_invite (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
-  g_autoptr (JsonNode) root = NULL;
+  g_auto (RelayBody) body = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonBuilder) builder = NULL;
-  guint8 token_hash[SYNC_HASH_LEN];
   RelayDevice device;
-  JsonObject *obj;
   gint64 expires;
   gboolean duplicate = FALSE;
 
   if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, &device, reply))
     return;
-  root = parse_body (call, reply);
-  if (root == NULL)
+  if (!relay_parse_body (RELAY_BODY_INVITE, call->body, call->body_len, &body, reply))
     return;
-  obj = json_node_get_object (root);
-  if (!member_hex (obj, "token_hash", token_hash, sizeof token_hash, reply)
-      || !member_int (obj, "expires", &expires, reply))
-    return;
+  expires = body.expires;
   if (expires <= call->now || expires > call->now + RELAY_INVITE_MAX_TTL)
     {
       relay_reply_error (reply, MHD_HTTP_BAD_REQUEST, "invalid",
                          "\"expires\" must be in the future and at most 7 days away");
       return;
     }
-  if (!relay_store_add_invite (relay->store, call->ws, token_hash, expires, device.id, call->now,
-                               &duplicate, &error))
+  if (!relay_store_add_invite (relay->store, call->ws, body.token_hash, expires, device.id,
+                               call->now, &duplicate, &error))
     {
       relay_reply_internal (reply, error);
       return;
@@ -406,27 +492,22 @@ relay_api_create_invite (SyncRelay *relay, const RelayCall *call, RelayReply *re
 void
 relay_api_join (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
-  g_autoptr (JsonNode) root = NULL;
+  g_auto (RelayBody) body = { 0 };
   g_autoptr (GError) error = NULL;
-  guint8 token[32];
   guint8 token_hash[SYNC_HASH_LEN];
   RelayDevice device;
-  JsonObject *obj;
   gboolean found = FALSE;
   gboolean ok = FALSE;
   gint64 count = 0;
 
-  root = parse_body (call, reply);
-  if (root == NULL)
+  if (!relay_parse_body (RELAY_BODY_JOIN, call->body, call->body_len, &body, reply)
+      || !header_device_matches (call, body.device.id, reply))
     return;
-  obj = json_node_get_object (root);
-  if (!member_hex (obj, "token", token, sizeof token, reply) || !member_device (obj, &device, reply)
-      || !header_device_matches (call, device.id, reply))
-    return;
+  device = body.device;
   if (!relay_authenticate (relay, call, device.auth_pk, 0, NULL, reply))
     return;
-  sync_hash (token, sizeof token, token_hash);
-  sodium_memzero (token, sizeof token);
+  sync_hash (body.token, sizeof body.token, token_hash);
+  sodium_memzero (body.token, sizeof body.token);
 
   /* Checked and spent in one transaction: one token, one device. Every refusal
    * below rolls back, so a refused join does not spend the token, and nobody
@@ -461,6 +542,8 @@ relay_api_join (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
     }
   device.status = RELAY_DEVICE_PENDING;
   device.created = call->now;
+  device.has_invite = TRUE;
+  memcpy (device.invite, token_hash, sizeof token_hash);
   if (!relay_store_add_device (relay->store, call->ws, &device, &error)
       || !relay_store_commit (relay->store, &error))
     goto failed;
@@ -504,6 +587,11 @@ relay_api_list_devices (SyncRelay *relay, const RelayCall *call, RelayReply *rep
       add_key (builder, "sign_pk", d->sign_pk);
       add_key (builder, "box_pk", d->box_pk);
       add_int (builder, "created", d->created);
+      if (d->has_invite && d->status == RELAY_DEVICE_PENDING)
+        {
+          g_autofree char *hex = sync_hex_encode (d->invite, SYNC_HASH_LEN);
+          add_string (builder, "invite", hex);
+        }
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -524,7 +612,7 @@ relay_api_get_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
   if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE | RELAY_DEVICE_PENDING, NULL,
                            reply))
     return;
-  if (!query_int (call, "since", 0, G_MAXINT64, &since, reply))
+  if (!query_int (call, "since", FALSE, 0, G_MAXINT64, &since, reply))
     return;
   if (!relay_store_log_head (relay->store, call->ws, &head, &error))
     {
@@ -558,71 +646,29 @@ relay_api_get_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
   reply_builder (reply, MHD_HTTP_OK, builder);
 }
 
-typedef enum
-{
-  ACTION_ADD,
-  ACTION_REMOVE,
-  ACTION_EPOCH,
-  ACTION_OTHER,
-} LogAction;
-
-static gboolean
-parse_action (const char *s, LogAction *out)
-{
-  static const char *const names[] = { "add", "remove", "epoch", "other" };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (names); i++)
-    if (strcmp (s, names[i]) == 0)
-      {
-        *out = (LogAction)i;
-        return TRUE;
-      }
-  return FALSE;
-}
-
 void
 relay_api_post_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
-  g_autoptr (JsonNode) root = NULL;
+  g_auto (RelayBody) body = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonBuilder) builder = NULL;
   RelayDevice signer;
   RelayDevice subject_device;
-  JsonObject *obj;
   const char *entry;
-  const char *action_name;
   const char *subject;
-  LogAction action;
+  RelayLogAction action;
   gint64 version;
   gint64 head = 0;
   gboolean found = FALSE;
 
   if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, &signer, reply))
     return;
-  root = parse_body (call, reply);
-  if (root == NULL)
+  if (!relay_parse_body (RELAY_BODY_LOG, call->body, call->body_len, &body, reply))
     return;
-  obj = json_node_get_object (root);
-  if (!member_int (obj, "version", &version, reply) || !member_entry (obj, "entry", &entry, reply)
-      || !member_string (obj, "action", &action_name, reply)
-      || !member_string_or_null (obj, "subject", &subject, reply))
-    return;
-  if (!parse_action (action_name, &action))
-    {
-      bad_member (reply, "action", "\"add\", \"remove\", \"epoch\" or \"other\"");
-      return;
-    }
-  if (subject != NULL && !sync_id_is_valid (subject))
-    {
-      bad_member (reply, "subject", "a device id or null");
-      return;
-    }
-  if ((action == ACTION_ADD || action == ACTION_REMOVE) && subject == NULL)
-    {
-      bad_member (reply, "subject", "the device to add or remove");
-      return;
-    }
+  entry = body.entry;
+  subject = body.subject;
+  action = body.action;
+  version = body.version;
 
   if (!relay_store_begin (relay->store, &error)
       || !relay_store_log_head (relay->store, call->ws, &head, &error))
@@ -634,28 +680,28 @@ relay_api_post_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
                              "The log moved on: \"version\" must be head + 1", "head", head);
       return;
     }
-  if (action == ACTION_ADD || action == ACTION_REMOVE)
+  if (action == RELAY_LOG_ADD || action == RELAY_LOG_REMOVE)
     {
       if (!relay_store_get_device (relay->store, call->ws, subject, &subject_device, &found,
                                    &error))
         goto failed;
-      if (!found || (action == ACTION_ADD && subject_device.status == RELAY_DEVICE_REVOKED))
+      if (!found || (action == RELAY_LOG_ADD && subject_device.status == RELAY_DEVICE_REVOKED))
         {
           relay_store_rollback (relay->store);
           bad_member (reply, "subject",
-                      action == ACTION_ADD ? "a pending or active device of this workspace"
-                                           : "a device of this workspace");
+                      action == RELAY_LOG_ADD ? "a pending or active device of this workspace"
+                                              : "a device of this workspace");
           return;
         }
     }
   if (!relay_store_log_append (relay->store, call->ws, version, entry, signer.id, call->now,
                                &error))
     goto failed;
-  if (action == ACTION_ADD
+  if (action == RELAY_LOG_ADD
       && !relay_store_set_device_status (relay->store, call->ws, subject, RELAY_DEVICE_ACTIVE,
                                          &error))
     goto failed;
-  if (action == ACTION_REMOVE
+  if (action == RELAY_LOG_REMOVE
       && !relay_store_set_device_status (relay->store, call->ws, subject, RELAY_DEVICE_REVOKED,
                                          &error))
     goto failed;
@@ -767,18 +813,43 @@ relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *repl
   GString *json;
   gint64 since;
   gint64 limit;
+  gint64 pruned = 0;
   gboolean more = FALSE;
   guint i;
 
   if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, NULL, reply))
     return;
-  if (!query_int (call, "since", 0, G_MAXINT64, &since, reply)
-      || !query_int (call, "limit", RELAY_PAGE_DEFAULT_LIMIT, RELAY_PAGE_MAX_LIMIT, &limit, reply))
+  if (!query_int (call, "since", FALSE, 0, G_MAXINT64, &since, reply)
+      || !query_int (call, "limit", FALSE, RELAY_PAGE_DEFAULT_LIMIT, RELAY_PAGE_MAX_LIMIT, &limit,
+                     reply))
     return;
   if (limit < 1)
     {
       relay_reply_error (reply, MHD_HTTP_BAD_REQUEST, "invalid",
                          "Query argument \"limit\" must be from 1 to 500");
+      return;
+    }
+  /* After a prune, a pull from before the pruned cursor would be a partial
+   * history: send the client to the snapshot instead. */
+  if (!relay_store_pruned_cursor (relay->store, call->ws, &pruned, &error))
+    {
+      relay_reply_internal (reply, error);
+      return;
+    }
+  if (since < pruned)
+    {
+      RelaySnapshotInfo snapshot;
+      gboolean found = FALSE;
+
+      if (!relay_store_snapshot_info (relay->store, call->ws, &snapshot, &found, &error))
+        {
+          relay_reply_internal (reply, error);
+          return;
+        }
+      relay_reply_error_int (reply, MHD_HTTP_GONE, "pruned",
+                             "Batches up to the snapshot's cursor were pruned: fetch the snapshot"
+                             " and pull from its cursor",
+                             "snapshot_cursor", found ? snapshot.cursor : pruned);
       return;
     }
   batches = relay_store_batches_since (relay->store, call->ws, since, (guint)limit,
@@ -807,4 +878,235 @@ relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *repl
     }
   g_string_append_printf (json, "],\"more\":%s}", more ? "true" : "false");
   relay_reply_take_json (reply, MHD_HTTP_OK, g_string_free (json, FALSE));
+}
+
+/* ---- Snapshots and pruning -------------------------------------------------------------- */
+
+gboolean
+relay_snapshot_memory_reserve (SyncRelay *relay, guint64 bytes)
+{
+  guint64 budget = relay->config.max_snapshot_bytes * RELAY_SNAPSHOT_BUDGET_FACTOR;
+  gboolean ok;
+
+  g_mutex_lock (&relay->transfer_lock);
+  ok = relay->snapshot_memory == 0 || relay->snapshot_memory + bytes <= budget;
+  if (ok)
+    relay->snapshot_memory += bytes;
+  g_mutex_unlock (&relay->transfer_lock);
+  return ok;
+}
+
+void
+relay_snapshot_memory_release (SyncRelay *relay, guint64 bytes)
+{
+  g_mutex_lock (&relay->transfer_lock);
+  relay->snapshot_memory -= MIN (bytes, relay->snapshot_memory);
+  g_mutex_unlock (&relay->transfer_lock);
+}
+
+void
+relay_reply_add_header (RelayReply *reply, const char *name, const char *value)
+{
+  if (reply->headers == NULL)
+    reply->headers = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (reply->headers, g_strdup (name));
+  g_ptr_array_add (reply->headers, g_strdup (value));
+}
+
+void
+relay_api_put_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonBuilder) builder = NULL;
+  RelaySnapshotInfo old;
+  RelayDevice device;
+  gboolean found = FALSE;
+  gint64 cursor;
+  gint64 head = 0;
+  gint64 bytes = 0;
+
+  if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, &device, reply))
+    return;
+  if (!query_int (call, "cursor", TRUE, 0, G_MAXINT64, &cursor, reply))
+    return;
+  if (call->body_len == 0)
+    {
+      relay_reply_error (reply, MHD_HTTP_BAD_REQUEST, "invalid", "A snapshot cannot be empty");
+      return;
+    }
+  if (call->body_len > relay->config.max_snapshot_bytes)
+    {
+      relay_reply_error (reply, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                         "The snapshot is larger than this relay allows");
+      return;
+    }
+
+  if (!relay_store_begin (relay->store, &error)
+      || !relay_store_cursor_head (relay->store, call->ws, &head, &error)
+      || !relay_store_snapshot_info (relay->store, call->ws, &old, &found, &error))
+    goto failed;
+  if (cursor > head)
+    {
+      relay_store_rollback (relay->store);
+      relay_reply_error_int (reply, MHD_HTTP_BAD_REQUEST, "cursor_ahead",
+                             "\"cursor\" is past the workspace's last batch", "head", head);
+      return;
+    }
+  if (found && cursor < old.cursor)
+    {
+      relay_store_rollback (relay->store);
+      relay_reply_error_int (reply, MHD_HTTP_CONFLICT, "snapshot_older",
+                             "A snapshot covering more batches is stored already",
+                             "snapshot_cursor", old.cursor);
+      return;
+    }
+  if (!relay_store_workspace_bytes (relay->store, call->ws, &bytes, &error))
+    goto failed;
+  /* The new snapshot replaces the old one: only the difference counts. */
+  if ((guint64)MAX (0, bytes - (found ? old.size : 0)) + call->body_len > relay->config.quota_bytes)
+    {
+      relay_store_rollback (relay->store);
+      relay_reply_error (reply, MHD_HTTP_INSUFFICIENT_STORAGE, "quota",
+                         "This workspace has used its storage quota on the relay");
+      return;
+    }
+  if (!relay_store_put_snapshot (relay->store, call->ws, cursor, device.id, call->now, call->body,
+                                 call->body_len, &error)
+      || !relay_store_commit (relay->store, &error))
+    goto failed;
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  add_int (builder, "cursor", cursor);
+  add_int (builder, "size", (gint64)call->body_len);
+  json_builder_end_object (builder);
+  reply_builder (reply, MHD_HTTP_CREATED, builder);
+  return;
+
+failed:
+  relay_store_rollback (relay->store);
+  relay_reply_internal (reply, error);
+}
+
+typedef struct
+{
+  SyncRelay *relay;
+  guint8 *data;
+  gsize len;
+} SnapshotDownload;
+
+/* MHD is done sending: the buffer goes, and so does its share of the budget. */
+static void
+snapshot_download_free (gpointer user_data)
+{
+  SnapshotDownload *download = user_data;
+
+  g_free (download->data);
+  relay_snapshot_memory_release (download->relay, download->len);
+  g_free (download);
+}
+
+void
+relay_api_get_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *cursor_text = NULL;
+  g_autofree char *time_text = NULL;
+  RelaySnapshotInfo info;
+  SnapshotDownload *download;
+  gboolean found = FALSE;
+  guint8 *data;
+
+  if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, NULL, reply))
+    return;
+  if (!relay_store_snapshot_info (relay->store, call->ws, &info, &found, &error))
+    {
+      relay_reply_internal (reply, error);
+      return;
+    }
+  if (!found)
+    {
+      relay_reply_error (reply, MHD_HTTP_NOT_FOUND, "not_found", "This workspace has no snapshot");
+      return;
+    }
+  /* The whole snapshot is copied out of SQLite under the lock (a reader that
+   * held a blob handle across MHD's callbacks would race the next upload), so
+   * the bytes in memory at once are bounded instead. */
+  if (info.size < 0 || !relay_snapshot_memory_reserve (relay, (guint64)info.size))
+    {
+      relay_reply_error (reply, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+                         "The relay is sending other snapshots; try again shortly");
+      reply->retry_after = TRUE;
+      return;
+    }
+  data = g_try_malloc (MAX (info.size, 1));
+  if (data == NULL
+      || !relay_store_read_snapshot (relay->store, info.id, data, (gsize)info.size, &error))
+    {
+      g_free (data);
+      relay_snapshot_memory_release (relay, (guint64)info.size);
+      if (error == NULL)
+        g_set_error (&error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_FAILED, "Out of memory");
+      relay_reply_internal (reply, error);
+      return;
+    }
+  download = g_new0 (SnapshotDownload, 1);
+  download->relay = relay;
+  download->data = data;
+  download->len = (gsize)info.size;
+  reply->status = MHD_HTTP_OK;
+  reply->blob
+      = g_bytes_new_with_free_func (data, (gsize)info.size, snapshot_download_free, download);
+  cursor_text = g_strdup_printf ("%" G_GINT64_FORMAT, info.cursor);
+  time_text = g_strdup_printf ("%" G_GINT64_FORMAT, info.created);
+  relay_reply_add_header (reply, RELAY_HEADER_SNAPSHOT_CURSOR, cursor_text);
+  relay_reply_add_header (reply, RELAY_HEADER_SNAPSHOT_DEVICE, info.device);
+  relay_reply_add_header (reply, RELAY_HEADER_SNAPSHOT_TIME, time_text);
+}
+
+void
+relay_api_prune (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
+{
+  g_auto (RelayBody) body = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonBuilder) builder = NULL;
+  RelaySnapshotInfo snapshot;
+  gboolean found = FALSE;
+  gint64 count = 0;
+  gint64 pruned = 0;
+
+  if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, NULL, reply))
+    return;
+  if (!relay_parse_body (RELAY_BODY_PRUNE, call->body, call->body_len, &body, reply))
+    return;
+  if (!relay_store_begin (relay->store, &error)
+      || !relay_store_snapshot_info (relay->store, call->ws, &snapshot, &found, &error))
+    goto failed;
+  if (body.cursor > (found ? snapshot.cursor : 0))
+    {
+      relay_store_rollback (relay->store);
+      relay_reply_error_int (reply, MHD_HTTP_CONFLICT, "beyond_snapshot",
+                             "Only batches the stored snapshot covers can be pruned",
+                             "snapshot_cursor", found ? snapshot.cursor : 0);
+      return;
+    }
+  if (!relay_store_prune (relay->store, call->ws, body.cursor, &count, &error)
+      || !relay_store_pruned_cursor (relay->store, call->ws, &pruned, &error)
+      || !relay_store_commit (relay->store, &error))
+    goto failed;
+  /* The deleted blobs' pages are zeroed (secure_delete); flush the WAL too. */
+  if (count > 0)
+    relay_store_checkpoint (relay->store);
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  add_int (builder, "pruned", count);
+  add_int (builder, "pruned_cursor", pruned);
+  json_builder_end_object (builder);
+  reply_builder (reply, MHD_HTTP_OK, builder);
+  return;
+
+failed:
+  relay_store_rollback (relay->store);
+  relay_reply_internal (reply, error);
 }

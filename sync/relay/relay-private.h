@@ -3,6 +3,7 @@
 #pragma once
 
 #include <microhttpd.h>
+#include <json-glib/json-glib.h>
 #include <sqlite3.h>
 
 #include "sync-protocol.h"
@@ -24,6 +25,15 @@ G_BEGIN_DECLS
 #define RELAY_PAGE_DEFAULT_LIMIT 100
 #define RELAY_PAGE_MAX_LIMIT 500
 #define RELAY_LOG_PAGE_MAX 256
+#define RELAY_MAX_SNAPSHOT_MB_LIMIT 512 /* --max-snapshot-mb: SQLite holds ≤ 1e9-byte values */
+/* Snapshot bodies held in memory at once (uploads being read plus downloads being
+ * sent), as a multiple of --max-snapshot-mb; one transfer is always admitted. */
+#define RELAY_SNAPSHOT_BUDGET_FACTOR 4
+#define RELAY_HEADER_SNAPSHOT_CURSOR "X-Supolka-Snapshot-Cursor"
+#define RELAY_HEADER_SNAPSHOT_DEVICE "X-Supolka-Snapshot-Device"
+#define RELAY_HEADER_SNAPSHOT_TIME "X-Supolka-Snapshot-Time"
+/* body_limit of an endpoint whose limit is --max-snapshot-mb (relay-server.c). */
+#define RELAY_BODY_LIMIT_SNAPSHOT G_MAXSIZE
 
 /* ---- Storage (relay-store.c) ---------------------------------------------------
  * One SQLite connection. Every function here expects the relay's lock held. */
@@ -43,6 +53,8 @@ typedef struct
   guint8 box_pk[SYNC_KEY_LEN];
   RelayDeviceStatus status;
   gint64 created;
+  gboolean has_invite; /* joined with an invite: its token hash below */
+  guint8 invite[SYNC_HASH_LEN];
 } RelayDevice;
 
 typedef struct
@@ -59,6 +71,15 @@ typedef struct
   gint64 seq;
   GBytes *data;
 } RelayBatch;
+
+typedef struct
+{
+  gint64 id; /* rowid, for relay_store_read_snapshot() */
+  gint64 cursor;
+  char device[SYNC_ID_HEX_LEN + 1];
+  gint64 created;
+  gint64 size;
+} RelaySnapshotInfo;
 
 typedef struct _RelayStore RelayStore;
 
@@ -118,10 +139,46 @@ gboolean relay_store_last_seq (RelayStore *store, const char *ws, const char *de
 gboolean relay_store_add_batch (RelayStore *store, const char *ws, const char *device,
                                 guint32 epoch, gint64 seq, const guint8 hash[SYNC_HASH_LEN],
                                 const guint8 *data, gsize len, gint64 *cursor, GError **error);
+/* The highest cursor of the workspace's batches, pruned ones included (0: none). */
+gboolean relay_store_cursor_head (RelayStore *store, const char *ws, gint64 *head, GError **error);
+/* Batches with cursor ≤ this were pruned (0: none ever). */
+gboolean relay_store_pruned_cursor (RelayStore *store, const char *ws, gint64 *pruned,
+                                    GError **error);
+/* Deletes the workspace's batches with cursor ≤ @cursor (their per-device last seq,
+ * hash and cursor stay in device_chains), lowers the byte count, raises the pruned
+ * cursor. *count: batches deleted. */
+gboolean relay_store_prune (RelayStore *store, const char *ws, gint64 cursor, gint64 *count,
+                            GError **error);
+/* Best effort, outside a transaction: copies the WAL into the database and empties
+ * it, so deleted blobs do not linger in relay.db-wal. */
+void relay_store_checkpoint (RelayStore *store);
+
+gboolean relay_store_snapshot_info (RelayStore *store, const char *ws, RelaySnapshotInfo *out,
+                                    gboolean *found, GError **error);
+/* Stores (or replaces) the workspace's snapshot and adjusts its byte count. @data
+ * is not copied before SQLite writes it. */
+gboolean relay_store_put_snapshot (RelayStore *store, const char *ws, gint64 cursor,
+                                   const char *device, gint64 now, const guint8 *data, gsize len,
+                                   GError **error);
+/* Reads the snapshot row @id (exactly @len bytes) into @out, without a second copy. */
+gboolean relay_store_read_snapshot (RelayStore *store, gint64 id, guint8 *out, gsize len,
+                                    GError **error);
+
 /* A GPtrArray of RelayBatch (freed with the array), cursor > @since, at most
  * @limit and — past the first — at most @max_bytes of data; *more if any remain. */
 GPtrArray *relay_store_batches_since (RelayStore *store, const char *ws, gint64 since, guint limit,
                                       gsize max_bytes, gboolean *more, GError **error);
+
+/* Relay-wide totals for /metrics: counts only, nothing that names a workspace or a device. */
+typedef struct
+{
+  gint64 workspaces;
+  gint64 devices[3]; /* pending, active, revoked */
+  gint64 batches;
+  gint64 batch_bytes;
+} RelayStoreTotals;
+
+gboolean relay_store_totals (RelayStore *store, RelayStoreTotals *out, GError **error);
 
 /* ---- Requests and replies (relay-server.c) ------------------------------------- */
 
@@ -132,6 +189,11 @@ typedef struct
   gsize len;
   gboolean retry_after; /* add "Retry-After: 1" (429) */
   const char *allow;    /* add "Allow: …" (405) */
+  /* A binary answer instead of @body (GET snapshot): sent as
+   * application/octet-stream; unreferenced when MHD is done with it. */
+  GBytes *blob;
+  /* Extra headers: name, value, name, value… (owned strings), or NULL. */
+  GPtrArray *headers;
 } RelayReply;
 
 typedef struct
@@ -162,6 +224,21 @@ struct _SyncRelay
   RelayStore *store;
   GHashTable *buckets; /* "ws/device" → RateBucket */
   gint64 last_prune;
+
+  /* Operations (metrics and logs); the counters are guarded by stats_lock. */
+  char *metrics_host;
+  guint16 metrics_port;
+  gboolean metrics_v6;
+  guint8 metrics_token_hash[32]; /* BLAKE2b-256 of --metrics-token */
+  gboolean metrics_token_set;
+  struct MHD_Daemon *metrics_daemon;
+  gint64 started_us; /* monotonic */
+  GMutex stats_lock;
+  guint64 requests[6]; /* by status class: 1xx … 5xx, then aborted */
+
+  /* Snapshots (relay-api.c). */
+  GMutex transfer_lock;    /* guards snapshot_memory */
+  guint64 snapshot_memory; /* snapshot bytes held for uploads and downloads */
 };
 
 void relay_reply_error (RelayReply *reply, guint status, const char *code, const char *message);
@@ -170,6 +247,8 @@ void relay_reply_error_int (RelayReply *reply, guint status, const char *code, c
                             const char *key, gint64 value);
 void relay_reply_take_json (RelayReply *reply, guint status, char *json);
 void relay_reply_internal (RelayReply *reply, const GError *error);
+/* Adds a header to the answer (relay-api.c). */
+void relay_reply_add_header (RelayReply *reply, const char *name, const char *value);
 
 /* Authenticates @call (see docs/RELAY-API.md, "Authentication"). With @self_pk the
  * device is not looked up: the request must verify under that key (creating a
@@ -190,5 +269,56 @@ void relay_api_get_log (SyncRelay *relay, const RelayCall *call, RelayReply *rep
 void relay_api_post_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
 void relay_api_post_batch (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
 void relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_put_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_get_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+void relay_api_prune (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+
+/* Snapshot bodies in memory (see RELAY_SNAPSHOT_BUDGET_FACTOR): TRUE and @bytes
+ * counted if they fit, or if nothing else is held; FALSE: answer 503 busy. */
+gboolean relay_snapshot_memory_reserve (SyncRelay *relay, guint64 bytes);
+void relay_snapshot_memory_release (SyncRelay *relay, guint64 bytes);
+
+/* ---- Request parsers (relay-api.c) ----------------------------------------------
+ * Pure functions of the request's bytes: no connection, no store, no lock. Each
+ * treats its input as hostile; on failure @reply holds the 400 answer. Also
+ * driven by tests/fuzz/fuzz-relay-request.c. */
+
+typedef enum
+{
+  RELAY_BODY_CREATE, /* POST /v1/workspaces/{ws} */
+  RELAY_BODY_INVITE, /* POST …/invites */
+  RELAY_BODY_JOIN,   /* POST …/join */
+  RELAY_BODY_LOG,    /* POST …/log */
+  RELAY_BODY_PRUNE,  /* POST …/prune */
+} RelayBodyKind;
+
+typedef enum
+{
+  RELAY_LOG_ADD,
+  RELAY_LOG_REMOVE,
+  RELAY_LOG_EPOCH,
+  RELAY_LOG_OTHER,
+} RelayLogAction;
+
+typedef struct
+{
+  JsonNode *root;        /* owns the strings below */
+  RelayDevice device;    /* CREATE, JOIN: id and keys (status, created unset) */
+  const char *entry;     /* CREATE, LOG */
+  guint8 token[32];      /* JOIN (wiped by relay_body_clear) */
+  guint8 token_hash[32]; /* INVITE */
+  gint64 expires;        /* INVITE */
+  gint64 version;        /* LOG */
+  RelayLogAction action; /* LOG */
+  const char *subject;   /* LOG: a valid id, or NULL for epoch/other */
+  gint64 cursor;         /* PRUNE: ≥ 0 */
+} RelayBody;
+
+gboolean relay_parse_body (RelayBodyKind kind, const guint8 *body, gsize len, RelayBody *out,
+                           RelayReply *reply);
+void relay_body_clear (RelayBody *body);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RelayBody, relay_body_clear)
+/* A query argument's value: plain decimal 0 … @max (no sign, no spaces). */
+gboolean relay_parse_query_int (const char *text, gint64 max, gint64 *out);
 
 G_END_DECLS

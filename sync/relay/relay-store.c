@@ -72,6 +72,33 @@ static const char *const migrations[] = {
   "  time INTEGER NOT NULL,"
   "  PRIMARY KEY (device, nonce)) WITHOUT ROWID;"
   "CREATE INDEX seen_nonces_by_time ON seen_nonces (time);",
+
+  /* 1 → 2: snapshots and pruning. device_chains keeps each device's last seq,
+   * hash and cursor, so "seq = last + 1" and the retry of the last batch keep
+   * working once its blob is pruned; it is filled from the batches there are. */
+  "CREATE TABLE device_chains ("
+  "  workspace TEXT NOT NULL REFERENCES workspaces (id),"
+  "  device TEXT NOT NULL,"
+  "  last_seq INTEGER NOT NULL,"
+  "  last_hash BLOB NOT NULL,"
+  "  last_cursor INTEGER NOT NULL,"
+  "  PRIMARY KEY (workspace, device)) WITHOUT ROWID;"
+  "INSERT INTO device_chains (workspace, device, last_seq, last_hash, last_cursor)"
+  "  SELECT b.workspace, b.device, b.seq, b.hash, b.cursor FROM batches b"
+  "  WHERE b.seq = (SELECT max(c.seq) FROM batches c"
+  "                 WHERE c.workspace = b.workspace AND c.device = b.device);"
+  "CREATE TABLE snapshots ("
+  "  id INTEGER PRIMARY KEY,"
+  "  workspace TEXT NOT NULL UNIQUE REFERENCES workspaces (id),"
+  "  cursor INTEGER NOT NULL,"
+  "  device TEXT NOT NULL,"
+  "  created INTEGER NOT NULL,"
+  "  size INTEGER NOT NULL,"
+  "  data BLOB NOT NULL);"
+  "ALTER TABLE workspaces ADD COLUMN pruned_cursor INTEGER NOT NULL DEFAULT 0;",
+  /* 2 → 3: which invite a pending device used, so the admin's client can
+   * compute its safety code. */
+  "ALTER TABLE devices ADD COLUMN invite BLOB;",
 };
 
 static gboolean
@@ -462,6 +489,11 @@ read_device_row (sqlite3_stmt *stmt, RelayDevice *out)
   copy_key_column (stmt, 3, out->box_pk);
   out->status = status_from_string ((const char *)sqlite3_column_text (stmt, 4));
   out->created = sqlite3_column_int64 (stmt, 5);
+  if (sqlite3_column_bytes (stmt, 6) == SYNC_HASH_LEN)
+    {
+      memcpy (out->invite, sqlite3_column_blob (stmt, 6), SYNC_HASH_LEN);
+      out->has_invite = TRUE;
+    }
 }
 
 gboolean
@@ -469,7 +501,7 @@ relay_store_get_device (RelayStore *store, const char *ws, const char *device, R
                         gboolean *found, GError **error)
 {
   sqlite3_stmt *stmt = store_stmt (store,
-                                   "SELECT id, auth_pk, sign_pk, box_pk, status, created"
+                                   "SELECT id, auth_pk, sign_pk, box_pk, status, created, invite"
                                    " FROM devices WHERE workspace = ? AND id = ?",
                                    error);
   gboolean row;
@@ -493,7 +525,7 @@ relay_store_add_device (RelayStore *store, const char *ws, const RelayDevice *de
 {
   sqlite3_stmt *stmt = store_stmt (store,
                                    "INSERT INTO devices (workspace, id, auth_pk, sign_pk, box_pk,"
-                                   " status, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                   " status, created, invite) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                    error);
 
   if (stmt == NULL)
@@ -505,6 +537,10 @@ relay_store_add_device (RelayStore *store, const char *ws, const RelayDevice *de
   bind_blob (stmt, 5, device->box_pk, SYNC_KEY_LEN);
   bind_text (stmt, 6, relay_device_status_to_string (device->status));
   sqlite3_bind_int64 (stmt, 7, device->created);
+  if (device->has_invite)
+    bind_blob (stmt, 8, device->invite, SYNC_HASH_LEN);
+  else
+    sqlite3_bind_null (stmt, 8);
   return store_step_done (store, stmt, error);
 }
 
@@ -544,7 +580,7 @@ GArray *
 relay_store_list_devices (RelayStore *store, const char *ws, GError **error)
 {
   sqlite3_stmt *stmt = store_stmt (store,
-                                   "SELECT id, auth_pk, sign_pk, box_pk, status, created"
+                                   "SELECT id, auth_pk, sign_pk, box_pk, status, created, invite"
                                    " FROM devices WHERE workspace = ? ORDER BY created, id",
                                    error);
   g_autoptr (GArray) devices = g_array_new (FALSE, TRUE, sizeof (RelayDevice));
@@ -791,6 +827,32 @@ relay_store_log_since (RelayStore *store, const char *ws, gint64 since, guint ma
 
 /* ---- Batches ------------------------------------------------------------------------ */
 
+/* The device's chain head: last seq, its hash and cursor (all 0 if none). */
+static gboolean
+chain_head (RelayStore *store, const char *ws, const char *device, gint64 *seq, gint64 *cursor,
+            guint8 hash[SYNC_HASH_LEN], GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "SELECT last_seq, last_cursor, last_hash FROM device_chains"
+                                   " WHERE workspace = ? AND device = ?",
+                                   error);
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *seq = row ? sqlite3_column_int64 (stmt, 0) : 0;
+  *cursor = row ? sqlite3_column_int64 (stmt, 1) : 0;
+  memset (hash, 0, SYNC_HASH_LEN);
+  if (row && sqlite3_column_bytes (stmt, 2) == SYNC_HASH_LEN)
+    memcpy (hash, sqlite3_column_blob (stmt, 2), SYNC_HASH_LEN);
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
 gboolean
 relay_store_find_batch (RelayStore *store, const char *ws, const char *device, gint64 seq,
                         gboolean *found, gint64 *cursor, guint8 hash[SYNC_HASH_LEN], GError **error)
@@ -799,6 +861,7 @@ relay_store_find_batch (RelayStore *store, const char *ws, const char *device, g
                                    "SELECT cursor, hash FROM batches"
                                    " WHERE workspace = ? AND device = ? AND seq = ?",
                                    error);
+  gint64 last_seq = 0;
 
   if (stmt == NULL)
     return FALSE;
@@ -817,6 +880,12 @@ relay_store_find_batch (RelayStore *store, const char *ws, const char *device, g
         memcpy (hash, blob, SYNC_HASH_LEN);
     }
   sqlite3_reset (stmt);
+  if (*found)
+    return TRUE;
+  /* Pruned: the chain head is still known. */
+  if (!chain_head (store, ws, device, &last_seq, cursor, hash, error))
+    return FALSE;
+  *found = last_seq != 0 && last_seq == seq;
   return TRUE;
 }
 
@@ -824,19 +893,10 @@ gboolean
 relay_store_last_seq (RelayStore *store, const char *ws, const char *device, gint64 *last,
                       GError **error)
 {
-  sqlite3_stmt *stmt = store_stmt (
-      store, "SELECT coalesce(max(seq), 0) FROM batches WHERE workspace = ? AND device = ?", error);
-  gboolean row;
+  guint8 hash[SYNC_HASH_LEN];
+  gint64 cursor;
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, ws);
-  bind_text (stmt, 2, device);
-  if (!store_step_row (store, stmt, &row, error))
-    return FALSE;
-  *last = row ? sqlite3_column_int64 (stmt, 0) : 0;
-  sqlite3_reset (stmt);
-  return TRUE;
+  return chain_head (store, ws, device, last, &cursor, hash, error);
 }
 
 gboolean
@@ -861,12 +921,211 @@ relay_store_add_batch (RelayStore *store, const char *ws, const char *device, gu
     return FALSE;
   *cursor = sqlite3_last_insert_rowid (store->db);
 
+  stmt = store_stmt (store,
+                     "INSERT INTO device_chains (workspace, device, last_seq, last_hash,"
+                     " last_cursor) VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace, device)"
+                     " DO UPDATE SET last_seq = excluded.last_seq,"
+                     " last_hash = excluded.last_hash, last_cursor = excluded.last_cursor",
+                     error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device);
+  sqlite3_bind_int64 (stmt, 3, seq);
+  bind_blob (stmt, 4, hash, SYNC_HASH_LEN);
+  sqlite3_bind_int64 (stmt, 5, *cursor);
+  if (!store_step_done (store, stmt, error))
+    return FALSE;
+
   stmt = store_stmt (store, "UPDATE workspaces SET bytes = bytes + ? WHERE id = ?", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, (gint64)len);
   bind_text (stmt, 2, ws);
   return store_step_done (store, stmt, error);
+}
+
+gboolean
+relay_store_cursor_head (RelayStore *store, const char *ws, gint64 *head, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (
+      store, "SELECT coalesce(max(last_cursor), 0) FROM device_chains WHERE workspace = ?", error);
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *head = row ? sqlite3_column_int64 (stmt, 0) : 0;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_pruned_cursor (RelayStore *store, const char *ws, gint64 *pruned, GError **error)
+{
+  sqlite3_stmt *stmt
+      = store_stmt (store, "SELECT pruned_cursor FROM workspaces WHERE id = ?", error);
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *pruned = row ? sqlite3_column_int64 (stmt, 0) : 0;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_prune (RelayStore *store, const char *ws, gint64 cursor, gint64 *count, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "SELECT count(*), coalesce(sum(length(data)), 0) FROM batches"
+                                   " WHERE workspace = ? AND cursor <= ?",
+                                   error);
+  gint64 bytes = 0;
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  sqlite3_bind_int64 (stmt, 2, cursor);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *count = row ? sqlite3_column_int64 (stmt, 0) : 0;
+  bytes = row ? sqlite3_column_int64 (stmt, 1) : 0;
+  sqlite3_reset (stmt);
+
+  /* secure_delete is on: the freed pages are overwritten with zeros. */
+  stmt = store_stmt (store, "DELETE FROM batches WHERE workspace = ? AND cursor <= ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  sqlite3_bind_int64 (stmt, 2, cursor);
+  if (!store_step_done (store, stmt, error))
+    return FALSE;
+
+  stmt = store_stmt (store,
+                     "UPDATE workspaces SET bytes = max(0, bytes - ?),"
+                     " pruned_cursor = max(pruned_cursor, ?) WHERE id = ?",
+                     error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, bytes);
+  sqlite3_bind_int64 (stmt, 2, cursor);
+  bind_text (stmt, 3, ws);
+  return store_step_done (store, stmt, error);
+}
+
+void
+relay_store_checkpoint (RelayStore *store)
+{
+  if (sqlite3_get_autocommit (store->db))
+    sqlite3_wal_checkpoint_v2 (store->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
+/* ---- Snapshots ---------------------------------------------------------------------- */
+
+gboolean
+relay_store_snapshot_info (RelayStore *store, const char *ws, RelaySnapshotInfo *out,
+                           gboolean *found, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store,
+                                   "SELECT id, cursor, device, created, size FROM snapshots"
+                                   " WHERE workspace = ?",
+                                   error);
+
+  memset (out, 0, sizeof *out);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  if (!store_step_row (store, stmt, found, error))
+    return FALSE;
+  if (*found)
+    {
+      out->id = sqlite3_column_int64 (stmt, 0);
+      out->cursor = sqlite3_column_int64 (stmt, 1);
+      copy_text_column (stmt, 2, out->device, sizeof out->device);
+      out->created = sqlite3_column_int64 (stmt, 3);
+      out->size = sqlite3_column_int64 (stmt, 4);
+    }
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_put_snapshot (RelayStore *store, const char *ws, gint64 cursor, const char *device,
+                          gint64 now, const guint8 *data, gsize len, GError **error)
+{
+  RelaySnapshotInfo old;
+  gboolean found = FALSE;
+  sqlite3_stmt *stmt;
+  gboolean ok;
+
+  if (!relay_store_snapshot_info (store, ws, &old, &found, error))
+    return FALSE;
+  stmt = store_stmt (store,
+                     "INSERT INTO snapshots (workspace, cursor, device, created, size, data)"
+                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workspace) DO UPDATE SET"
+                     " cursor = excluded.cursor, device = excluded.device,"
+                     " created = excluded.created, size = excluded.size, data = excluded.data",
+                     error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  sqlite3_bind_int64 (stmt, 2, cursor);
+  bind_text (stmt, 3, device);
+  sqlite3_bind_int64 (stmt, 4, now);
+  sqlite3_bind_int64 (stmt, 5, (gint64)len);
+  /* Up to --max-snapshot-mb: bound without a copy; the bytes outlive the step. */
+  sqlite3_bind_blob64 (stmt, 6, len ? (const void *)data : "", len, SQLITE_STATIC);
+  ok = store_step_done (store, stmt, error);
+  sqlite3_clear_bindings (stmt);
+  if (!ok)
+    return FALSE;
+
+  stmt = store_stmt (store, "UPDATE workspaces SET bytes = max(0, bytes - ? + ?) WHERE id = ?",
+                     error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, found ? old.size : 0);
+  sqlite3_bind_int64 (stmt, 2, (gint64)len);
+  bind_text (stmt, 3, ws);
+  return store_step_done (store, stmt, error);
+}
+
+gboolean
+relay_store_read_snapshot (RelayStore *store, gint64 id, guint8 *out, gsize len, GError **error)
+{
+  sqlite3_blob *blob = NULL;
+  int rc;
+
+  if (len > G_MAXINT)
+    {
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO, "Snapshot too large to read");
+      return FALSE;
+    }
+  rc = sqlite3_blob_open (store->db, "main", "snapshots", "data", id, 0, &blob);
+  if (rc != SQLITE_OK)
+    {
+      sqlite3_blob_close (blob);
+      return store_error (store, rc, error);
+    }
+  if ((gsize)sqlite3_blob_bytes (blob) != len)
+    {
+      sqlite3_blob_close (blob);
+      g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO,
+                   "The stored snapshot does not have its recorded size");
+      return FALSE;
+    }
+  rc = len ? sqlite3_blob_read (blob, out, (int)len, 0) : SQLITE_OK;
+  sqlite3_blob_close (blob);
+  if (rc != SQLITE_OK)
+    return store_error (store, rc, error);
+  return TRUE;
 }
 
 static void
@@ -921,4 +1180,38 @@ relay_store_batches_since (RelayStore *store, const char *ws, gint64 since, guin
     }
   sqlite3_reset (stmt);
   return g_steal_pointer (&batches);
+}
+
+gboolean
+relay_store_totals (RelayStore *store, RelayStoreTotals *out, GError **error)
+{
+  static const char *const statuses[] = { "pending", "active", "revoked" };
+  sqlite3_stmt *stmt;
+  gboolean row = TRUE;
+
+  memset (out, 0, sizeof *out);
+  if (!query_int (store, "SELECT count(*) FROM workspaces", &out->workspaces, error)
+      || !query_int (store, "SELECT coalesce(sum(bytes), 0) FROM workspaces", &out->batch_bytes,
+                     error)
+      || !query_int (store, "SELECT count(*) FROM batches", &out->batches, error))
+    return FALSE;
+  stmt = store_stmt (store, "SELECT status, count(*) FROM devices GROUP BY status", error);
+  if (stmt == NULL)
+    return FALSE;
+  while (row)
+    {
+      const char *status;
+      gsize i;
+
+      if (!store_step_row (store, stmt, &row, error))
+        return FALSE;
+      if (!row)
+        break;
+      status = (const char *)sqlite3_column_text (stmt, 0);
+      for (i = 0; i < G_N_ELEMENTS (statuses); i++)
+        if (g_strcmp0 (status, statuses[i]) == 0)
+          out->devices[i] = sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+  return TRUE;
 }

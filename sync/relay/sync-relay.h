@@ -30,20 +30,25 @@ GQuark sync_relay_error_quark (void);
 
 typedef struct
 {
-  const char *listen;       /* "ADDR:PORT" or "[ADDR6]:PORT"; PORT 0 picks a free one */
-  const char *data_dir;     /* created 0700 if missing; holds relay.db */
-  const char *tls_cert_pem; /* PEM text (not a file name), or NULL */
-  const char *tls_key_pem;  /* PEM text, or NULL; both or neither */
-  gboolean insecure_http;   /* allow plain HTTP on an address other than loopback */
-  const char *create_token; /* if set, creating a workspace needs it; NULL: anyone may */
-  guint64 quota_bytes;      /* stored batch bytes per workspace */
-  guint max_devices;        /* pending + active devices per workspace */
-  guint rate;               /* requests per second per device; bursts up to 4× */
+  const char *listen;         /* "ADDR:PORT" or "[ADDR6]:PORT"; PORT 0 picks a free one */
+  const char *data_dir;       /* created 0700 if missing; holds relay.db */
+  const char *tls_cert_pem;   /* PEM text (not a file name), or NULL */
+  const char *tls_key_pem;    /* PEM text, or NULL; both or neither */
+  gboolean insecure_http;     /* allow plain HTTP on an address other than loopback */
+  const char *create_token;   /* if set, creating a workspace needs it; NULL: anyone may */
+  guint64 quota_bytes;        /* stored bytes per workspace: batches and its snapshot */
+  guint max_devices;          /* pending + active devices per workspace */
+  guint rate;                 /* requests per second per device; bursts up to 4× */
+  guint64 max_snapshot_bytes; /* one workspace snapshot (PUT …/snapshot); 0: the default */
+  const char *metrics_listen; /* "ADDR:PORT" of a separate listener for GET /metrics, or NULL */
+  const char *metrics_token;  /* if set, /metrics needs "Authorization: Bearer TOKEN" */
+  gboolean log_ips;           /* put the client's address in request log lines */
 } SyncRelayConfig;
 
 #define SYNC_RELAY_DEFAULT_QUOTA_MB 1024
 #define SYNC_RELAY_DEFAULT_MAX_DEVICES 64
 #define SYNC_RELAY_DEFAULT_RATE 50
+#define SYNC_RELAY_DEFAULT_MAX_SNAPSHOT_MB 64
 
 typedef struct _SyncRelay SyncRelay;
 
@@ -57,6 +62,27 @@ gboolean sync_relay_start (SyncRelay *relay, GError **error);
 /* "127.0.0.1:PORT" or "[::1]:PORT", with the port actually bound. Call after
  * sync_relay_start(). */
 char *sync_relay_get_address (SyncRelay *relay);
+
+/* The metrics listener's address as above, or NULL when there is none. */
+char *sync_relay_get_metrics_address (SyncRelay *relay);
+
+typedef enum
+{
+  SYNC_RELAY_LOG_ERROR = 3, /* syslog priorities, as journald reads them */
+  SYNC_RELAY_LOG_WARNING = 4,
+  SYNC_RELAY_LOG_INFO = 6,
+} SyncRelayLogLevel;
+
+/* One structured line on stderr: "supolka-relay: level=info event=EVENT KEY=VALUE…",
+ * or "<6>level=info event=EVENT …" when stderr is the systemd journal. @format
+ * (may be NULL) appends "key=value" pairs; quote free text with
+ * sync_relay_log_quote(). Never pass a client address unless --log-ips asked for it. */
+void sync_relay_log (SyncRelayLogLevel level, const char *event, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
+
+/* @text as a log value: in double quotes, with '"' and '\\' escaped and anything
+ * outside printable ASCII replaced by '?', cut after @max bytes. */
+char *sync_relay_log_quote (const char *text, gsize max);
 
 /* Stops serving (waits for requests in flight), closes the database. NULL-safe. */
 void sync_relay_free (SyncRelay *relay);

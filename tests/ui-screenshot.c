@@ -1,0 +1,250 @@
+/* ui-screenshot DIR — renders the main screens of the desktop app with a
+ * demo vault (Belarusian and Russian names) to PNG files in DIR:
+ * create, lock, org-list, org-detail, person-edit; each at the default size
+ * and at 360 px wide. The interface language comes from the environment
+ * (LANGUAGE=be ...); SUPOLKA_LOCALEDIR points at compiled catalogues (for
+ * example BUILDDIR/po) when they are not installed.
+ *
+ * Run under a display, e.g.: xvfb-run -a build/tests/ui-screenshot /tmp/shots
+ *
+ * The demo vault lives in a temporary folder and is removed at the end.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <string.h>
+
+#include "supolka-core.h"
+#include "sp-application.h"
+#include "sp-browser.h"
+#include "sp-main-view.h"
+#include "sp-window.h"
+#include "test-util.h"
+
+#define PASSPHRASE "demo passphrase"
+
+typedef struct
+{
+  char *org;
+  char *person;
+} Demo;
+
+static void
+drain (void)
+{
+  for (int i = 0; i < 20; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10000);
+    }
+}
+
+static void
+fill_demo (SpVault *vault, Demo *demo)
+{
+  char *org2, *org3, *person2, *project, *event;
+
+  demo->org = sp_test_insert (
+      vault, "org", "name", "Мінская ініцыятыва «Зялёны горад»", "name_alt", "Zialiony horad",
+      "kind", "initiative", "status", "member", "member_since", "2019-03", "region", "minsk_city",
+      "locality", "Мінск", "themes", "экалогія, моладзь", "email", "hello@example.org", "website",
+      "example.org", "notes", "Сустрэчы кожны чацвер.\nПраект з гарадскімі садамі.", NULL);
+  org2 = sp_test_insert (vault, "org", "name", "Гомельскі клуб краязнаўцаў", "kind", "other",
+                         "status", "candidate", "region", "gomel", "locality", "Гомель", NULL);
+  org3 = sp_test_insert (vault, "org", "name", "Брестский центр гражданских инициатив", "kind",
+                         "registered_ngo", "status", "partner", "region", "brest", "locality",
+                         "Брест", NULL);
+  g_free (sp_test_insert (vault, "org", "name", "Гродзенская асацыяцыя моладзі", "status", "member",
+                          "region", "grodno", NULL));
+  g_free (sp_test_insert (vault, "org", "name", "Витебский фонд культуры", "kind", "foundation",
+                          "status", "former", "region", "vitebsk", "locality", "Орша", NULL));
+  g_free (sp_test_insert (vault, "org", "name", "Магілёўскія валанцёры", "kind", "initiative",
+                          "status", "suspended", "region", "mogilev", NULL));
+  demo->person = sp_test_insert (vault, "person", "full_name", "Алесь Шыманскі", "region",
+                                 "minsk_city", "locality", "Мінск", "phone", "+375 29 000-00-00",
+                                 "secure_contact", "@ales_sh", NULL);
+  person2 = sp_test_insert (vault, "person", "full_name", "Марина Ковалёва", "display_name",
+                            "Вясна", "sensitivity", "high", "region", "gomel", NULL);
+  project = sp_test_insert (vault, "project", "title", "Гарадскія сады", "status", "active",
+                            "start_date", "2024-04", "regions", "minsk_city, gomel", "lead_org",
+                            demo->org, NULL);
+  event = sp_test_insert (vault, "event", "title", "Круглы стол пра экалогію", "kind",
+                          "round_table", "start_date", "2024-05-17", "region", "minsk_city",
+                          "project", project, "declared_participants", "24", NULL);
+  g_free (sp_test_insert (vault, "affiliation", "person", demo->person, "org", demo->org, "role",
+                          "каардынатар", "since", "2020", NULL));
+  g_free (sp_test_insert (vault, "affiliation", "person", person2, "org", demo->org, "role",
+                          "валанцёрка", NULL));
+  g_free (sp_test_insert (vault, "affiliation", "person", person2, "org", org2, NULL));
+  g_free (sp_test_insert (vault, "participation", "org", demo->org, "event", event, "role",
+                          "organiser", NULL));
+  g_free (sp_test_insert (vault, "participation", "person", demo->person, "event", event, "role",
+                          "speaker", NULL));
+  g_free (sp_test_insert (vault, "note", "target", demo->org, "date", "2024-06-02", "text",
+                          "Дамовіліся пра восеньскую сустрэчу.", NULL));
+  g_free (org2);
+  g_free (org3);
+  g_free (person2);
+  g_free (project);
+  g_free (event);
+}
+
+static void
+shoot (GtkWidget *window, const char *dir, const char *name, const char *size)
+{
+  g_autofree char *lang = g_strdup (g_getenv ("LANGUAGE"));
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (GdkPaintable) paintable = NULL;
+  g_autoptr (GtkSnapshot) snapshot = NULL;
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  int w, h;
+
+  drain ();
+  w = gtk_widget_get_width (window);
+  h = gtk_widget_get_height (window);
+  paintable = gtk_widget_paintable_new (window);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (node == NULL)
+    g_error ("nothing to render for %s", name);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
+  file = g_strdup_printf ("%s-%s-%s.png", name, size, lang && *lang ? lang : "default");
+  path = g_build_filename (dir, file, NULL);
+  if (!gdk_texture_save_to_png (texture, path))
+    g_error ("could not write %s", path);
+  g_print ("%s (%d×%d)\n", path, w, h);
+}
+
+/* Scrolls the first scrolled window below widget to its end. */
+static void
+scroll_to_end (GtkWidget *widget)
+{
+  GtkAdjustment *adj;
+
+  drain ();
+  while (widget && !GTK_IS_SCROLLED_WINDOW (widget))
+    widget = gtk_widget_get_first_child (widget);
+  if (widget == NULL)
+    return;
+  adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (widget));
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+}
+
+static void
+wait_width (GtkWidget *window, int width)
+{
+  for (int i = 0; i < 500 && gtk_widget_get_width (window) != width; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10000);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  static const struct
+  {
+    const char *name;
+    int width, height;
+  } sizes[] = { { "default", 1280, 800 }, { "narrow", 360, 720 } };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *vault_dir = NULL;
+  g_autoptr (SpApplication) app = NULL;
+  const char *localedir = g_getenv ("SUPOLKA_LOCALEDIR");
+  const char *out;
+  Demo demo = { 0 };
+
+  if (argc != 2)
+    {
+      g_printerr ("usage: ui-screenshot DIR\n");
+      return 2;
+    }
+  out = argv[1];
+  if (g_mkdir_with_parents (out, 0700) != 0)
+    g_error ("cannot create %s", out);
+  if (!sp_core_init (&error))
+    g_error ("%s", error->message);
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_setenv ("SUPOLKA_TEST_KDF", "interactive", TRUE);
+
+  tmp = g_dir_make_tmp ("supolka-shots-XXXXXX", &error);
+  if (tmp == NULL)
+    g_error ("%s", error->message);
+  vault_dir = g_build_filename (tmp, "vault", NULL);
+  g_setenv ("SUPOLKA_VAULT", vault_dir, TRUE);
+
+  gtk_init ();
+  adw_init ();
+  /* Xvfb has no desktop settings: use GNOME's default title-bar buttons
+   * (close only) so the shots look as on the desktops we target. */
+  g_object_set (gtk_settings_get_default (), "gtk-decoration-layout", "appmenu:close", NULL);
+  sp_ui_init ();
+  app = sp_application_new (G_APPLICATION_NON_UNIQUE);
+  if (!g_application_register (G_APPLICATION (app), NULL, &error))
+    g_error ("%s", error->message);
+
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      GtkWidget *window;
+      SpMainView *main_view;
+      SpBrowser *browser;
+      g_autoptr (SpSecret) pass = sp_test_passphrase (PASSPHRASE);
+      SpVault *vault;
+
+      g_application_activate (G_APPLICATION (app));
+      window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (app)));
+      gtk_window_set_default_size (GTK_WINDOW (window), sizes[s].width, sizes[s].height);
+      gtk_window_present (GTK_WINDOW (window));
+      wait_width (window, sizes[s].width);
+
+      if (!sp_vault_exists (vault_dir))
+        {
+          shoot (window, out, "create", sizes[s].name);
+          vault = sp_vault_create (vault_dir, pass, SP_KDF_INTERACTIVE, &error);
+          if (vault == NULL)
+            g_error ("%s", error->message);
+          fill_demo (vault, &demo);
+          sp_vault_close (vault);
+        }
+      sp_lock_page_refresh (sp_window_get_lock_page (SP_WINDOW (window)));
+      shoot (window, out, "lock", sizes[s].name);
+
+      vault = sp_vault_open (vault_dir, pass, &error);
+      if (vault == NULL)
+        g_error ("%s", error->message);
+      sp_application_set_vault (app, vault);
+      main_view = sp_window_get_main_view (SP_WINDOW (window));
+      browser = sp_main_view_get_browser (main_view);
+      shoot (window, out, "org-list", sizes[s].name);
+
+      sp_browser_show_record (browser, demo.org);
+      shoot (window, out, "org-detail", sizes[s].name);
+
+      scroll_to_end (GTK_WIDGET (sp_browser_get_detail (browser)));
+      shoot (window, out, "org-links", sizes[s].name);
+
+      sp_browser_show_record (browser, demo.person);
+      gtk_widget_activate_action (GTK_WIDGET (browser), "browser.edit", NULL);
+      shoot (window, out, "person-edit", sizes[s].name);
+
+      sp_application_lock (app);
+      gtk_window_destroy (GTK_WINDOW (window));
+      drain ();
+    }
+  g_free (demo.org);
+  g_free (demo.person);
+  sp_test_rmtree (tmp);
+  return 0;
+}

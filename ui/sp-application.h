@@ -1,0 +1,42 @@
+/* sp-application.h — the Supolka desktop application.
+ *
+ * Owns the open vault. app.lock (Ctrl+L), the idle timer (the
+ * auto-lock-delay setting) and app.panic (Ctrl+Shift+Q) close it and destroy
+ * every widget that showed personal data.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "supolka-core.h"
+
+G_BEGIN_DECLS
+
+#define SP_APPLICATION_ID "org.supolka.Supolka"
+#define SP_DEFAULT_AUTO_LOCK_DELAY 300
+
+#define SP_TYPE_APPLICATION (sp_application_get_type ())
+G_DECLARE_FINAL_TYPE (SpApplication, sp_application, SP, APPLICATION, AdwApplication)
+
+SpApplication *sp_application_new (GApplicationFlags flags);
+/* Takes ownership of vault and shows it in every window. */
+void sp_application_set_vault (SpApplication *self, SpVault *vault);
+/* NULL while locked. */
+SpVault *sp_application_get_vault (SpApplication *self);
+/* Destroys what showed personal data, then closes the vault (wiping keys). */
+void sp_application_lock (SpApplication *self);
+/* Locks at once. (Wiping the vault is for the security work to add.) */
+void sp_application_panic (SpApplication *self);
+/* Called by windows on every input event. */
+void sp_application_note_activity (SpApplication *self);
+/* Seconds of inactivity before locking, 0 = never. Follows the setting when
+ * the schema is installed; tests set it directly. */
+void sp_application_set_auto_lock_delay (SpApplication *self, guint seconds);
+guint sp_application_get_auto_lock_delay (SpApplication *self);
+
+/* Registers the resources of libsupolka-ui (templates). */
+void sp_ui_init (void);
+
+G_END_DECLS

@@ -1,0 +1,229 @@
+/* sp-window.c — the main window.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+
+#include "sp-application.h"
+#include "sp-window.h"
+
+struct _SpWindow
+{
+  AdwApplicationWindow parent_instance;
+  AdwToastOverlay *toast_overlay;
+  GtkStack *stack;
+  SpLockPage *lock_page;
+  SpMainView *main_view;
+  SpVault *vault;    /* borrowed from the application */
+  GPtrArray *toasts; /* shown toasts (weak): dismissed at lock */
+};
+
+G_DEFINE_FINAL_TYPE (SpWindow, sp_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void
+toast_gone (gpointer data, GObject *where_the_object_was)
+{
+  SpWindow *self = data;
+
+  g_ptr_array_remove_fast (self->toasts, where_the_object_was);
+}
+
+void
+sp_window_add_toast (SpWindow *self, AdwToast *toast)
+{
+  g_return_if_fail (SP_IS_WINDOW (self));
+  g_object_weak_ref (G_OBJECT (toast), toast_gone, self);
+  g_ptr_array_add (self->toasts, toast);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+lock_page_unlocked (SpWindow *self, SpVault *vault)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  /* The application owns the vault and shows it in its windows. */
+  if (SP_IS_APPLICATION (app))
+    sp_application_set_vault (SP_APPLICATION (app), vault);
+  else
+    sp_vault_close (vault);
+}
+
+void
+sp_window_show_vault (SpWindow *self, SpVault *vault)
+{
+  g_return_if_fail (SP_IS_WINDOW (self));
+  if (self->main_view)
+    return;
+  self->vault = vault;
+  self->main_view = SP_MAIN_VIEW (sp_main_view_new (vault));
+  gtk_stack_add_named (self->stack, GTK_WIDGET (self->main_view), "main");
+  gtk_stack_set_visible_child_name (self->stack, "main");
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", TRUE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-record", TRUE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", TRUE);
+}
+
+void
+sp_window_lock (SpWindow *self)
+{
+  GList *windows;
+
+  g_return_if_fail (SP_IS_WINDOW (self));
+  /* Toasts may carry an undo for a record: gone with the data. */
+  while (self->toasts->len)
+    {
+      AdwToast *toast = g_ptr_array_steal_index_fast (self->toasts, self->toasts->len - 1);
+      g_object_weak_unref (G_OBJECT (toast), toast_gone, self);
+      adw_toast_dismiss (toast);
+    }
+  /* Editors of links and notes are windows of their own. */
+  windows = gtk_window_list_toplevels ();
+  for (GList *l = windows; l; l = l->next)
+    g_object_ref (l->data);
+  for (GList *l = windows; l; l = l->next)
+    if (g_object_get_data (G_OBJECT (l->data), "sp-personal"))
+      gtk_window_destroy (GTK_WINDOW (l->data));
+  g_list_free_full (windows, g_object_unref);
+
+  gtk_stack_set_visible_child_name (self->stack, "lock");
+  if (self->main_view)
+    {
+      /* Not hidden: destroyed, with every model and row it built. */
+      gtk_stack_remove (self->stack, GTK_WIDGET (self->main_view));
+      self->main_view = NULL;
+    }
+  self->vault = NULL;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-record", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
+  sp_lock_page_refresh (self->lock_page);
+  sp_lock_page_grab_focus (self->lock_page);
+}
+
+SpLockPage *
+sp_window_get_lock_page (SpWindow *self)
+{
+  g_return_val_if_fail (SP_IS_WINDOW (self), NULL);
+  return self->lock_page;
+}
+
+SpMainView *
+sp_window_get_main_view (SpWindow *self)
+{
+  g_return_val_if_fail (SP_IS_WINDOW (self), NULL);
+  return self->main_view;
+}
+
+static void
+action_search (GtkWidget *widget, const char *action, GVariant *param)
+{
+  SpWindow *self = SP_WINDOW (widget);
+
+  if (self->main_view)
+    sp_main_view_search (self->main_view);
+}
+
+static void
+action_new_record (GtkWidget *widget, const char *action, GVariant *param)
+{
+  SpWindow *self = SP_WINDOW (widget);
+
+  if (self->main_view)
+    sp_main_view_new_record (self->main_view);
+}
+
+static void
+action_undo_delete (GtkWidget *widget, const char *action, GVariant *param)
+{
+  SpWindow *self = SP_WINDOW (widget);
+  const char *id = g_variant_get_string (param, NULL);
+  g_autoptr (GError) error = NULL;
+  AdwToast *toast;
+
+  if (self->vault == NULL || self->main_view == NULL)
+    return;
+  if (!sp_vault_undelete (self->vault, id, &error))
+    {
+      toast = adw_toast_new (_ ("The record could not be restored"));
+      sp_window_add_toast (self, toast);
+      return;
+    }
+  sp_main_view_reload (self->main_view);
+  sp_browser_show_record (sp_main_view_get_browser (self->main_view), id);
+  sp_window_add_toast (self, adw_toast_new (_ ("Restored")));
+}
+
+static gboolean
+window_input (GtkEventControllerLegacy *controller, GdkEvent *event, SpWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (SP_IS_APPLICATION (app))
+    sp_application_note_activity (SP_APPLICATION (app));
+  return GDK_EVENT_PROPAGATE;
+}
+
+static void
+sp_window_dispose (GObject *object)
+{
+  SpWindow *self = SP_WINDOW (object);
+
+  while (self->toasts && self->toasts->len)
+    {
+      AdwToast *toast = g_ptr_array_steal_index_fast (self->toasts, self->toasts->len - 1);
+      g_object_weak_unref (G_OBJECT (toast), toast_gone, self);
+    }
+  self->main_view = NULL;
+  G_OBJECT_CLASS (sp_window_parent_class)->dispose (object);
+}
+
+static void
+sp_window_finalize (GObject *object)
+{
+  g_ptr_array_unref (SP_WINDOW (object)->toasts);
+  G_OBJECT_CLASS (sp_window_parent_class)->finalize (object);
+}
+
+static void
+sp_window_class_init (SpWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = sp_window_dispose;
+  object_class->finalize = sp_window_finalize;
+  g_type_ensure (SP_TYPE_LOCK_PAGE);
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/supolka/Supolka/sp-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, SpWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, SpWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, SpWindow, lock_page);
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, action_search);
+  gtk_widget_class_install_action (widget_class, "win.new-record", NULL, action_new_record);
+  gtk_widget_class_install_action (widget_class, "win.undo-delete", "s", action_undo_delete);
+}
+
+static void
+sp_window_init (SpWindow *self)
+{
+  GtkEventController *legacy;
+
+  self->toasts = g_ptr_array_new ();
+  gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_object (self->lock_page, "unlocked", G_CALLBACK (lock_page_unlocked), self,
+                           G_CONNECT_SWAPPED);
+  /* Every key press, click and pointer motion counts as activity for the
+   * idle lock (seen in the capture phase, never consumed). */
+  legacy = gtk_event_controller_legacy_new ();
+  gtk_event_controller_set_propagation_phase (legacy, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (legacy, "event", G_CALLBACK (window_input), self, 0);
+  gtk_widget_add_controller (GTK_WIDGET (self), legacy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-record", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
+}
+
+SpWindow *
+sp_window_new (GtkApplication *app)
+{
+  return g_object_new (SP_TYPE_WINDOW, "application", app, NULL);
+}

@@ -1,0 +1,29 @@
+/* sp-window.h — the main window: the lock page while the vault is closed,
+ * the main view while it is open. Locking destroys the main view and every
+ * window that showed personal data (it is rebuilt at the next unlock).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "supolka-core.h"
+#include "sp-lock-page.h"
+#include "sp-main-view.h"
+
+G_BEGIN_DECLS
+
+#define SP_TYPE_WINDOW (sp_window_get_type ())
+G_DECLARE_FINAL_TYPE (SpWindow, sp_window, SP, WINDOW, AdwApplicationWindow)
+
+SpWindow *sp_window_new (GtkApplication *app);
+/* Shows the main view over vault (borrowed; owned by the application). */
+void sp_window_show_vault (SpWindow *self, SpVault *vault);
+/* Destroys everything that showed personal data and shows the lock page. */
+void sp_window_lock (SpWindow *self);
+SpLockPage *sp_window_get_lock_page (SpWindow *self);
+/* NULL while locked. */
+SpMainView *sp_window_get_main_view (SpWindow *self);
+void sp_window_add_toast (SpWindow *self, AdwToast *toast);
+
+G_END_DECLS
