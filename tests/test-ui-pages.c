@@ -184,8 +184,7 @@ widget_is_drawn (gpointer data)
 {
   GtkWidget *w = data;
 
-  return gtk_widget_get_mapped (w) && gtk_widget_get_width (w) > 0
-         && gtk_widget_get_height (w) > 0;
+  return gtk_widget_get_mapped (w) && gtk_widget_get_width (w) > 0 && gtk_widget_get_height (w) > 0;
 }
 
 /* Writes DIR/name.png of window (as laid out at its current size) when
@@ -431,14 +430,16 @@ test_stats_figures (void)
   g_assert_no_error (result.error);
   g_assert_true (result.ok);
   g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
-  g_assert_true (g_str_has_prefix (
-      csv, "\xEF\xBB\xBF\"group\",\"key\",\"count\",\"declared_participants\",\"participation_records\"\r\n"));
+  g_assert_true (g_str_has_prefix (csv, "\xEF\xBB\xBF\"group\",\"key\",\"count\",\"declared_"
+                                        "participants\",\"participation_records\"\r\n"));
   g_assert_nonnull (strstr (csv, "\r\n\"orgs_by_region\",\"minsk_city\",\"2\",\"\",\"\"\r\n"));
   g_assert_nonnull (strstr (csv, "\r\n\"orgs_by_region\",\"\",\"1\",\"\",\"\"\r\n"));
   g_assert_nonnull (strstr (csv, "\r\n\"orgs_by_region\",\"grodno\",\"1\",\"\",\"\"\r\n"));
   g_assert_nonnull (strstr (csv, "\r\n\"projects_by_status\",\"planned\",\"2\",\"\",\"\"\r\n"));
-  g_assert_nonnull (strstr (csv, "\r\n\"events_by_kind_year\",\"training/2024\",\"2\",\"12375\",\"2\"\r\n"));
-  g_assert_nonnull (strstr (csv, "\r\n\"events_by_kind_year\",\"forum/2023\",\"1\",\"100\",\"1\"\r\n"));
+  g_assert_nonnull (
+      strstr (csv, "\r\n\"events_by_kind_year\",\"training/2024\",\"2\",\"12375\",\"2\"\r\n"));
+  g_assert_nonnull (
+      strstr (csv, "\r\n\"events_by_kind_year\",\"forum/2023\",\"1\",\"100\",\"1\"\r\n"));
   g_assert_null (strstr (csv, "Суполка")); /* figures only, never a name */
   /* ... and core's own CSV reader reads it back, one row per figure. */
   {
@@ -610,8 +611,8 @@ test_conflicts (void)
   kept = named_row (group, "kept");
   other = named_row (group, "other");
   winner = g_strdup (stored (a, id, "phone"));
-  loser = g_strdup (g_str_equal (winner, "+375 29 2222222") ? "+375 29 3333333"
-                                                             : "+375 29 2222222");
+  loser
+      = g_strdup (g_str_equal (winner, "+375 29 2222222") ? "+375 29 3333333" : "+375 29 2222222");
   g_assert_cmpstr (row_title (kept), ==, winner);
   g_assert_cmpstr (row_title (other), ==, loser);
 

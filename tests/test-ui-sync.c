@@ -262,7 +262,6 @@ sync_now (void)
 {
   gtk_widget_activate_action (GTK_WIDGET (w.status), "sync.now", NULL);
   g_assert_true (sp_sync_status_is_running (w.status));
-  g_assert_true (sp_sync_is_busy ());
   g_assert_cmpstr (sp_sync_status_get_text (w.status), ==, "Syncing…");
   wait_until (status_idle, w.status);
   drain ();
@@ -571,15 +570,33 @@ test_lock_during_sync (void)
 
   wait_until (status_idle, w.status);
   g_assert_nonnull (sp_application_get_vault (w.app));
+  /* A stopped relay keeps the worker waiting for its answer. */
+  g_assert_cmpint (kill (relay_pid, SIGSTOP), ==, 0);
   gtk_widget_activate_action (GTK_WIDGET (w.status), "sync.now", NULL);
+  g_assert_true (sp_sync_status_is_running (w.status));
   g_assert_true (sp_sync_is_busy ());
+  /* While it runs the lists are insensitive; the header (lock) is not. */
+  g_assert_false (gtk_widget_is_sensitive (
+      GTK_WIDGET (sp_main_view_get_browser (sp_window_get_main_view (w.window)))));
+  g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (w.status)));
+  /* A second call is refused while the first runs. */
+  {
+    g_autoptr (GError) error = NULL;
+    g_assert_false (sp_sync_job_start (sp_sync_job_new (SP_SYNC_OP_RUN, NULL),
+                                       sp_application_get_vault (w.app), GTK_WIDGET (w.status),
+                                       NULL, NULL, NULL, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  }
   sp_application_lock (w.app);
   g_assert_null (sp_application_get_vault (w.app));
   g_assert_null (sp_window_get_main_view (w.window));
   w.status = NULL;
   page = sp_window_get_lock_page (w.window);
   g_assert_nonnull (page);
-  /* The worker closes the vault when its call returns. */
+  /* Locking did not wait for the network; the worker closes the vault when
+   * its call returns. */
+  g_assert_true (sp_sync_is_busy ());
+  g_assert_cmpint (kill (relay_pid, SIGCONT), ==, 0);
   sp_sync_wait_idle ();
   g_assert_false (sp_sync_is_busy ());
   drain ();

@@ -4,8 +4,8 @@
 #include "sp-bar-chart.h"
 #include "sp-format.h"
 
-#define ROW_SPACING 6   /* pixels between bars */
-#define COLUMN_GAP 12   /* between label column, bar and value */
+#define ROW_SPACING 6 /* pixels between bars */
+#define COLUMN_GAP 12 /* between label column, bar and value */
 #define MIN_BAR_HEIGHT 20
 #define MAX_LABEL_SHARE 0.4 /* the label column takes at most this much of the width */
 
@@ -134,8 +134,9 @@ sp_bar_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       gtk_snapshot_append_color (snapshot, &track,
                                  &GRAPHENE_RECT_INIT (x0, y + 2.f, span, (float)rh - 4.f));
       if (len > 0.f)
-        gtk_snapshot_append_color (snapshot, &bar_color,
-                                   &GRAPHENE_RECT_INIT (x0, y + 2.f, MAX (len, 2.f), (float)rh - 4.f));
+        gtk_snapshot_append_color (
+            snapshot, &bar_color,
+            &GRAPHENE_RECT_INIT (x0, y + 2.f, MAX (len, 2.f), (float)rh - 4.f));
       pango_layout_get_pixel_size (v, NULL, &th);
       append_text (snapshot, v, x0 + span + COLUMN_GAP, y + (rh - th) / 2.f, &fg);
     }

@@ -21,7 +21,7 @@ struct _SpConflictsPage
 {
   AdwBin parent_instance;
 
-  SpVault *vault;      /* not owned */
+  SpVault *vault;       /* not owned */
   GPtrArray *conflicts; /* of SpConflict, as shown */
   GPtrArray *groups;    /* AdwPreferencesGroup added to list_page */
 
@@ -70,8 +70,8 @@ who_and_when (SpConflictsPage *self, const char *device, guint64 hlc)
   g_autoptr (GDateTime) dt
       = g_date_time_new_from_unix_local ((gint64)(sp_hlc_ms (hlc) / G_GUINT64_CONSTANT (1000)));
   /* Translators: a date and time in g_date_time_format() syntax, e.g. "12 March 2025, 14:03". */
-  g_autofree char *when = dt ? g_date_time_format (dt, C_ ("conflict time", "%-d %B %Y, %H:%M"))
-                             : NULL;
+  g_autofree char *when
+      = dt ? g_date_time_format (dt, C_ ("conflict time", "%-d %B %Y, %H:%M")) : NULL;
   g_autofree char *who = NULL;
 
   if (device && g_strcmp0 (device, sp_vault_get_device_id (self->vault)) == 0)
@@ -142,8 +142,9 @@ field_group (SpConflictsPage *self, guint from, guint to)
   escaped = g_markup_escape_text (title, -1);
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), escaped);
   /* Translators: the kind of record and the field in conflict, e.g. "Organisation · Phone". */
-  description = g_strdup_printf (C_ ("conflict place", "%s · %s"), sp_label_kind_singular (first->kind),
-                                 sp_label_field (first->kind, first->field));
+  description
+      = g_strdup_printf (C_ ("conflict place", "%s · %s"), sp_label_kind_singular (first->kind),
+                         sp_label_field (first->kind, first->field));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group), description);
 
   adw_preferences_page_add (self->list_page, ADW_PREFERENCES_GROUP (group));
@@ -170,8 +171,8 @@ show_conflicts (SpConflictsPage *self)
       guint to = from + 1;
       GtkWidget *group;
 
-      while (to < n && g_str_equal (((const SpConflict *)self->conflicts->pdata[to])->record,
-                                    c->record)
+      while (to < n
+             && g_str_equal (((const SpConflict *)self->conflicts->pdata[to])->record, c->record)
              && g_str_equal (((const SpConflict *)self->conflicts->pdata[to])->field, c->field))
         to++;
       group = field_group (self, from, to);
@@ -179,14 +180,15 @@ show_conflicts (SpConflictsPage *self)
       from = to;
     }
 
-  intro = g_strdup_printf (ngettext ("%u field was changed on two devices at once. Keep one value "
-                                     "for it: the others are dropped on every device after the "
-                                     "next sync.",
-                                     "%u fields were changed on two devices at once. Keep one value "
-                                     "for each: the others are dropped on every device after the "
-                                     "next sync.",
-                                     self->groups->len),
-                           self->groups->len);
+  intro
+      = g_strdup_printf (ngettext ("%u field was changed on two devices at once. Keep one value "
+                                   "for it: the others are dropped on every device after the "
+                                   "next sync.",
+                                   "%u fields were changed on two devices at once. Keep one value "
+                                   "for each: the others are dropped on every device after the "
+                                   "next sync.",
+                                   self->groups->len),
+                         self->groups->len);
   adw_preferences_group_set_description (self->intro_group, intro);
   gtk_stack_set_visible_child_name (self->stack, n > 0 ? "list" : "empty");
 }
@@ -203,8 +205,8 @@ sp_conflicts_page_reload (GtkWidget *page)
   conflicts = sp_vault_conflicts (self->vault, NULL, &error);
   if (conflicts == NULL)
     {
-      g_autofree char *msg = g_strdup_printf (_ ("Could not read the conflicts: %s"),
-                                              error->message);
+      g_autofree char *msg
+          = g_strdup_printf (_ ("Could not read the conflicts: %s"), error->message);
       toast (self, msg);
       return;
     }

@@ -102,8 +102,7 @@ relay_url_is_valid (const char *text)
     return TRUE;
   return g_ascii_strcasecmp (scheme, "http") == 0
          && (g_str_equal (host, "127.0.0.1") || g_str_equal (host, "::1")
-             || g_ascii_strcasecmp (host, "localhost") == 0
-             || g_str_has_suffix (host, ".onion"));
+             || g_ascii_strcasecmp (host, "localhost") == 0 || g_str_has_suffix (host, ".onion"));
 }
 
 /* Proxy: SCHEME://HOST:PORT with a scheme libcurl knows as a proxy. */

@@ -20,10 +20,10 @@ struct _SpStatsPage
 {
   AdwBin parent_instance;
 
-  SpVault *vault;     /* not owned */
-  GPtrArray *stats;   /* of SpStat: what is shown, and what export writes */
-  GPtrArray *groups;  /* AdwPreferencesGroup added for the figures */
-  GPtrArray *totals;  /* rows added to totals_group */
+  SpVault *vault;    /* not owned */
+  GPtrArray *stats;  /* of SpStat: what is shown, and what export writes */
+  GPtrArray *groups; /* AdwPreferencesGroup added for the figures */
+  GPtrArray *totals; /* rows added to totals_group */
   GtkNativeDialog *chooser;
   GSimpleAction *export_action; /* "stats.export" */
 
@@ -119,11 +119,9 @@ event_subtitle (const SpStat *s)
   g_autofree char *p = sp_format_count (s->participants);
   g_autofree char *l = sp_format_count (s->linked);
   g_autofree char *people = g_strdup_printf (
-      ngettext ("%s declared participant", "%s declared participants", (gulong)s->participants),
-      p);
-  g_autofree char *linked = g_strdup_printf (ngettext ("%s participation record",
-                                                       "%s participation records", (gulong)s->linked),
-                                             l);
+      ngettext ("%s declared participant", "%s declared participants", (gulong)s->participants), p);
+  g_autofree char *linked = g_strdup_printf (
+      ngettext ("%s participation record", "%s participation records", (gulong)s->linked), l);
 
   /* Translators: "120 declared participants · 5 participation records". */
   return g_strdup_printf (C_ ("event figures", "%s · %s"), people, linked);
@@ -182,12 +180,12 @@ add_group (SpStatsPage *self, guint g, guint from, guint to)
   for (guint i = from; i < to; i++)
     total += ((const SpStat *)self->stats->pdata[i])->count;
   total_text = sp_format_count (total);
-  description = g_strdup_printf (
-      events ? ngettext ("%s event", "%s events", (gulong)total)
-             : g_str_has_prefix (groups[g].group, "orgs")
-                   ? ngettext ("%s organisation", "%s organisations", (gulong)total)
-                   : ngettext ("%s project", "%s projects", (gulong)total),
-      total_text);
+  description
+      = g_strdup_printf (events ? ngettext ("%s event", "%s events", (gulong)total)
+                         : g_str_has_prefix (groups[g].group, "orgs")
+                             ? ngettext ("%s organisation", "%s organisations", (gulong)total)
+                             : ngettext ("%s project", "%s projects", (gulong)total),
+                         total_text);
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group), description);
 
   /* The chart sits in the boxed list as its first, inert row. */
@@ -207,8 +205,8 @@ add_group (SpStatsPage *self, guint g, guint from, guint to)
 
   if (!events)
     {
-      RankCtx ctx = { g_str_has_prefix (groups[g].group, "orgs") ? "org" : "project",
-                      groups[g].field };
+      RankCtx ctx
+          = { g_str_has_prefix (groups[g].group, "orgs") ? "org" : "project", groups[g].field };
       g_qsort_with_data (self->stats->pdata + from, (gint)(to - from), sizeof (gpointer),
                          compare_stats, &ctx);
     }
@@ -216,8 +214,8 @@ add_group (SpStatsPage *self, guint g, guint from, guint to)
     {
       const SpStat *s = self->stats->pdata[i];
       g_autofree char *name = g_strdup_printf ("%s/%s", s->group, s->key);
-      g_autofree char *title = events ? event_key_title (s->key)
-                                      : g_strdup (value_label (groups[g].field, s->key));
+      g_autofree char *title
+          = events ? event_key_title (s->key) : g_strdup (value_label (groups[g].field, s->key));
       g_autofree char *subtitle = events ? event_subtitle (s) : NULL;
 
       sp_bar_chart_append (SP_BAR_CHART (chart), title, s->count);
@@ -370,8 +368,8 @@ export_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!sp_stats_page_export_finish (GTK_WIDGET (self), result, &error))
     {
-      g_autofree char *msg = g_strdup_printf (_ ("Could not export the figures: %s"),
-                                              error->message);
+      g_autofree char *msg
+          = g_strdup_printf (_ ("Could not export the figures: %s"), error->message);
       toast (self, msg);
     }
   else
@@ -407,18 +405,17 @@ export_activated (GSimpleAction *action, GVariant *parameter, gpointer user_data
    * account's recently-used list unless this is off; GtkRecentManager honours
    * it too. Supolka wants no such traces anywhere, so it stays off. */
   g_object_set (gtk_widget_get_settings (widget), "gtk-recent-files-enabled", FALSE, NULL);
-  chooser = gtk_file_chooser_native_new (_ ("Export Statistics"),
-                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Export"), _ ("_Cancel"));
+  chooser = gtk_file_chooser_native_new (
+      _ ("Export Statistics"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+      GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Export"), _ ("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   /* Translators: the suggested file name; keep it plain ASCII-safe if you can. */
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), _ ("statistics.csv"));
   /* Start in Documents (or the home folder), not wherever the program was started. */
   {
     const char *docs = g_get_user_special_dir (G_USER_DIRECTORY_DOCUMENTS);
-    g_autoptr (GFile) folder
-        = g_file_new_for_path (docs && g_file_test (docs, G_FILE_TEST_IS_DIR) ? docs
-                                                                               : g_get_home_dir ());
+    g_autoptr (GFile) folder = g_file_new_for_path (
+        docs && g_file_test (docs, G_FILE_TEST_IS_DIR) ? docs : g_get_home_dir ());
     gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
   }
   self->chooser = GTK_NATIVE_DIALOG (chooser);
