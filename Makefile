@@ -71,7 +71,8 @@ check-sanitize: deps $(ASAN_BUILD)/build.ninja
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzzing=true -Db_sanitize=address,undefined \
-	  -Db_lundef=false -Dbuildtype=debug -Dfuzz_seconds=$(FUZZ_SECONDS)
+	  -Db_lundef=false -Dbuildtype=debug -Dfuzz_seconds=$(FUZZ_SECONDS) -Dgui=disabled \
+	  -Dc_args=-fsanitize=fuzzer-no-link
 
 # Every parser that takes hostile input, under libFuzzer + ASan + UBSan, for
 # FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=600 for a longer run).

@@ -1621,7 +1621,6 @@ test_no_plaintext (void)
   Dev *a = dev_new ("A"), *b = dev_new ("B");
   g_autoptr (GPtrArray) needles = marker_needles ();
   g_autofree char *org = NULL, *person = NULL, *note = NULL, *name = NULL;
-  g_autoptr (GError) error = NULL;
   SyncStatus st;
   gsize up_len, down_len;
 

@@ -143,7 +143,8 @@ relay_stop (void)
 static gboolean
 is_mapped (gpointer data)
 {
-  return gtk_widget_get_mapped (GTK_WIDGET (data));
+  return gtk_widget_get_mapped (GTK_WIDGET (data)) && gtk_widget_get_width (GTK_WIDGET (data)) > 0
+         && gtk_widget_get_height (GTK_WIDGET (data)) > 0;
 }
 
 /* Renders widget (as its native window draws it) to shots_dir/name.png and

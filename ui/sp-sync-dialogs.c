@@ -288,7 +288,7 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
 
   if (job == NULL)
     return; /* cancelled: the dialog is gone */
-  self = SP_SYNC_DIALOG (source);
+  self = SP_SYNC_DIALOG (data);
   set_busy (self, FALSE);
   if (!job->ok)
     {
@@ -354,7 +354,7 @@ start (SpSyncDialog *self, SpSyncJob *job)
       sp_sync_job_free (job);
       return;
     }
-  if (!sp_sync_job_start (job, self->vault, GTK_WIDGET (self), self->cancellable, job_done, NULL,
+  if (!sp_sync_job_start (job, self->vault, GTK_WIDGET (self), self->cancellable, job_done, self,
                           &error))
     {
       show_error (self, error->message);

@@ -211,7 +211,7 @@ sync_done (GObject *source, GAsyncResult *result, gpointer data)
 
   if (job == NULL)
     return; /* cancelled: the widget is gone, maybe the vault too */
-  self = SP_SYNC_STATUS (source);
+  self = SP_SYNC_STATUS (data);
   self->running = FALSE;
   g_clear_pointer (&self->error_text, g_free);
   set_problems (self, &job->report);
@@ -252,7 +252,7 @@ sync_now (SpSyncStatus *self)
     return;
   gtk_popover_popdown (GTK_POPOVER (self->popover));
   if (!sp_sync_job_start (sp_sync_job_new (SP_SYNC_OP_RUN, NULL), self->vault, GTK_WIDGET (self),
-                          self->cancellable, sync_done, NULL, &error))
+                          self->cancellable, sync_done, self, &error))
     {
       g_free (self->error_text);
       self->error_text = g_strdup (error->message);

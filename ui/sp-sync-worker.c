@@ -217,7 +217,9 @@ sp_sync_job_start (SpSyncJob *job, SpVault *vault, GtkWidget *source_object,
   done = g_new0 (Done, 1);
   done->callback = callback;
   done->user_data = user_data;
-  task = g_task_new (source_object, cancellable, job_done, done);
+  /* No source object: a task would keep the widget alive (undisposed) after
+   * the lock; the widget's dispose cancels @cancellable instead. */
+  task = g_task_new (NULL, cancellable, job_done, done);
   g_task_set_source_tag (task, sp_sync_job_start);
   g_task_set_name (task, "[supolka] sync");
   g_task_set_task_data (task, g_steal_pointer (&owned), (GDestroyNotify)sp_sync_job_free);

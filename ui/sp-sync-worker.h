@@ -56,12 +56,13 @@ void sp_sync_job_free (SpSyncJob *job);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpSyncJob, sp_sync_job_free)
 
 /* Runs @job (taken) on @vault in a worker thread; @callback runs in the main
- * thread with @source_object when it is done. Fails (without calling
+ * thread when it is done (its source object is NULL; the window of
+ * @source_object is made busy meanwhile). Fails (without calling
  * @callback) when another sync call is still running. The relay and proxy
  * come from the relay-url and proxy settings when they are set. Cancel
  * @cancellable when @source_object goes away: @callback then gets
  * G_IO_ERROR_CANCELLED from sp_sync_job_finish() and must not touch anything
- * (the vault may be closed by then). */
+ * (neither @user_data nor the vault, which may be closed by then). */
 gboolean sp_sync_job_start (SpSyncJob *job, SpVault *vault, GtkWidget *source_object,
                             GCancellable *cancellable, GAsyncReadyCallback callback,
                             gpointer user_data, GError **error);

@@ -23,6 +23,7 @@ typedef struct
   const char *relay;   /* overrides the workspace's stored relay URL */
   const char *proxy;   /* e.g. "socks5h://127.0.0.1:9050" (Tor) */
   const char *ca_file; /* extra CA certificate file (PEM) to trust for HTTPS */
+  guint max_batch_changes; /* 0: the default (2,000); smaller for tests and benchmarks */
 } SyncOptions;
 
 /* What one sync run did. Free with sync_report_clear(). */
@@ -71,7 +72,8 @@ void sync_device_free (SyncDevice *device);
 /* Creates a workspace on the relay with this device as its first admin. */
 gboolean sync_workspace_create (SpVault *vault, const char *relay_url, const SyncOptions *opts,
                                 GError **error);
-/* Registers a one-time invite (valid @ttl_hours, 1–168) and returns the invite
+/* Registers a one-time invite (valid @ttl_hours; 0 means 48, values are clamped
+ * to 1–168) and returns the invite
  * code to hand over out of band: "supolka1:…". Admins only. */
 char *sync_workspace_invite (SpVault *vault, guint ttl_hours, const SyncOptions *opts,
                              GError **error);

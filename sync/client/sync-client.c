@@ -1493,7 +1493,7 @@ change_size (const SpChange *ch)
 }
 
 static gboolean
-push (Ctx *c, SyncReport *report, GError **error)
+push (Ctx *c, guint max_changes, SyncReport *report, GError **error)
 {
   gint64 pushed, last_seq = 0;
   g_autoptr (GPtrArray) changes = NULL;
@@ -1536,12 +1536,12 @@ push (Ctx *c, SyncReport *report, GError **error)
           while (j < changes->len && ((SpChange *)changes->pdata[j])->tx == ch->tx)
             tx_bytes += change_size (changes->pdata[j++]);
           if (part->len > 0
-              && (part->len + (j - i) > BATCH_MAX_CHANGES || bytes + tx_bytes > BATCH_MAX_BYTES))
+              && (part->len + (j - i) > max_changes || bytes + tx_bytes > BATCH_MAX_BYTES))
             break;
-          if (part->len == 0 && (j - i > BATCH_MAX_CHANGES || tx_bytes > BATCH_MAX_BYTES))
+          if (part->len == 0 && (j - i > max_changes || tx_bytes > BATCH_MAX_BYTES))
             {
               /* An oversized transaction: fill this batch and go on. */
-              while (i < changes->len && part->len < BATCH_MAX_CHANGES && bytes < BATCH_MAX_BYTES
+              while (i < changes->len && part->len < max_changes && bytes < BATCH_MAX_BYTES
                      && ((SpChange *)changes->pdata[i])->tx == ch->tx)
                 {
                   bytes += change_size (changes->pdata[i]);
@@ -1699,7 +1699,7 @@ sync_snapshot_upload (SpVault *vault, gboolean prune, const SyncOptions *opts, G
     return fail (error, SYNC_ERROR_FAILED,
                  _ ("This device does not hold the current workspace key"));
   /* Own changes must be on the relay before a snapshot may stand for them. */
-  if (!push (c, NULL, error))
+  if (!push (c, BATCH_MAX_CHANGES, NULL, error))
     return FALSE;
   cursor = state_get_int (vault, "cursor");
   json = snapshot_json (c, cursor, error);
@@ -2183,6 +2183,7 @@ gboolean
 sync_run (SpVault *vault, const SyncOptions *opts, SyncReport *report, GError **error)
 {
   g_autoptr (Ctx) c = ctx_load (vault, opts, error);
+  guint max_changes;
   Member *me;
 
   if (report)
@@ -2198,7 +2199,9 @@ sync_run (SpVault *vault, const SyncOptions *opts, SyncReport *report, GError **
     }
   if (me->removed_at)
     return fail (error, SYNC_ERROR_REFUSED, _ ("This device was removed from the workspace"));
-  if (!push (c, report, error) || !pull (c, report, error))
+  max_changes = opts && opts->max_batch_changes ? MIN (opts->max_batch_changes, BATCH_MAX_CHANGES)
+                                                : BATCH_MAX_CHANGES;
+  if (!push (c, max_changes, report, error) || !pull (c, report, error))
     return FALSE;
   return state_set_int (vault, "last_sync", g_get_real_time () / G_USEC_PER_SEC, error);
 }
