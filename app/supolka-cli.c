@@ -1351,8 +1351,7 @@ parse_global (Cli *cli, int argc, char **argv, int *exit_code)
           value_next = cli->args->len > 1 && g_str_has_prefix (a, "--") && !strchr (a, '=')
                        && !g_str_equal (a, "--dry-run") && !g_str_equal (a, "--deleted")
                        && !g_str_equal (a, "--force") && !g_str_equal (a, "--remove")
-                       && !g_str_equal (a, "--prune")
-                       && !g_str_equal (a, "--new-passphrase");
+                       && !g_str_equal (a, "--prune") && !g_str_equal (a, "--new-passphrase");
           continue;
         }
       if (v && g_str_has_prefix (a, "--vault"))

@@ -2485,6 +2485,66 @@ test_revocation (void)
   dev_free (c);
 }
 
+
+/* ---- Panic, then re-enrolment: the data comes back from the relay ------------------------- */
+
+static void
+test_panic_reenrol (void)
+{
+  g_autofree char *dir = new_tmp ("relay");
+  Relay *relay = relay_start (dir);
+  Dev *a = dev_new ("A"), *b = dev_new ("B");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpSecret) pass = sp_test_passphrase (PASS);
+  g_autofree char *r1 = NULL, *r2 = NULL, *old_id = NULL;
+  GPtrArray *list;
+  gint64 t0;
+
+  create_workspace (a, relay->url, NULL);
+  enrol (a, b, NULL);
+  r1 = insert_org (a, "Written by A", "before the seizure");
+  sync_ok (a, NULL, NULL);
+  r2 = insert_org (b, "Written by B", "B's own work");
+  sync_ok (b, NULL, NULL);
+  sync_ok (a, NULL, NULL);
+  old_id = g_strdup (dev_id (b));
+
+  /* Panic on B: the key is destroyed at once; the passphrase opens nothing. */
+  dev_close (b);
+  t0 = g_get_monotonic_time ();
+  g_assert_true (sp_vault_panic (b->dir, &error));
+  g_assert_no_error (error);
+  g_test_message ("panic took %.1f ms", (g_get_monotonic_time () - t0) / 1000.0);
+  g_assert_false (sp_vault_exists (b->dir));
+  g_assert_null (sp_vault_open (b->dir, pass, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* The admin removes the lost device; the owner makes a new vault and joins again. */
+  g_assert_true (sync_device_revoke (a->vault, old_id, NULL, &error));
+  g_assert_no_error (error);
+  b->vault = sp_vault_create (b->dir, pass, SP_KDF_INTERACTIVE, &error);
+  g_assert_no_error (error);
+  enrol (a, b, NULL);
+  g_assert_cmpstr (dev_id (b), !=, old_id);
+  sync_ok (b, NULL, NULL);
+
+  /* Everything is back, including what B itself had written before the panic. */
+  g_assert_true (has_record (b, r1));
+  g_assert_true (has_record (b, r2));
+  {
+    g_autofree char *notes = field_of (b, r2, "notes");
+    g_assert_cmpstr (notes, ==, "B's own work");
+  }
+  list = devices_of (a);
+  g_assert_cmpstr (find_device (list, old_id)->status, ==, "revoked");
+  g_ptr_array_unref (list);
+
+  relay_stop (relay);
+  dev_free (a);
+  dev_free (b);
+}
+
 /* ---- 8. Through a SOCKS5 proxy ------------------------------------------------------------------- */
 
 static void
@@ -2699,6 +2759,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/sync/sigkill", test_sigkill);
   g_test_add_func ("/sync/revocation", test_revocation);
+  g_test_add_func ("/sync/panic-reenrol", test_panic_reenrol);
   g_test_add_func ("/sync/socks5", test_socks5);
   g_test_add_func ("/sync/cli", test_cli);
 
