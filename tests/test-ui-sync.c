@@ -118,8 +118,8 @@ relay_start (void)
     const char *argv[]
         = { path, "--listen", "127.0.0.1:0", "--data", data, "--rate", "1000", NULL };
 
-    g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                              die_with_parent, NULL, &relay_pid, NULL, &relay_out, NULL, &error);
+    g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
+                              NULL, &relay_pid, NULL, &relay_out, NULL, &error);
   }
   g_assert_no_error (error);
   line = read_line (relay_out, 20000);
@@ -319,10 +319,15 @@ test_relay_url (void)
   static const char *const good[]
       = { "https://relay.example.org", "https://relay.example.org:8443/prefix",
           "http://127.0.0.1:8080", "http://[::1]:8080", "http://localhost:1" };
-  static const char *const bad[]
-      = { "", "relay.example.org", "http://relay.example.org", "ftp://relay.example.org",
-          "https://", "https://user@relay.example.org", "https://relay.example.org/?x=1",
-          "http://10.0.0.1", "javascript:alert(1)" };
+  static const char *const bad[] = { "",
+                                     "relay.example.org",
+                                     "http://relay.example.org",
+                                     "ftp://relay.example.org",
+                                     "https://",
+                                     "https://user@relay.example.org",
+                                     "https://relay.example.org/?x=1",
+                                     "http://10.0.0.1",
+                                     "javascript:alert(1)" };
 
   for (guint i = 0; i < G_N_ELEMENTS (good); i++)
     {
@@ -588,10 +593,13 @@ test_lock_during_sync (void)
                                        NULL, NULL, NULL, &error));
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
   }
+  g_object_add_weak_pointer (G_OBJECT (w.status), (gpointer *)&w.status);
   sp_application_lock (w.app);
   g_assert_null (sp_application_get_vault (w.app));
   g_assert_null (sp_window_get_main_view (w.window));
-  w.status = NULL;
+  /* Nothing (not the running task) keeps the status widget alive. */
+  drain ();
+  g_assert_null (w.status);
   page = sp_window_get_lock_page (w.window);
   g_assert_nonnull (page);
   /* Locking did not wait for the network; the worker closes the vault when

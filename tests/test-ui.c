@@ -245,6 +245,7 @@ test_records (Fixture *fx, gconstpointer data)
   SpRecordModel *model;
   SpMainView *main_view;
   CountWait w;
+  guint generation;
 
   create_vault (fx);
   vault = sp_application_get_vault (fx->app);
@@ -362,7 +363,8 @@ test_records (Fixture *fx, gconstpointer data)
   g_clear_pointer (&rec, sp_record_unref);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (sp_browser_get_model (browser))), ==,
                     1);
-  gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.undo-delete", "s", id);
+  gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.undo-delete", "(us)",
+                              sp_window_get_generation (fx->window), id);
   drain ();
   rec = sp_vault_get (vault, id, &error);
   g_assert_no_error (error);
@@ -397,9 +399,28 @@ test_records (Fixture *fx, gconstpointer data)
   /* Unlocked again: a fresh view over the same data. */
   submit_passphrase (fx, PASSPHRASE, NULL);
   g_assert_true (wait_for (vault_open, fx->app));
+  vault = sp_application_get_vault (fx->app);
   browser = browser_of (fx);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (sp_browser_get_model (browser))), ==,
                     2);
+
+  /* An Undo offered before the lock does nothing after it. */
+  generation = sp_window_get_generation (fx->window);
+  sp_browser_show_record (browser, id);
+  gtk_widget_activate_action (GTK_WIDGET (browser), "browser.delete", NULL);
+  drain ();
+  gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.undo-delete", "(us)", generation - 1,
+                              id);
+  drain ();
+  rec = sp_vault_get (vault, id, &error);
+  g_assert_no_error (error);
+  g_assert_true (sp_record_is_deleted (rec));
+  g_clear_pointer (&rec, sp_record_unref);
+  gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.undo-delete", "(us)", generation, id);
+  drain ();
+  rec = sp_vault_get (vault, id, &error);
+  g_assert_false (sp_record_is_deleted (rec));
+  g_clear_pointer (&rec, sp_record_unref);
 }
 
 static void

@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "sp-application.h"
+#include "sp-guard.h"
 #include "sp-window.h"
 #include "sp-ui-resources.h"
 #ifdef SP_HAVE_PREFERENCES
@@ -152,22 +153,18 @@ sp_application_lock (SpApplication *self)
   g_clear_handle_id (&self->idle_source, g_source_remove);
   /* Widgets first (they borrow the vault), then the vault and its keys. */
   for_each_window (self, window_lock_cb, NULL);
-#ifdef SP_HAVE_SYNC
-  /* A sync worker may still use it: then it closes it when its call returns. */
-  sp_sync_close_vault (g_steal_pointer (&self->vault));
-#else
-  g_clear_pointer (&self->vault, sp_vault_close);
-#endif
+  /* Also clears a secret we put on the clipboard. A sync worker or a backup
+   * may still use the vault: then it is closed when that call returns. */
+  sp_guard_close_vault (g_steal_pointer (&self->vault));
 }
 
 void
 sp_application_panic (SpApplication *self)
 {
   g_return_if_fail (SP_IS_APPLICATION (self));
-  /* Panic: lock at once, no question asked. core's sp_vault_panic() can
-   * destroy the vault as well; whether the panic key does that is the
-   * security work's decision, to be added here. */
-  sp_application_lock (self);
+  /* Panic: lock at once and destroy the vault (sp_vault_panic), no
+   * question asked. */
+  sp_guard_panic (self);
 }
 
 static void
@@ -253,6 +250,8 @@ sp_application_startup (GApplication *app)
 
   G_APPLICATION_CLASS (sp_application_parent_class)->startup (app);
   sp_ui_init ();
+  /* Screen lock, suspend, backup, duress and restore (sp-guard.c). */
+  sp_guard_install (self);
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions),
                                    app);
 #ifndef SP_HAVE_PREFERENCES

@@ -27,7 +27,7 @@ void sp_application_set_vault (SpApplication *self, SpVault *vault);
 SpVault *sp_application_get_vault (SpApplication *self);
 /* Destroys what showed personal data, then closes the vault (wiping keys). */
 void sp_application_lock (SpApplication *self);
-/* Locks at once. (Wiping the vault is for the security work to add.) */
+/* Locks at once and destroys the vault (sp_vault_panic), no question asked. */
 void sp_application_panic (SpApplication *self);
 /* Called by windows on every input event. */
 void sp_application_note_activity (SpApplication *self);

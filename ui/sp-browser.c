@@ -57,20 +57,9 @@ static void
 add_toast (SpBrowser *self, const char *message, const char *undo_id)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  AdwToast *toast;
 
-  if (!SP_IS_WINDOW (root))
-    return;
-  /* Toast titles are markup: only our own fixed texts go there. */
-  toast = adw_toast_new (message);
-  if (undo_id)
-    {
-      adw_toast_set_button_label (toast, _ ("_Undo"));
-      adw_toast_set_action_name (toast, "win.undo-delete");
-      adw_toast_set_action_target_value (toast, g_variant_new_string (undo_id));
-      adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
-    }
-  sp_window_add_toast (SP_WINDOW (root), toast);
+  if (SP_IS_WINDOW (root))
+    sp_window_show_message (SP_WINDOW (root), message, undo_id);
 }
 
 static const char *

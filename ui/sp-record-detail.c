@@ -3,6 +3,7 @@
  */
 #include <glib/gi18n.h>
 
+#include "sp-guard.h"
 #include "sp-labels.h"
 #include "sp-record-detail.h"
 #include "sp-record-editor.h"
@@ -224,7 +225,7 @@ remove_link_clicked (GtkWidget *button, SpRecordDetail *self)
 
   if (!sp_vault_delete (self->vault, id, &error))
     {
-      g_signal_emit (self, signals[SIGNAL_TOAST], 0, error->message, NULL);
+      g_signal_emit (self, signals[SIGNAL_TOAST], 0, _ ("This could not be removed"), NULL);
       return;
     }
   g_signal_emit (self, signals[SIGNAL_TOAST], 0, _ ("Removed"), id);
@@ -415,6 +416,9 @@ add_fields (SpRecordDetail *self, AdwPreferencesPage *page)
       else
         {
           adw_action_row_set_subtitle (ADW_ACTION_ROW (row), shown);
+          /* Contact data: copied as a secret, cleared after 30 s. */
+          if (f->sensitive)
+            sp_guard_add_copy_button (row, f->name);
           if (f->type == SP_FIELD_LONG_TEXT)
             adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 0);
         }
@@ -512,6 +516,7 @@ sp_record_detail_class_init (SpRecordDetailClass *klass)
       = g_signal_new ("toast", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_install_action (widget_class, "detail.copy", "s", sp_guard_detail_copy_action);
 }
 
 static void

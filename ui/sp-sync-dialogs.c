@@ -20,8 +20,8 @@ G_DECLARE_FINAL_TYPE (SpSyncQr, sp_sync_qr, SP, SYNC_QR, GtkWidget)
 struct _SpSyncQr
 {
   GtkWidget parent_instance;
-  int width;        /* modules per side, 0 = empty */
-  guint8 *modules;  /* width × width, 1 = dark */
+  int width;       /* modules per side, 0 = empty */
+  guint8 *modules; /* width × width, 1 = dark */
 };
 
 G_DEFINE_FINAL_TYPE (SpSyncQr, sp_sync_qr, GTK_TYPE_WIDGET)
@@ -71,10 +71,10 @@ sp_sync_qr_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
         while (x + run < self->width && self->modules[y * self->width + x + run])
           run++;
         if (run)
-          gtk_snapshot_append_color (
-              snapshot, &black,
-              &GRAPHENE_RECT_INIT (x0 + (x + QR_QUIET_ZONE) * scale,
-                                   y0 + (y + QR_QUIET_ZONE) * scale, run * scale, scale));
+          gtk_snapshot_append_color (snapshot, &black,
+                                     &GRAPHENE_RECT_INIT (x0 + (x + QR_QUIET_ZONE) * scale,
+                                                          y0 + (y + QR_QUIET_ZONE) * scale,
+                                                          run * scale, scale));
         x += run ? run : 1;
       }
 }
@@ -135,6 +135,7 @@ struct _SpSyncDialog
   SpVault *vault; /* borrowed; NULL once disposed */
   GCancellable *cancellable;
   GtkWidget *primary;
+  GtkWidget *cancel;
   GtkWidget *spinner;
   GtkStack *stack; /* "form", "result" */
   GtkWidget *form;
@@ -150,7 +151,6 @@ struct _SpSyncDialog
   GtkWidget *confirm; /* weak */
   GPtrArray *devices;
   char *result;
-  char *revoking;
   gboolean busy;
 };
 
@@ -198,8 +198,7 @@ entry_changed (SpSyncDialog *self)
   g_autoptr (GError) error = NULL;
   g_autofree char *text = input_text (self);
 
-  if (self->kind == SP_SYNC_DIALOG_CREATE && *text
-      && !sp_sync_relay_url_valid (text, &error))
+  if (self->kind == SP_SYNC_DIALOG_CREATE && *text && !sp_sync_relay_url_valid (text, &error))
     {
       show_error (self, error->message);
       gtk_widget_set_sensitive (self->primary, FALSE);
@@ -216,6 +215,7 @@ show_result (SpSyncDialog *self, const char *intro, const char *text)
   gtk_label_set_text (self->result_label, text);
   gtk_stack_set_visible_child_name (self->stack, "result");
   gtk_button_set_label (GTK_BUTTON (self->primary), _ ("_Done"));
+  gtk_widget_set_visible (self->cancel, FALSE);
   gtk_widget_set_sensitive (self->primary, TRUE);
 }
 
@@ -300,46 +300,48 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
   self->result = g_steal_pointer (&job->text);
   switch (job->op)
     {
-    case SP_SYNC_OP_CREATE:
-      show_result (self, _ ("The workspace is ready, with this device as its admin."),
-                   _ ("Next, invite your other devices: Sync ▸ Invite a Device."));
-      break;
-    case SP_SYNC_OP_INVITE:
-      intro = g_strdup_printf (
-          ngettext ("Give this code to the new device's owner in person or through a channel you "
-                    "trust. It works once, within %u hour.",
-                    "Give this code to the new device's owner in person or through a channel you "
-                    "trust. It works once, within %u hours.",
-                    job->ttl_hours),
-          job->ttl_hours);
-      show_result (self, intro, self->result);
-      sp_sync_qr_set_text (SP_SYNC_QR (self->qr), self->result);
-      gtk_widget_set_visible (self->qr, TRUE);
-      gtk_widget_set_visible (self->copy_button, TRUE);
-      break;
-    case SP_SYNC_OP_JOIN:
-      show_result (self,
-                   _ ("Read this safety code to the admin of the workspace, in person or over a call "
-                      "you trust. The admin types it in to approve this device; then sync."),
-                   self->result);
-      gtk_widget_add_css_class (GTK_WIDGET (self->result_label), "title-1");
-      break;
-    case SP_SYNC_OP_APPROVE:
-      show_result (self, _ ("The device is approved. It receives the workspace's data at its next "
-                            "sync."),
-                   "");
-      break;
-    case SP_SYNC_OP_DEVICES:
-      g_clear_pointer (&self->devices, g_ptr_array_unref);
-      self->devices = g_steal_pointer (&job->devices);
-      fill_devices (self);
-      return;
-    case SP_SYNC_OP_REVOKE:
-      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
-      load_devices (self);
-      return;
-    default:
-      break;
+      case SP_SYNC_OP_CREATE:
+        show_result (self, _ ("The workspace is ready, with this device as its admin."),
+                     _ ("Next, invite your other devices: Sync ▸ Invite a Device."));
+        break;
+      case SP_SYNC_OP_INVITE:
+        intro = g_strdup_printf (
+            ngettext ("Give this code to the new device's owner in person or through a channel you "
+                      "trust. It works once, within %u hour.",
+                      "Give this code to the new device's owner in person or through a channel you "
+                      "trust. It works once, within %u hours.",
+                      job->ttl_hours),
+            job->ttl_hours);
+        show_result (self, intro, self->result);
+        sp_sync_qr_set_text (SP_SYNC_QR (self->qr), self->result);
+        gtk_widget_set_visible (self->qr, TRUE);
+        gtk_widget_set_visible (self->copy_button, TRUE);
+        break;
+      case SP_SYNC_OP_JOIN:
+        show_result (
+            self,
+            _ ("Read this safety code to the admin of the workspace, in person or over a call "
+               "you trust. The admin types it in to approve this device; then sync."),
+            self->result);
+        gtk_widget_add_css_class (GTK_WIDGET (self->result_label), "title-1");
+        break;
+      case SP_SYNC_OP_APPROVE:
+        show_result (self,
+                     _ ("The device is approved. It receives the workspace's data at its next "
+                        "sync."),
+                     "");
+        break;
+      case SP_SYNC_OP_DEVICES:
+        g_clear_pointer (&self->devices, g_ptr_array_unref);
+        self->devices = g_steal_pointer (&job->devices);
+        fill_devices (self);
+        return;
+      case SP_SYNC_OP_REVOKE:
+        g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+        load_devices (self);
+        return;
+      default:
+        break;
     }
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
@@ -387,41 +389,40 @@ action_submit (GtkWidget *widget, const char *action, GVariant *param)
     }
   switch (self->kind)
     {
-    case SP_SYNC_DIALOG_CREATE:
-      if (!sp_sync_relay_url_valid (text, &error))
-        {
-          show_error (self, error->message);
-          return;
-        }
-      start (self, sp_sync_job_new (SP_SYNC_OP_CREATE, text));
-      break;
-    case SP_SYNC_DIALOG_INVITE:
-      job = sp_sync_job_new (SP_SYNC_OP_INVITE, NULL);
-      job->ttl_hours
-          = (guint)gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->ttl));
-      start (self, job);
-      break;
-    case SP_SYNC_DIALOG_JOIN:
-      if (*text == '\0')
-        {
-          show_error (self, _ ("Paste the invite code you were given."));
-          return;
-        }
-      start (self, sp_sync_job_new (SP_SYNC_OP_JOIN, text));
-      break;
-    case SP_SYNC_DIALOG_APPROVE:
-      if (*text == '\0')
-        {
-          show_error (self, _ ("Type the safety code the new device shows."));
-          return;
-        }
-      start (self, sp_sync_job_new (SP_SYNC_OP_APPROVE, text));
-      break;
-    case SP_SYNC_DIALOG_DEVICES:
-      load_devices (self);
-      break;
-    default:
-      break;
+      case SP_SYNC_DIALOG_CREATE:
+        if (!sp_sync_relay_url_valid (text, &error))
+          {
+            show_error (self, error->message);
+            return;
+          }
+        start (self, sp_sync_job_new (SP_SYNC_OP_CREATE, text));
+        break;
+      case SP_SYNC_DIALOG_INVITE:
+        job = sp_sync_job_new (SP_SYNC_OP_INVITE, NULL);
+        job->ttl_hours = (guint)gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->ttl));
+        start (self, job);
+        break;
+      case SP_SYNC_DIALOG_JOIN:
+        if (*text == '\0')
+          {
+            show_error (self, _ ("Paste the invite code you were given."));
+            return;
+          }
+        start (self, sp_sync_job_new (SP_SYNC_OP_JOIN, text));
+        break;
+      case SP_SYNC_DIALOG_APPROVE:
+        if (*text == '\0')
+          {
+            show_error (self, _ ("Type the safety code the new device shows."));
+            return;
+          }
+        start (self, sp_sync_job_new (SP_SYNC_OP_APPROVE, text));
+        break;
+      case SP_SYNC_DIALOG_DEVICES:
+        load_devices (self);
+        break;
+      default:
+        break;
     }
 }
 
@@ -495,57 +496,59 @@ build (SpSyncDialog *self)
   GtkWidget *page = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   GtkWidget *form = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   GtkWidget *result = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *cancel = gtk_button_new_with_mnemonic (_ ("_Cancel"));
+  GtkWidget *cancel = gtk_button_new_with_mnemonic (
+      self->kind == SP_SYNC_DIALOG_DEVICES ? _ ("_Close") : _ ("_Cancel"));
   const char *title = NULL, *intro = NULL, *primary = NULL, *placeholder = NULL;
   const char *entry_label = NULL;
 
   switch (self->kind)
     {
-    case SP_SYNC_DIALOG_CREATE:
-      title = _ ("Create a Workspace");
-      intro = _ ("A workspace lets your devices share this vault through a relay. The relay "
-                 "only ever sees encrypted data. This device becomes the workspace's admin.");
-      entry_label = _ ("Relay address");
-      placeholder = "https://relay.example.org";
-      primary = _ ("C_reate");
-      break;
-    case SP_SYNC_DIALOG_INVITE:
-      title = _ ("Invite a Device");
-      intro = _ ("An invite code lets one new device ask to join this workspace. It gets "
-                 "nothing until you approve it with its safety code.");
-      primary = _ ("C_reate Invite Code");
-      break;
-    case SP_SYNC_DIALOG_JOIN:
-      title = _ ("Join a Workspace");
-      intro = _ ("Paste the invite code an admin of the workspace gave you. This vault then asks "
-                 "to join, and shows a safety code to read to the admin.");
-      entry_label = _ ("Invite code");
-      placeholder = "supolka1:…";
-      primary = _ ("_Join");
-      break;
-    case SP_SYNC_DIALOG_APPROVE:
-      title = _ ("Approve a Device");
-      intro = _ ("Ask the new device's owner to read you the safety code their screen shows — "
-                 "in person or over a call you trust — and type it here. If it differs from "
-                 "what they read, do not approve: someone else may be trying to join.");
-      entry_label = _ ("Safety code");
-      placeholder = "123 456 789";
-      primary = _ ("_Approve");
-      break;
-    case SP_SYNC_DIALOG_DEVICES:
-      title = _ ("Devices");
-      intro = _ ("The devices of this workspace. A removed device can no longer sync, but it "
-                 "keeps what it had already received.");
-      primary = _ ("_Refresh");
-      break;
-    default:
-      g_assert_not_reached ();
+      case SP_SYNC_DIALOG_CREATE:
+        title = _ ("Create a Workspace");
+        intro = _ ("A workspace lets your devices share this vault through a relay. The relay "
+                   "only ever sees encrypted data. This device becomes the workspace's admin.");
+        entry_label = _ ("Relay address");
+        placeholder = "https://relay.example.org";
+        primary = _ ("C_reate");
+        break;
+      case SP_SYNC_DIALOG_INVITE:
+        title = _ ("Invite a Device");
+        intro = _ ("An invite code lets one new device ask to join this workspace. It gets "
+                   "nothing until you approve it with its safety code.");
+        primary = _ ("C_reate Invite Code");
+        break;
+      case SP_SYNC_DIALOG_JOIN:
+        title = _ ("Join a Workspace");
+        intro = _ ("Paste the invite code an admin of the workspace gave you. This vault then asks "
+                   "to join, and shows a safety code to read to the admin.");
+        entry_label = _ ("Invite code");
+        placeholder = "supolka1:…";
+        primary = _ ("_Join");
+        break;
+      case SP_SYNC_DIALOG_APPROVE:
+        title = _ ("Approve a Device");
+        intro = _ ("Ask the new device's owner to read you the safety code their screen shows — "
+                   "in person or over a call you trust — and type it here. If it differs from "
+                   "what they read, do not approve: someone else may be trying to join.");
+        entry_label = _ ("Safety code");
+        placeholder = "123 456 789";
+        primary = _ ("_Approve");
+        break;
+      case SP_SYNC_DIALOG_DEVICES:
+        title = _ ("Devices");
+        intro = _ ("The devices of this workspace. A removed device can no longer sync, but it "
+                   "keeps what it had already received.");
+        primary = _ ("_Refresh");
+        break;
+      default:
+        g_assert_not_reached ();
     }
   gtk_window_set_title (GTK_WINDOW (self), title);
   adw_header_bar_set_show_end_title_buttons (ADW_HEADER_BAR (header), FALSE);
   adw_header_bar_set_show_start_title_buttons (ADW_HEADER_BAR (header), FALSE);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (cancel), "window.close");
   adw_header_bar_pack_start (ADW_HEADER_BAR (header), cancel);
+  self->cancel = cancel;
   self->primary = gtk_button_new_with_mnemonic (primary);
   gtk_widget_add_css_class (self->primary, "suggested-action");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->primary), "dialog.submit");
@@ -624,8 +627,8 @@ build (SpSyncDialog *self)
   gtk_button_set_use_underline (GTK_BUTTON (self->copy_button), TRUE);
   gtk_widget_set_halign (self->copy_button, GTK_ALIGN_CENTER);
   gtk_widget_set_tooltip_text (self->copy_button, _ ("Copy the invite code"));
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->copy_button),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Copy the invite code"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->copy_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Copy the invite code"), -1);
   g_signal_connect_object (self->copy_button, "clicked", G_CALLBACK (copy_clicked), self,
                            G_CONNECT_SWAPPED);
   gtk_widget_set_visible (self->copy_button, FALSE);
@@ -675,7 +678,6 @@ sp_sync_dialog_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->devices, g_ptr_array_unref);
   g_free (self->result);
-  g_free (self->revoking);
   G_OBJECT_CLASS (sp_sync_dialog_parent_class)->finalize (object);
 }
 

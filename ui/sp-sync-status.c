@@ -14,10 +14,10 @@
 struct _SpSyncStatus
 {
   GtkWidget parent_instance;
-  SpVault *vault;        /* borrowed; NULL once disposed */
-  GtkWidget *main_view;  /* weak */
+  SpVault *vault;          /* borrowed; NULL once disposed */
+  GtkWidget *main_view;    /* weak */
   GtkWidget *title_widget; /* weak: the header's AdwWindowTitle */
-  GtkWidget *dialog;     /* weak: the open sync dialog */
+  GtkWidget *dialog;       /* weak: the open sync dialog */
   GSimpleActionGroup *actions;
   GCancellable *cancellable;
   GtkWidget *button;
@@ -113,8 +113,8 @@ update (SpSyncStatus *self)
       if (self->status.last_sync <= 0)
         self->text = g_strdup (_ ("Not synced yet"));
       else
-        self->text = describe_age (MAX (0, (gint64)(g_get_real_time () / G_USEC_PER_SEC)
-                                               - self->status.last_sync));
+        self->text = describe_age (
+            MAX (0, (gint64)(g_get_real_time () / G_USEC_PER_SEC) - self->status.last_sync));
       if (pending > 0)
         self->detail_text = g_strdup_printf (
             ngettext ("%lu local change not sent yet", "%lu local changes not sent yet", pending),
@@ -236,7 +236,7 @@ sync_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   sp_sync_status_refresh (self);
   /* The worker may have changed any record: every list is read again. */
-  if (self->main_view && job->report.applied_changes > 0)
+  if (self->main_view && job->ok)
     sp_main_view_reload (SP_MAIN_VIEW (self->main_view));
   if ((!job->ok || gtk_revealer_get_reveal_child (self->problems_revealer))
       && gtk_widget_get_mapped (GTK_WIDGET (self)))
@@ -292,10 +292,8 @@ open_dialog (SpSyncStatus *self, SpSyncDialogKind kind)
   dialog = sp_sync_dialog_new (kind, GTK_WINDOW (root), self->vault);
   self->dialog = dialog;
   g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *)&self->dialog);
-  g_signal_connect_object (dialog, "changed", G_CALLBACK (dialog_changed), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (dialog, "destroy", G_CALLBACK (dialog_changed), self,
-                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (dialog, "changed", G_CALLBACK (dialog_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (dialog, "destroy", G_CALLBACK (dialog_changed), self, G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -441,8 +439,7 @@ sp_sync_status_dispose (GObject *object)
     }
   if (self->title_widget)
     {
-      g_object_remove_weak_pointer (G_OBJECT (self->title_widget),
-                                    (gpointer *)&self->title_widget);
+      g_object_remove_weak_pointer (G_OBJECT (self->title_widget), (gpointer *)&self->title_widget);
       self->title_widget = NULL;
     }
   g_clear_pointer (&self->button, gtk_widget_unparent);

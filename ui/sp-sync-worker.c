@@ -27,9 +27,9 @@
 
 static GMutex guard_lock;
 static GCond guard_cond;
-static gboolean guard_busy;      /* a worker runs a call */
-static SpVault *guard_vault;     /* … on this vault */
-static gboolean guard_close;     /* … which it closes when the call returns */
+static gboolean guard_busy;  /* a worker runs a call */
+static SpVault *guard_vault; /* … on this vault */
+static gboolean guard_close; /* … which it closes when the call returns */
 
 typedef struct
 {
@@ -124,35 +124,35 @@ job_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 
   switch (job->op)
     {
-    case SP_SYNC_OP_RUN:
-      job->ok = sync_run (job->vault, &opts, &job->report, &job->error);
-      break;
-    case SP_SYNC_OP_CREATE:
-      opts.relay = NULL; /* the URL typed in the dialog */
-      job->ok = sync_workspace_create (job->vault, job->arg, &opts, &job->error);
-      break;
-    case SP_SYNC_OP_INVITE:
-      job->text = sync_workspace_invite (job->vault, job->ttl_hours, &opts, &job->error);
-      job->ok = job->text != NULL;
-      break;
-    case SP_SYNC_OP_JOIN:
-      opts.relay = NULL; /* the invite code names the relay */
-      job->text = sync_workspace_join (job->vault, job->arg, &opts, &job->error);
-      job->ok = job->text != NULL;
-      break;
-    case SP_SYNC_OP_APPROVE:
-      job->text = sync_workspace_approve (job->vault, job->arg, &opts, &job->error);
-      job->ok = job->text != NULL;
-      break;
-    case SP_SYNC_OP_DEVICES:
-      job->devices = sync_device_list (job->vault, &opts, &job->error);
-      job->ok = job->devices != NULL;
-      break;
-    case SP_SYNC_OP_REVOKE:
-      job->ok = sync_device_revoke (job->vault, job->arg, &opts, &job->error);
-      break;
-    default:
-      g_assert_not_reached ();
+      case SP_SYNC_OP_RUN:
+        job->ok = sync_run (job->vault, &opts, &job->report, &job->error);
+        break;
+      case SP_SYNC_OP_CREATE:
+        opts.relay = NULL; /* the URL typed in the dialog */
+        job->ok = sync_workspace_create (job->vault, job->arg, &opts, &job->error);
+        break;
+      case SP_SYNC_OP_INVITE:
+        job->text = sync_workspace_invite (job->vault, job->ttl_hours, &opts, &job->error);
+        job->ok = job->text != NULL;
+        break;
+      case SP_SYNC_OP_JOIN:
+        opts.relay = NULL; /* the invite code names the relay */
+        job->text = sync_workspace_join (job->vault, job->arg, &opts, &job->error);
+        job->ok = job->text != NULL;
+        break;
+      case SP_SYNC_OP_APPROVE:
+        job->text = sync_workspace_approve (job->vault, job->arg, &opts, &job->error);
+        job->ok = job->text != NULL;
+        break;
+      case SP_SYNC_OP_DEVICES:
+        job->devices = sync_device_list (job->vault, &opts, &job->error);
+        job->ok = job->devices != NULL;
+        break;
+      case SP_SYNC_OP_REVOKE:
+        job->ok = sync_device_revoke (job->vault, job->arg, &opts, &job->error);
+        break;
+      default:
+        g_assert_not_reached ();
     }
   if (!job->ok && job->error == NULL)
     g_set_error_literal (&job->error, G_IO_ERROR, G_IO_ERROR_FAILED, _ ("The sync failed."));

@@ -13,27 +13,42 @@ struct _SpWindow
   GtkStack *stack;
   SpLockPage *lock_page;
   SpMainView *main_view;
-  SpVault *vault;    /* borrowed from the application */
-  GPtrArray *toasts; /* shown toasts (weak): dismissed at lock */
+  SpVault *vault;   /* borrowed from the application */
+  guint generation; /* counts locks: an Undo from before a lock does nothing */
 };
 
 G_DEFINE_FINAL_TYPE (SpWindow, sp_window, ADW_TYPE_APPLICATION_WINDOW)
-
-static void
-toast_gone (gpointer data, GObject *where_the_object_was)
-{
-  SpWindow *self = data;
-
-  g_ptr_array_remove_fast (self->toasts, where_the_object_was);
-}
 
 void
 sp_window_add_toast (SpWindow *self, AdwToast *toast)
 {
   g_return_if_fail (SP_IS_WINDOW (self));
-  g_object_weak_ref (G_OBJECT (toast), toast_gone, self);
-  g_ptr_array_add (self->toasts, toast);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+void
+sp_window_show_message (SpWindow *self, const char *message, const char *undo_id)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (SP_IS_WINDOW (self));
+  /* Toast titles are markup: only our own fixed texts go there. */
+  toast = adw_toast_new (message);
+  if (undo_id)
+    {
+      adw_toast_set_button_label (toast, _ ("_Undo"));
+      adw_toast_set_action_name (toast, "win.undo-delete");
+      adw_toast_set_action_target_value (toast, g_variant_new ("(us)", self->generation, undo_id));
+      adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+    }
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+guint
+sp_window_get_generation (SpWindow *self)
+{
+  g_return_val_if_fail (SP_IS_WINDOW (self), 0);
+  return self->generation;
 }
 
 static void
@@ -69,13 +84,10 @@ sp_window_lock (SpWindow *self)
   GList *windows;
 
   g_return_if_fail (SP_IS_WINDOW (self));
-  /* Toasts may carry an undo for a record: gone with the data. */
-  while (self->toasts->len)
-    {
-      AdwToast *toast = g_ptr_array_steal_index_fast (self->toasts, self->toasts->len - 1);
-      g_object_weak_unref (G_OBJECT (toast), toast_gone, self);
-      //XX adw_toast_dismiss (toast);
-    }
+  /* A toast still on screen may offer Undo: it will do nothing any more.
+   * (Toasts are not dismissed here: libadwaita 1.2 crashes when a queued
+   * toast is dismissed. Their titles are fixed texts, never record data.) */
+  self->generation++;
   /* Editors of links and notes are windows of their own. */
   windows = gtk_window_list_toplevels ();
   for (GList *l = windows; l; l = l->next)
@@ -136,21 +148,21 @@ static void
 action_undo_delete (GtkWidget *widget, const char *action, GVariant *param)
 {
   SpWindow *self = SP_WINDOW (widget);
-  const char *id = g_variant_get_string (param, NULL);
+  const char *id = NULL;
+  guint generation = 0;
   g_autoptr (GError) error = NULL;
-  AdwToast *toast;
 
-  if (self->vault == NULL || self->main_view == NULL)
+  g_variant_get (param, "(u&s)", &generation, &id);
+  if (self->vault == NULL || self->main_view == NULL || generation != self->generation)
     return;
   if (!sp_vault_undelete (self->vault, id, &error))
     {
-      toast = adw_toast_new (_ ("The record could not be restored"));
-      sp_window_add_toast (self, toast);
+      sp_window_show_message (self, _ ("The record could not be restored"), NULL);
       return;
     }
   sp_main_view_reload (self->main_view);
   sp_browser_show_record (sp_main_view_get_browser (self->main_view), id);
-  sp_window_add_toast (self, adw_toast_new (_ ("Restored")));
+  sp_window_show_message (self, _ ("Restored"), NULL);
 }
 
 static gboolean
@@ -164,34 +176,10 @@ window_input (GtkEventControllerLegacy *controller, GdkEvent *event, SpWindow *s
 }
 
 static void
-sp_window_dispose (GObject *object)
-{
-  SpWindow *self = SP_WINDOW (object);
-
-  while (self->toasts && self->toasts->len)
-    {
-      AdwToast *toast = g_ptr_array_steal_index_fast (self->toasts, self->toasts->len - 1);
-      g_object_weak_unref (G_OBJECT (toast), toast_gone, self);
-    }
-  self->main_view = NULL;
-  G_OBJECT_CLASS (sp_window_parent_class)->dispose (object);
-}
-
-static void
-sp_window_finalize (GObject *object)
-{
-  g_ptr_array_unref (SP_WINDOW (object)->toasts);
-  G_OBJECT_CLASS (sp_window_parent_class)->finalize (object);
-}
-
-static void
 sp_window_class_init (SpWindowClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
-  object_class->dispose = sp_window_dispose;
-  object_class->finalize = sp_window_finalize;
   g_type_ensure (SP_TYPE_LOCK_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/supolka/Supolka/sp-window.ui");
   gtk_widget_class_bind_template_child (widget_class, SpWindow, toast_overlay);
@@ -199,7 +187,7 @@ sp_window_class_init (SpWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SpWindow, lock_page);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, action_search);
   gtk_widget_class_install_action (widget_class, "win.new-record", NULL, action_new_record);
-  gtk_widget_class_install_action (widget_class, "win.undo-delete", "s", action_undo_delete);
+  gtk_widget_class_install_action (widget_class, "win.undo-delete", "(us)", action_undo_delete);
 }
 
 static void
@@ -207,7 +195,6 @@ sp_window_init (SpWindow *self)
 {
   GtkEventController *legacy;
 
-  self->toasts = g_ptr_array_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect_object (self->lock_page, "unlocked", G_CALLBACK (lock_page_unlocked), self,
                            G_CONNECT_SWAPPED);

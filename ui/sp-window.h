@@ -24,6 +24,12 @@ void sp_window_lock (SpWindow *self);
 SpLockPage *sp_window_get_lock_page (SpWindow *self);
 /* NULL while locked. */
 SpMainView *sp_window_get_main_view (SpWindow *self);
+/* Shows a toast (taking ownership). Its title is markup: never record data. */
 void sp_window_add_toast (SpWindow *self, AdwToast *toast);
+/* A toast with a fixed text (toast titles are markup: never record data);
+ * with undo_id, an Undo button that restores that deleted record. */
+void sp_window_show_message (SpWindow *self, const char *message, const char *undo_id);
+/* Changes at every lock; part of the Undo target (win.undo-delete "(us)"). */
+guint sp_window_get_generation (SpWindow *self);
 
 G_END_DECLS

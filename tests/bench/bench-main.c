@@ -434,8 +434,9 @@ machine_lines (Bench *b)
   {
     g_autofree char *load = NULL;
     if (g_file_get_contents ("/proc/loadavg", &load, NULL, NULL))
-      g_ptr_array_add (lines, g_strdup_printf ("load average when the table was printed: %s",
-                                               g_strstrip (load)));
+      g_ptr_array_add (lines,
+                       g_strdup_printf ("load average (1, 5, 15 min) at the end of the run: %s",
+                                        g_strstrip (load)));
   }
   g_ptr_array_add (lines, g_strdup_printf ("mode: %s", b->mode == BENCH_MODE_FULL    ? "full"
                                                        : b->mode == BENCH_MODE_QUICK ? "quick"
@@ -617,7 +618,7 @@ main (int argc, char **argv)
   else
     {
       g_auto (GStrv) names = only ? g_strsplit (only, ",", -1) : NULL;
-      g_autoptr (GPtrArray) machine = machine_lines (&b);
+      g_autoptr (GPtrArray) machine = NULL;
 
       for (guint i = 0; i < G_N_ELEMENTS (benchmarks); i++)
         {
@@ -626,6 +627,7 @@ main (int argc, char **argv)
           g_printerr ("%s: %s\n", benchmarks[i].name, benchmarks[i].description);
           benchmarks[i].run (&b);
         }
+      machine = machine_lines (&b); /* after the run: the load average is the run's */
       g_print ("\nSupolka benchmarks (issue #7)\n");
       for (guint i = 0; i < machine->len; i++)
         g_print ("  %s\n", (char *)machine->pdata[i]);
