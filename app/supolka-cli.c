@@ -1671,9 +1671,9 @@ cmd_workspace (Cli *cli)
                    relay, sp_vault_get_device_id (vault),
                    !st.approved ? _ ("waiting for approval") : st.admin ? _ ("admin") : _ ("member"),
                    st.epoch);
-          g_print (ngettext ("%" G_GINT64_FORMAT " change not yet sent\n",
-                             "%" G_GINT64_FORMAT " changes not yet sent\n", (gulong)st.pending_changes),
-                   st.pending_changes);
+          g_print (ngettext ("%lld change not yet sent\n", "%lld changes not yet sent\n",
+                             (gulong)st.pending_changes),
+                   (long long)st.pending_changes);
         }
       sync_status_clear (&st);
       return EXIT_OK;

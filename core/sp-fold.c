@@ -11,7 +11,7 @@
  * Pass 1, per code point (lowercased): Cyrillic and Łacinka letters map to
  * ASCII (ж zh, ш sh, ч ch, щ shch, ё io, ю iu, я ia, ў/ŭ v, š sh, č ch, ž zh,
  * ł l, ъ and ь vanish); other Latin letters lose their diacritics; w v, y i,
- * j i, q k, x ks. A Latin h stays after s, c, z (sh, ch, zh), turns "kh" into
+ * j i, q k, x ks; a Latin u after a, e or o is v (ў romanised: Shauchuk). A Latin h stays after s, c, z (sh, ch, zh), turns "kh" into
  * "ch" and is g anywhere else (Belarusian г is romanised h: Homel = Gomel).
  * х is "ch" too: Łacinka writes it "ch" (Cichanoŭskaja) while Latin "ch" is
  * also ч (Shchuchin), so х and ч must share one skeleton. Apostrophes vanish
@@ -177,6 +177,20 @@ emit_latin (Folder *f, char c)
       begin_word (f);
       g_string_append_c (f->out, c);
       return;
+    }
+
+  /* A Latin u after a, e or o is the common romanisation of ў (Shauchuk =
+   * Шаўчук, Ivanou = Іваноў = Иванов), which folds to v. Not after i: "iu" is
+   * ю (Kaliuzhny = Калюжны). */
+  if (c == 'u' && f->in_word && f->out->len > 0)
+    {
+      char last = f->out->str[f->out->len - 1];
+
+      if (last == 'a' || last == 'e' || last == 'o')
+        {
+          g_string_append_c (f->out, 'v');
+          return;
+        }
     }
 
   emit_str (f, latin_map[c - 'a']);

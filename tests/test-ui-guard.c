@@ -30,7 +30,7 @@
 #define NEW_PASSPHRASE "a brand new passphrase"
 #define MARKER "Zubrovka-7Q4-marker"
 #define PHONE "+375291234567"
-#define WAIT_SECONDS 120
+#define WAIT_SECONDS 20
 
 typedef gboolean (*Condition) (gpointer data);
 
@@ -334,6 +334,12 @@ clipboard_text (GdkClipboard *clipboard)
 {
   ReadText r = { FALSE, NULL };
 
+  {
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, G_TYPE_STRING);
+    g_printerr ("DBG get_value %d %s\n", gdk_clipboard_get_content (clipboard) ? gdk_content_provider_get_value (gdk_clipboard_get_content (clipboard), &v, NULL) : -1, G_VALUE_HOLDS_STRING (&v) ? g_value_get_string (&v) : "-");
+    g_value_unset (&v);
+  }
   gdk_clipboard_read_text_async (clipboard, NULL, read_text_done, &r);
   g_assert_true (wait_for (flag_set, &r.done));
   return r.text;

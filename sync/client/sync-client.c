@@ -469,9 +469,9 @@ static gboolean
 log_forged (GError **error, gint64 version, const char *why)
 {
   g_set_error (error, SYNC_ERROR, SYNC_ERROR_FORGED,
-               _ ("Entry %" G_GINT64_FORMAT " of the workspace's membership log does not verify "
+               _ ("Entry %lld of the workspace's membership log does not verify "
                   "(%s); the relay may be tampering with it. Nothing was changed."),
-               version, why);
+               (long long)version, why);
   return FALSE;
 }
 
