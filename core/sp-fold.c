@@ -11,13 +11,14 @@
  * Pass 1, per code point (lowercased): Cyrillic and Łacinka letters map to
  * ASCII (ж zh, ш sh, ч ch, щ shch, ё io, ю iu, я ia, ў/ŭ v, š sh, č ch, ž zh,
  * ł l, ъ and ь vanish); other Latin letters lose their diacritics; w v, y i,
- * j i, q k, x ks; a Latin u after a, e or o is v (ў romanised: Shauchuk). A Latin h stays after s, c, z (sh, ch, zh), turns "kh" into
+ * j i, q k, x ks. A Latin h stays after s, c, z (sh, ch, zh), turns "kh" into
  * "ch" and is g anywhere else (Belarusian г is romanised h: Homel = Gomel).
  * х is "ch" too: Łacinka writes it "ch" (Cichanoŭskaja) while Latin "ch" is
  * also ч (Shchuchin), so х and ч must share one skeleton. Apostrophes vanish
  * inside a word (з'езд is one word); digits pass; anything else separates.
  *
- * Pass 2, per word: runs of one letter collapse (Hanna = Ганна); "ie" and
+ * Pass 2, per word: runs of one letter collapse (Hanna = Ганна); u after a, e
+ * or o becomes v, the usual romanisation of ў (Shauchuk = Шаўчук); "ie" and
  * "io" become "e" (Viciebsk = Віцебск, Mogilev = Магілёў, Piotr = Пётр);
  * "ts" becomes "c" (Tsybulka = Цыбулька);
  * o becomes a (akanne: Гродна = Гродно); runs collapse again.
@@ -87,6 +88,11 @@ fold_word (char *w, gsize n)
   gsize r, o = 0;
 
   n = collapse_runs (w, n);
+  /* u after a, e or o is ў, however it was written: Shauchuk = Шаўчук,
+   * Ivanou = Іваноў = Иванов. Not after i: "iu" is ю (Kaliuzhny). */
+  for (r = 1; r < n; r++)
+    if (w[r] == 'u' && (w[r - 1] == 'a' || w[r - 1] == 'e' || w[r - 1] == 'o'))
+      w[r] = 'v';
   for (r = 0; r < n; r++)
     {
       char c = w[r];
@@ -177,20 +183,6 @@ emit_latin (Folder *f, char c)
       begin_word (f);
       g_string_append_c (f->out, c);
       return;
-    }
-
-  /* A Latin u after a, e or o is the common romanisation of ў (Shauchuk =
-   * Шаўчук, Ivanou = Іваноў = Иванов), which folds to v. Not after i: "iu" is
-   * ю (Kaliuzhny = Калюжны). */
-  if (c == 'u' && f->in_word && f->out->len > 0)
-    {
-      char last = f->out->str[f->out->len - 1];
-
-      if (last == 'a' || last == 'e' || last == 'o')
-        {
-          g_string_append_c (f->out, 'v');
-          return;
-        }
     }
 
   emit_str (f, latin_map[c - 'a']);

@@ -69,6 +69,10 @@ static const char migration_2[]
 static const char migration_3[]
     = "CREATE TABLE sync_state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;";
 
+/* Version 4: the search skeleton changed (u after a vowel folds to v, as ў):
+ * the index is rebuilt from the stored fields. */
+static const char migration_4[] = "SELECT 1;";
+
 typedef struct
 {
   const char *sql;
@@ -79,6 +83,7 @@ static const Migration migrations[] = {
   { migration_1, NULL },
   { migration_2, sp_search_rebuild },
   { migration_3, NULL },
+  { migration_4, sp_search_rebuild },
 };
 
 int

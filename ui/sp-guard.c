@@ -359,6 +359,7 @@ sp_guard_copy_secret (GtkWidget *widget, const char *value)
   content = gdk_content_provider_new_union (providers, G_N_ELEMENTS (providers));
   if (!gdk_clipboard_set_content (clipboard, content))
     return;
+  g_printerr ("DBG set %p value %s\n", content, value);
   g_set_weak_pointer (&clip, clipboard);
   g_set_weak_pointer (&clip_content, content);
   g_clear_handle_id (&clip_source, g_source_remove);

@@ -1977,8 +1977,8 @@ refuse (Ctx *c, SyncReport *report, const char *device, guint64 seq, const char 
   if (report)
     report->refused_batches++;
   problem (report,
-           _ ("Batch %" G_GUINT64_FORMAT " of device %.8s… was refused and not applied: %s"), seq,
-           device, why);
+           _ ("Batch %llu of device %.8s… was refused and not applied: %s"),
+           (unsigned long long)seq, device, why);
   (void)c;
 }
 
@@ -2170,10 +2170,10 @@ pull (Ctx *c, SyncReport *report, GError **error)
       state_get_chain (c->vault, chain_key, &have, hash);
       if (have < *(guint64 *)v)
         problem (report,
-                 _ ("The relay has not delivered batches %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT
-                    " of device %.8s… that another device already has: it may be withholding "
-                    "them"),
-                 have + 1, *(guint64 *)v, (const char *)k);
+                 _ ("The relay has not delivered batches %llu–%llu of device %.8s… that another "
+                    "device already has: it may be withholding them"),
+                 (unsigned long long)(have + 1), (unsigned long long)*(guint64 *)v,
+                 (const char *)k);
     }
   g_hash_table_unref (ps.claimed);
   return ok;
