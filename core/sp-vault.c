@@ -137,7 +137,17 @@ open_database (const char *path, SpSecret *master_key, gboolean create, GError *
                      "PRAGMA synchronous = NORMAL;"
                      "PRAGMA secure_delete = ON;"
                      "PRAGMA temp_store = MEMORY;"
-                     "PRAGMA foreign_keys = OFF;",
+                     "PRAGMA foreign_keys = OFF;"
+                     /* Up to 64 MiB of decrypted pages (default ~2 MB): every
+                      * page read from the file is decrypted and its HMAC
+                      * checked, so a list or a search that does not fit the
+                      * cache pays that again on every keystroke. These pages
+                      * are plaintext in process memory only while unlocked, as
+                      * the smaller cache's were; sp_vault_close() frees them
+                      * (SQLCipher 4's cipher_memory_security, pinned ON in
+                      * key_database(), wipes freed memory; 3.4 has no such
+                      * setting, whatever the cache size). */
+                     "PRAGMA cache_size = -65536;",
                      NULL, NULL, NULL);
   if (rc != SQLITE_OK)
     {

@@ -334,12 +334,6 @@ clipboard_text (GdkClipboard *clipboard)
 {
   ReadText r = { FALSE, NULL };
 
-  {
-    GValue v = G_VALUE_INIT;
-    g_value_init (&v, G_TYPE_STRING);
-    g_printerr ("DBG get_value %d %s\n", gdk_clipboard_get_content (clipboard) ? gdk_content_provider_get_value (gdk_clipboard_get_content (clipboard), &v, NULL) : -1, G_VALUE_HOLDS_STRING (&v) ? g_value_get_string (&v) : "-");
-    g_value_unset (&v);
-  }
   gdk_clipboard_read_text_async (clipboard, NULL, read_text_done, &r);
   g_assert_true (wait_for (flag_set, &r.done));
   return r.text;
@@ -435,7 +429,6 @@ test_clipboard (Fixture *fx, gconstpointer data)
 
   /* A phone number: on the clipboard with the password-manager hint. */
   copy_field (detail, "phone");
-  g_printerr ("DBG content %p local %d rec-phone %s\n", gdk_clipboard_get_content (clipboard), gdk_clipboard_is_local (clipboard), sp_record_get (sp_record_detail_get_record (detail), "phone"));
   text = clipboard_text (clipboard);
   g_assert_cmpstr (text, ==, PHONE);
   g_clear_pointer (&text, g_free);

@@ -328,7 +328,12 @@ sp_guard_clear_clipboard (void)
   /* Only our own content: something copied since stays. The provider is
    * compared, not the text, so nothing needs to keep the value. */
   if (clip && clip_content && gdk_clipboard_get_content (clip) == clip_content)
-    gdk_clipboard_set_content (clip, NULL);
+    {
+      /* Kept as the owner, with nothing to offer: on X11, giving the
+       * selection up (content NULL) races with the next copy. */
+      g_autoptr (GdkContentProvider) nothing = gdk_content_provider_new_union (NULL, 0);
+      gdk_clipboard_set_content (clip, nothing);
+    }
   g_clear_weak_pointer (&clip_content);
 }
 
@@ -359,7 +364,6 @@ sp_guard_copy_secret (GtkWidget *widget, const char *value)
   content = gdk_content_provider_new_union (providers, G_N_ELEMENTS (providers));
   if (!gdk_clipboard_set_content (clipboard, content))
     return;
-  g_printerr ("DBG set %p value %s\n", content, value);
   g_set_weak_pointer (&clip, clipboard);
   g_set_weak_pointer (&clip_content, content);
   g_clear_handle_id (&clip_source, g_source_remove);

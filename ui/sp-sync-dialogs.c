@@ -616,6 +616,13 @@ build (SpSyncDialog *self)
   self->result_label = GTK_LABEL (wrap_label (NULL));
   gtk_label_set_selectable (self->result_label, TRUE);
   gtk_label_set_wrap_mode (self->result_label, PANGO_WRAP_CHAR);
+  {
+    /* A code broken across lines must not gain hyphens someone would copy. */
+    PangoAttrList *attrs = pango_attr_list_new ();
+    pango_attr_list_insert (attrs, pango_attr_insert_hyphens_new (FALSE));
+    gtk_label_set_attributes (self->result_label, attrs);
+    pango_attr_list_unref (attrs);
+  }
   gtk_label_set_xalign (self->result_label, 0.5);
   gtk_label_set_justify (self->result_label, GTK_JUSTIFY_CENTER);
   if (self->kind == SP_SYNC_DIALOG_INVITE)
