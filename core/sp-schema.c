@@ -73,7 +73,7 @@ static const char migration_3[]
  * the index is rebuilt from the stored fields. */
 static const char migration_4[] = "SELECT 1;";
 
-/* Version 4: covering indexes for the lists (issue #7). A list ordered by
+/* Version 5: covering indexes for the lists (issue #7). A list ordered by
  * title walks an index in order and reads no table row: the live flag (cl)
  * and the id are in the index. records_kind_title replaces
  * records_kind_sort (kind, sort_key), of which it is an extension;
@@ -81,7 +81,7 @@ static const char migration_4[] = "SELECT 1;";
  * field value (status, an org's kind) are served by fields_value (field,
  * value), which already covers rec: fields is WITHOUT ROWID with primary key
  * (rec, field). */
-static const char migration_4[]
+static const char migration_5[]
     = "DROP INDEX IF EXISTS records_kind_sort;"
       "CREATE INDEX records_kind_title ON records (kind, sort_key, id, cl);"
       "CREATE INDEX records_title ON records (sort_key, id, cl, kind);";
@@ -97,6 +97,7 @@ static const Migration migrations[] = {
   { migration_2, sp_search_rebuild },
   { migration_3, NULL },
   { migration_4, sp_search_rebuild },
+  { migration_5, NULL },
 };
 
 int

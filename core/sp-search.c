@@ -76,10 +76,100 @@ sp_search_match_expr (const char *text)
   return n ? g_string_free (g_steal_pointer (&out), FALSE) : NULL;
 }
 
+/* TRUE when every word of @match ("minsk* gam*", from sp_search_match_expr)
+ * is a prefix of some word of @body (folded text: [a-z0-9] words, single
+ * spaces): what `body MATCH match` means for the FTS4 index, whose unicode61
+ * tokens of folded text are exactly those words. */
+gboolean
+sp_search_words_match (const char *body, const char *match)
+{
+  const char *q = match;
+
+  if (body == NULL || match == NULL)
+    return FALSE;
+  while (*q)
+    {
+      gsize qlen = 0;
+      gboolean found = FALSE;
+
+      while (*q == ' ')
+        q++;
+      while (q[qlen] && q[qlen] != ' ' && q[qlen] != '*')
+        qlen++;
+      if (qlen == 0)
+        {
+          while (*q == '*')
+            q++;
+          continue;
+        }
+      for (const char *b = body; *b && !found;)
+        {
+          gsize blen = 0;
+
+          while (*b && !g_ascii_isalnum (*b))
+            b++;
+          while (g_ascii_isalnum (b[blen]))
+            blen++;
+          if (blen >= qlen && memcmp (b, q, qlen) == 0)
+            found = TRUE;
+          b += blen;
+        }
+      if (!found)
+        return FALSE;
+      q += qlen;
+      while (*q == '*')
+        q++;
+    }
+  return TRUE;
+}
+
+/* The walk's budget (see list_rows): how many rows sp_search_words may still
+ * be asked about before it stops the statement. Per thread, as the statement
+ * runs in the calling thread; 0: no limit. */
+static __thread guint64 walk_budget;
+static __thread gboolean walk_over;
+
+static void
+words_match_fn (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  const char *body = (const char *)sqlite3_value_text (argv[0]);
+  const char *match = (const char *)sqlite3_value_text (argv[1]);
+
+  (void)argc;
+  if (walk_budget && --walk_budget == 0)
+    {
+      walk_over = TRUE;
+      sqlite3_result_error (ctx, "search walk over budget", -1);
+      return;
+    }
+  sqlite3_result_int (ctx, sp_search_words_match (body, match));
+}
+
+/* sp_search_words (body, match): sp_search_words_match in SQL. */
+gboolean
+sp_search_register_functions (sqlite3 *db)
+{
+  return sqlite3_create_function (db, "sp_search_words", 2, SQLITE_UTF8, NULL, words_match_fn, NULL, NULL)
+         == SQLITE_OK;
+}
+
+/* How a text search restricts the rows:
+ * DRIVEN  the FTS index gives every matching rowid; each is looked up and
+ *         all are sorted. Cost grows with the number of matches.
+ * WALK    the title index is walked in order and each row's folded text is
+ *         tested (sp_search_words), until the page is full. Cost grows with
+ *         (page size × records / matches): cheap exactly when there are many
+ *         matches, as for the first letters typed. */
+typedef enum
+{
+  SEARCH_DRIVEN,
+  SEARCH_WALK,
+} SearchMode;
+
 /* Builds the WHERE clause for a filter. Only constant SQL goes into the
  * text; every value is bound. */
 static char *
-filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
+filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds, SearchMode mode)
 {
   const SpKindInfo *info = kind ? sp_kind_lookup (kind) : NULL;
   g_autoptr (GString) sql = g_string_new ("FROM records r WHERE 1");
@@ -111,13 +201,13 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
     }
   if (f->status && *f->status)
     {
-      g_string_append (sql, " AND EXISTS (SELECT 1 FROM fields x WHERE x.rec = r.rowid AND "
+      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
                             "x.field = 'status' AND x.value = ?)");
       g_ptr_array_add (binds, g_strdup (f->status));
     }
   if (f->kind && *f->kind)
     {
-      g_string_append (sql, " AND EXISTS (SELECT 1 FROM fields x WHERE x.rec = r.rowid AND "
+      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
                             "x.field = 'kind' AND x.value = ?)");
       g_ptr_array_add (binds, g_strdup (f->kind));
     }
@@ -145,7 +235,12 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
         g_string_append (sql, " AND 0");
       else
         {
-          g_string_append (sql, " AND r.rowid IN (SELECT docid FROM search WHERE search MATCH ?)");
+          if (mode == SEARCH_WALK)
+            g_string_append (sql, " AND EXISTS (SELECT 1 FROM search s WHERE s.docid = r.rowid "
+                                  "AND sp_search_words (s.body, ?))");
+          else
+            g_string_append (sql,
+                             " AND r.rowid IN (SELECT docid FROM search WHERE search MATCH ?)");
           g_ptr_array_add (binds, match);
         }
     }
@@ -154,10 +249,10 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
 
 static sqlite3_stmt *
 prepare_filtered (SpVault *vault, const char *select, const char *kind, const SpFilter *f,
-                  const char *tail, GError **error)
+                  const char *tail, SearchMode mode, GError **error)
 {
   g_autoptr (GPtrArray) binds = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *where = filter_sql (kind, f, binds);
+  g_autofree char *where = filter_sql (kind, f, binds, mode);
   g_autofree char *sql = g_strconcat (select, " ", where, " ", tail ? tail : "", NULL);
   sqlite3_stmt *st = sp_prepare (vault, sql, error);
 
@@ -186,42 +281,192 @@ check_kind (const char *kind, GError **error)
   return TRUE;
 }
 
+/* A record the list's own query just returned. When it cannot be read the
+ * cause is the database (a page that fails its HMAC gives SQLITE_CORRUPT),
+ * not a missing record: sp_vault_load_record() reports every failed step as
+ * "No such record", so the connection's error code is consulted here. */
+static SpRecord *
+load_listed (SpVault *vault, gint64 rowid, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  SpRecord *rec = sp_vault_load_record (vault, rowid, &local);
+  int rc;
+
+  if (rec)
+    return rec;
+  rc = sqlite3_errcode (vault->db);
+  if (g_error_matches (local, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND) && rc != SQLITE_OK
+      && rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      sp_sqlite_error (vault->db, rc, error);
+      return NULL;
+    }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return NULL;
+}
+
+static gboolean
+check_vault_open (SpVault *vault, GError **error)
+{
+  if (vault->db == NULL)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_LOCKED, _ ("The vault is locked"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static guint64
+isqrt (guint64 n)
+{
+  guint64 r = 0;
+
+  for (guint64 bit = G_GUINT64_CONSTANT (1) << 62; bit; bit >>= 2)
+    if (n >= r + bit)
+      {
+        n -= r + bit;
+        r = (r >> 1) + bit;
+      }
+    else
+      r >>= 1;
+  return r;
+}
+
+/* Walk or look up (see SearchMode)? A page of `limit` rows out of T records
+ * of which N match costs about limit × T / N rows walked, or N rows looked
+ * up and sorted: the walk wins when N > sqrt (limit × T). Counting the
+ * matches stops at that bound, so the count is cheap too. *budget: how many
+ * rows the walk may test before it is given up for the lookup (matches
+ * bunched at the end of the title order). */
+/* For tests: how often a list walked, and gave a walk up. */
+static gint walks_started, walks_given_up;
+
+void
+sp_search_get_walk_counts (guint *started, guint *given_up)
+{
+  *started = (guint)g_atomic_int_get (&walks_started);
+  *given_up = (guint)g_atomic_int_get (&walks_given_up);
+}
+
+static SearchMode
+choose_mode (SpVault *vault, const SpFilter *f, guint64 *budget)
+{
+  g_autofree char *match = NULL;
+  sqlite3_stmt *st;
+  gint64 total = 0, n = 0;
+  guint64 cap;
+
+  if (f == NULL || f->limit == 0 || f->search == NULL)
+    return SEARCH_DRIVEN;
+  match = sp_search_match_expr (f->search);
+  if (match == NULL)
+    return SEARCH_DRIVEN;
+  st = sp_stmt (vault, "SELECT max(rowid) FROM records", NULL);
+  if (st == NULL)
+    return SEARCH_DRIVEN;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    total = sqlite3_column_int64 (st, 0);
+  sqlite3_reset (st);
+  cap = isqrt ((guint64)f->limit * (guint64)MAX (total, 0));
+  if (cap < 64) /* a small vault: either way is cheap */
+    return SEARCH_DRIVEN;
+  st = sp_stmt (vault,
+                "SELECT count(*) FROM (SELECT 1 FROM search WHERE search MATCH ?1 LIMIT ?2)", NULL);
+  if (st == NULL)
+    return SEARCH_DRIVEN;
+  sqlite3_bind_text (st, 1, match, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, (gint64)cap);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    n = sqlite3_column_int64 (st, 0);
+  sqlite3_reset (st);
+  sqlite3_clear_bindings (st);
+  if ((guint64)n < cap)
+    return SEARCH_DRIVEN;
+  *budget = 2 * cap;
+  return SEARCH_WALK;
+}
+
+static gboolean
+run_list (SpVault *vault, const char *select, const char *kind, const SpFilter *filter,
+          const char *tail, SearchMode mode, guint64 budget, GArray *rowids, GPtrArray *ids,
+          GError **error)
+{
+  g_autoptr (sqlite3_stmt) st
+      = prepare_filtered (vault, select, kind, filter, tail, mode, error);
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  walk_budget = budget;
+  walk_over = FALSE;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      if (rowids)
+        {
+          gint64 r = sqlite3_column_int64 (st, 0);
+          g_array_append_val (rowids, r);
+        }
+      if (ids)
+        g_ptr_array_add (ids, g_strdup ((const char *)sqlite3_column_text (st, 1)));
+    }
+  walk_budget = 0;
+  if (rc != SQLITE_DONE)
+    return sp_sqlite_error (vault->db, rc, error);
+  return TRUE;
+}
+
+/* The rowids and ids of the rows a filter selects, in order, at most
+ * filter->limit: the one query behind every list. */
+static gboolean
+list_rows (SpVault *vault, const char *kind, const SpFilter *filter, SpSortOrder sort,
+           GArray *rowids, GPtrArray *ids, GError **error)
+{
+  const char *order
+      = sort == SP_SORT_UPDATED ? "ORDER BY r.updated DESC, r.id" : "ORDER BY r.sort_key, r.id";
+  g_autofree char *tail = filter && filter->limit
+                              ? g_strdup_printf ("%s LIMIT %u", order, filter->limit)
+                              : g_strdup (order);
+  guint64 budget = 0;
+  SearchMode mode = sort == SP_SORT_TITLE ? choose_mode (vault, filter, &budget) : SEARCH_DRIVEN;
+
+  if (mode == SEARCH_WALK)
+    {
+      g_autoptr (GError) local = NULL;
+
+      g_atomic_int_inc (&walks_started);
+      if (run_list (vault, "SELECT r.rowid, r.id", kind, filter, tail, SEARCH_WALK, budget,
+                    rowids, ids, &local))
+        return TRUE;
+      if (!walk_over)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      /* The matches are bunched further on: look them up instead. */
+      g_atomic_int_inc (&walks_given_up);
+      if (rowids)
+        g_array_set_size (rowids, 0);
+      if (ids)
+        g_ptr_array_set_size (ids, 0);
+    }
+  return run_list (vault, "SELECT r.rowid, r.id", kind, filter, tail, SEARCH_DRIVEN, 0, rowids,
+                   ids, error);
+}
+
 GPtrArray *
 sp_vault_list (SpVault *vault, const char *kind, const SpFilter *filter, GError **error)
 {
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (record_unref_cb);
   g_autoptr (GArray) rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr (sqlite3_stmt) st = NULL;
-  g_autofree char *tail = NULL;
-  int rc;
 
   g_return_val_if_fail (vault != NULL, NULL);
-  if (vault->db == NULL)
-    {
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_LOCKED, _ ("The vault is locked"));
-      return NULL;
-    }
-  if (!check_kind (kind, error))
+  if (!check_vault_open (vault, error) || !check_kind (kind, error))
     return NULL;
-  tail = filter && filter->limit
-             ? g_strdup_printf ("ORDER BY r.sort_key, r.id LIMIT %u", filter->limit)
-             : g_strdup ("ORDER BY r.sort_key, r.id");
-  st = prepare_filtered (vault, "SELECT r.rowid", kind, filter, tail, error);
-  if (st == NULL)
+  if (!list_rows (vault, kind, filter, SP_SORT_TITLE, rowids, NULL, error))
     return NULL;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      gint64 r = sqlite3_column_int64 (st, 0);
-      g_array_append_val (rowids, r);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      sp_sqlite_error (vault->db, rc, error);
-      return NULL;
-    }
   for (guint i = 0; i < rowids->len; i++)
     {
-      SpRecord *rec = sp_vault_load_record (vault, g_array_index (rowids, gint64, i), error);
+      SpRecord *rec = load_listed (vault, g_array_index (rowids, gint64, i), error);
       if (rec == NULL)
         return NULL;
       g_ptr_array_add (out, rec);
@@ -243,7 +488,7 @@ sp_vault_count (SpVault *vault, const char *kind, const SpFilter *filter, GError
     }
   if (!check_kind (kind, error))
     return -1;
-  st = prepare_filtered (vault, "SELECT count(*)", kind, filter, NULL, error);
+  st = prepare_filtered (vault, "SELECT count(*)", kind, filter, NULL, SEARCH_DRIVEN, error);
   if (st == NULL)
     return -1;
   if (sqlite3_step (st) == SQLITE_ROW)
@@ -253,17 +498,6 @@ sp_vault_count (SpVault *vault, const char *kind, const SpFilter *filter, GError
   return n;
 }
 
-static gboolean
-check_vault_open (SpVault *vault, GError **error)
-{
-  if (vault->db == NULL)
-    {
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_LOCKED, _ ("The vault is locked"));
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* Ids only: no record is built, so a list model over 100,000 rows can load
  * its ids at once and its rows on demand. */
 GPtrArray *
@@ -271,27 +505,12 @@ sp_vault_list_ids (SpVault *vault, const char *kind, const SpFilter *filter, SpS
                    GError **error)
 {
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (sqlite3_stmt) st = NULL;
-  const char *order
-      = sort == SP_SORT_UPDATED ? "ORDER BY r.updated DESC, r.id" : "ORDER BY r.sort_key, r.id";
-  g_autofree char *tail = NULL;
-  int rc;
 
   g_return_val_if_fail (vault != NULL, NULL);
   if (!check_vault_open (vault, error) || !check_kind (kind, error))
     return NULL;
-  tail = filter && filter->limit ? g_strdup_printf ("%s LIMIT %u", order, filter->limit)
-                                 : g_strdup (order);
-  st = prepare_filtered (vault, "SELECT r.id", kind, filter, tail, error);
-  if (st == NULL)
+  if (!list_rows (vault, kind, filter, sort, NULL, out, error))
     return NULL;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    g_ptr_array_add (out, g_strdup ((const char *)sqlite3_column_text (st, 0)));
-  if (rc != SQLITE_DONE)
-    {
-      sp_sqlite_error (vault->db, rc, error);
-      return NULL;
-    }
   return g_steal_pointer (&out);
 }
 
@@ -334,7 +553,7 @@ sp_vault_list_referencing (SpVault *vault, const char *id, const char *kind, GEr
     }
   for (guint i = 0; i < rowids->len; i++)
     {
-      SpRecord *rec = sp_vault_load_record (vault, g_array_index (rowids, gint64, i), error);
+      SpRecord *rec = load_listed (vault, g_array_index (rowids, gint64, i), error);
       if (rec == NULL)
         return NULL;
       g_ptr_array_add (out, rec);

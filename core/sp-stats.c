@@ -113,8 +113,8 @@ sp_stats_to_csv (GPtrArray *stats)
     {
       const SpStat *s = stats->pdata[i];
       gboolean events = g_str_equal (s->group, "events_by_kind_year");
-      g_autofree char *key = sp_csv_needs_guard (s->key) ? g_strconcat ("'", s->key, NULL)
-                                                         : g_strdup (s->key);
+      g_autofree char *key
+          = sp_csv_needs_guard (s->key) ? g_strconcat ("'", s->key, NULL) : g_strdup (s->key);
       g_autofree char *count = g_strdup_printf ("%" G_GINT64_FORMAT, s->count);
       g_autofree char *participants
           = events ? g_strdup_printf ("%" G_GINT64_FORMAT, s->participants) : NULL;

@@ -153,4 +153,10 @@ char *sp_search_body (const char *kind, GHashTable *fields);
 gboolean sp_search_index_record (SpVault *vault, gint64 rowid, const char *kind, GHashTable *fields,
                                  GError **error);
 char *sp_search_match_expr (const char *text);
+/* What `body MATCH match` means, in C; and as SQL, sp_search_words (body,
+ * match), on a connection (sp-vault.c registers it when opening). */
+gboolean sp_search_words_match (const char *body, const char *match);
+gboolean sp_search_register_functions (sqlite3 *db);
+/* For tests: lists that walked the title index, and walks given up. */
+void sp_search_get_walk_counts (guint *started, guint *given_up);
 gboolean sp_search_rebuild (SpVault *vault, GError **error);

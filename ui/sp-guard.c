@@ -54,10 +54,10 @@ typedef struct
 static Guard guard = { .inhibit_fd = -1 };
 
 static GMutex job_mutex;
-static SpVault *job_vault;   /* a guard job uses it in a thread */
-static gboolean job_close;   /* … which closes it when its call returns */
+static SpVault *job_vault; /* a guard job uses it in a thread */
+static gboolean job_close; /* … which closes it when its call returns */
 
-static GdkClipboard *clip;              /* weak */
+static GdkClipboard *clip;               /* weak */
 static GdkContentProvider *clip_content; /* weak: what we put there */
 static guint clip_source;
 static guint clip_delay_ms = DEFAULT_CLIPBOARD_DELAY_MS;
@@ -173,8 +173,8 @@ session_lock_signal (GDBusConnection *connection, const char *sender, const char
 }
 
 static void
-sleep_signal (GDBusConnection *connection, const char *sender, const char *path,
-              const char *iface, const char *signal, GVariant *params, gpointer data)
+sleep_signal (GDBusConnection *connection, const char *sender, const char *path, const char *iface,
+              const char *signal, GVariant *params, gpointer data)
 {
   gboolean start = FALSE;
 
@@ -217,8 +217,8 @@ inhibit_done (GObject *source, GAsyncResult *result, gpointer data)
   gint32 index = -1;
   int fd;
 
-  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), &fds,
-                                                           result, &error);
+  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), &fds, result,
+                                                           &error);
   if (reply == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -481,8 +481,7 @@ form_set_busy (Form *form, gboolean busy)
   g_simple_action_set_enabled (
       G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (form->actions), "ok")), !busy);
   g_simple_action_set_enabled (
-      G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (form->actions), "remove")),
-      !busy);
+      G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (form->actions), "remove")), !busy);
 }
 
 static void
@@ -634,30 +633,30 @@ job_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 
   switch (job->kind)
     {
-    case FORM_DURESS:
-      ok = job->remove ? sp_vault_clear_duress (job->vault, &error)
-                       : sp_vault_set_duress (job->vault, job->passphrase, &error);
-      break;
-    case FORM_BACKUP:
-      ok = sp_vault_backup (job->vault, job->path, job->passphrase, job->profile, &error);
-      break;
-    case FORM_RESTORE:
-      {
-        g_autoptr (GFile) dir = g_file_new_for_path (job->dir);
-        g_autoptr (GFile) parent = g_file_get_parent (dir);
-        g_autoptr (GError) mkdir_error = NULL;
+      case FORM_DURESS:
+        ok = job->remove ? sp_vault_clear_duress (job->vault, &error)
+                         : sp_vault_set_duress (job->vault, job->passphrase, &error);
+        break;
+      case FORM_BACKUP:
+        ok = sp_vault_backup (job->vault, job->path, job->passphrase, job->profile, &error);
+        break;
+      case FORM_RESTORE:
+        {
+          g_autoptr (GFile) dir = g_file_new_for_path (job->dir);
+          g_autoptr (GFile) parent = g_file_get_parent (dir);
+          g_autoptr (GError) mkdir_error = NULL;
 
-        /* Only the parent: core makes the vault folder itself, 0700. */
-        if (parent && !g_file_make_directory_with_parents (parent, NULL, &mkdir_error)
-            && !g_error_matches (mkdir_error, G_IO_ERROR, G_IO_ERROR_EXISTS))
-          {
-            g_task_return_error (task, g_steal_pointer (&mkdir_error));
-            return;
-          }
-        ok = sp_vault_restore (job->path, job->passphrase, job->dir, job->new_passphrase,
-                               job->profile, job->replace, &error);
-      }
-      break;
+          /* Only the parent: core makes the vault folder itself, 0700. */
+          if (parent && !g_file_make_directory_with_parents (parent, NULL, &mkdir_error)
+              && !g_error_matches (mkdir_error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+            {
+              g_task_return_error (task, g_steal_pointer (&mkdir_error));
+              return;
+            }
+          ok = sp_vault_restore (job->path, job->passphrase, job->dir, job->new_passphrase,
+                                 job->profile, job->replace, &error);
+        }
+        break;
     }
   if (job->vault)
     job_release (job->vault);
@@ -673,24 +672,26 @@ job_error_text (Job *job, GError *error)
   if (error->domain == SP_CORE_ERROR)
     switch (error->code)
       {
-      case SP_CORE_ERROR_WRONG_PASSPHRASE:
-        return _ ("Wrong backup passphrase. Nothing was changed.");
-      case SP_CORE_ERROR_CORRUPT:
-        return _ ("This file is damaged, incomplete or not a Supolka backup. Nothing was "
-                  "changed.");
-      case SP_CORE_ERROR_TOO_NEW:
-        return _ ("This backup was made by a newer version of Supolka. Update Supolka first.");
-      case SP_CORE_ERROR_EXISTS:
-        return _ ("There is a vault on this computer already. Turn on “Replace the vault on "
-                  "this computer” to restore over it.");
-      case SP_CORE_ERROR_INVALID:
-        if (job->kind == FORM_DURESS)
-          return _ ("This is the vault's own passphrase. Choose a different one.");
-        break;
-      case SP_CORE_ERROR_LOCKED:
-        return _ ("The vault is locked.");
-      default:
-        break;
+        case SP_CORE_ERROR_WRONG_PASSPHRASE:
+          /* The first encrypted block does not open: core cannot tell a
+         * wrong passphrase from a damaged start of the file. */
+          return _ ("Wrong backup passphrase, or the file is damaged. Nothing was changed.");
+        case SP_CORE_ERROR_CORRUPT:
+          return _ ("This file is damaged, incomplete or not a Supolka backup. Nothing was "
+                    "changed.");
+        case SP_CORE_ERROR_TOO_NEW:
+          return _ ("This backup was made by a newer version of Supolka. Update Supolka first.");
+        case SP_CORE_ERROR_EXISTS:
+          return _ ("There is a vault on this computer already. Turn on “Replace the vault on "
+                    "this computer” to restore over it.");
+        case SP_CORE_ERROR_INVALID:
+          if (job->kind == FORM_DURESS)
+            return _ ("This is the vault's own passphrase. Choose a different one.");
+          break;
+        case SP_CORE_ERROR_LOCKED:
+          return _ ("The vault is locked.");
+        default:
+          break;
       }
   return error->message;
 }
@@ -720,24 +721,24 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
   clear_entries (form);
   switch (job->kind)
     {
-    case FORM_DURESS:
-      form_set_done (form, job->remove
-                               ? _ ("The duress passphrase is removed, if there was one.")
-                               : _ ("The duress passphrase is set. Entering it at the lock "
-                                    "screen destroys the real data."));
-      break;
-    case FORM_BACKUP:
-      form_set_done (form, _ ("The backup is saved. Keep it away from this computer and keep its "
-                              "passphrase safe: together they open all the data."));
-      break;
-    case FORM_RESTORE:
-      if (guard.app)
-        refresh_lock_pages (guard.app);
-      form_set_done (form, job->new_passphrase
-                               ? _ ("The vault is restored. Unlock it with the new passphrase.")
-                               : _ ("The vault is restored. Unlock it with the backup's "
-                                    "passphrase."));
-      break;
+      case FORM_DURESS:
+        form_set_done (form, job->remove
+                                 ? _ ("The duress passphrase is removed, if there was one.")
+                                 : _ ("The duress passphrase is set. Entering it at the lock "
+                                      "screen destroys the real data."));
+        break;
+      case FORM_BACKUP:
+        form_set_done (form, _ ("The backup is saved. Keep it away from this computer and keep its "
+                                "passphrase safe: together they open all the data."));
+        break;
+      case FORM_RESTORE:
+        if (guard.app)
+          refresh_lock_pages (guard.app);
+        form_set_done (form, job->new_passphrase
+                                 ? _ ("The vault is restored. Unlock it with the new passphrase.")
+                                 : _ ("The vault is restored. Unlock it with the backup's "
+                                      "passphrase."));
+        break;
     }
 }
 
@@ -798,22 +799,22 @@ form_ok (GSimpleAction *action, GVariant *param, gpointer data)
   job->passphrase = entry_secret (form->passphrase);
   switch (form->kind)
     {
-    case FORM_DURESS:
-      job->vault = vault;
-      break;
-    case FORM_BACKUP:
-      job->vault = vault;
-      job->path = g_strdup (form->path);
-      /* As strong as the vault's own passphrase. */
-      job->profile = sp_vault_get_kdf_profile (vault);
-      break;
-    case FORM_RESTORE:
-      job->path = g_strdup (form->path);
-      job->dir = sp_vault_default_dir ();
-      job->new_passphrase = entry_secret (form->new_pass);
-      job->profile = new_profile ();
-      job->replace = gtk_switch_get_active (GTK_SWITCH (form->replace));
-      break;
+      case FORM_DURESS:
+        job->vault = vault;
+        break;
+      case FORM_BACKUP:
+        job->vault = vault;
+        job->path = g_strdup (form->path);
+        /* As strong as the vault's own passphrase. */
+        job->profile = sp_vault_get_kdf_profile (vault);
+        break;
+      case FORM_RESTORE:
+        job->path = g_strdup (form->path);
+        job->dir = sp_vault_default_dir ();
+        job->new_passphrase = entry_secret (form->new_pass);
+        job->profile = new_profile ();
+        job->replace = gtk_switch_get_active (GTK_SWITCH (form->replace));
+        break;
     }
   start_job (form, job);
 }
@@ -941,8 +942,8 @@ form_new (FormKind kind, const char *title, const char *ok_label)
   form->form = gtk_box_new (GTK_ORIENTATION_VERTICAL, 18);
   form->error_label = wrapped_label (NULL, "error");
   gtk_widget_set_visible (form->error_label, FALSE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (form->error_label),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Error"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (form->error_label), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Error"), -1);
   form->done_label = wrapped_label (NULL, NULL);
   gtk_widget_set_visible (form->done_label, FALSE);
   gtk_box_append (GTK_BOX (outer), form->form);
@@ -1023,9 +1024,10 @@ show_duress (SpApplication *app)
   group = form_group (form, _ ("New duress passphrase"), NULL);
   form->passphrase = form_password (form, group, _ ("_Duress passphrase"));
   form->repeat = form_password (form, group, _ ("_Repeat the duress passphrase"));
-  remove_group = form_group (
-      form, NULL, _ ("Nothing shows whether a duress passphrase is set. Removing it is safe "
-                     "either way."));
+  remove_group
+      = form_group (form, NULL,
+                    _ ("Nothing shows whether a duress passphrase is set. Removing it is safe "
+                       "either way."));
   remove = gtk_button_new_with_mnemonic (_ ("_Remove the Duress Passphrase"));
   gtk_widget_set_halign (remove, GTK_ALIGN_START);
   gtk_widget_add_css_class (remove, "destructive-action");
@@ -1232,8 +1234,7 @@ sp_guard_install (SpApplication *app)
   /* No recent files: file choosers and anything else in GTK leave no list
    * of what was opened (recently-used.xbel) behind. */
   if (settings)
-    g_object_set (settings, "gtk-recent-files-enabled", FALSE, "gtk-recent-files-max-age", 0,
-                  NULL);
+    g_object_set (settings, "gtk-recent-files-enabled", FALSE, "gtk-recent-files-max-age", 0, NULL);
   g_signal_connect (app, "shutdown", G_CALLBACK (app_shutdown), NULL);
   g_bus_get (G_BUS_TYPE_SESSION, guard.cancellable, session_bus_ready, NULL);
   g_bus_get (G_BUS_TYPE_SYSTEM, guard.cancellable, system_bus_ready, NULL);
