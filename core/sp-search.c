@@ -7,32 +7,172 @@
 
 #define MAX_QUERY_WORDS 16
 
+/* ---- The index follows the records, once per transaction ----
+ *
+ * FTS4 writes a new segment (one per index: the terms and the three prefix
+ * lengths) whenever a statement of the same transaction opens a statement
+ * journal (its xSavepoint flushes the pending terms), and nearly every write
+ * of a record does (UPDATE, INSERT OR REPLACE, INSERT … SELECT). Indexing each
+ * record as it was written thus flushed and merged segments once per record
+ * — most of a bulk insert's pages, each encrypted again for the statement
+ * journal. So inside a transaction the records to index are only noted, and
+ * indexed together when it commits (sp_search_flush from tx_finish): deletes
+ * first, in few statements, then inserts in rowid order, which FTS4 keeps in
+ * memory and writes once at COMMIT. Searches in the same transaction flush
+ * first, so they see its writes as before. */
+
+static GHashTable *
+load_live_fields (SpVault *vault, gint64 rowid, char **kind_out, GError **error)
+{
+  g_autoptr (GHashTable) fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  sqlite3_stmt *st = sp_stmt (vault, "SELECT kind, cl FROM records WHERE rowid = ?", error);
+  gint64 cl = 0;
+  int rc;
+
+  *kind_out = NULL;
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64 (st, 1, rowid);
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW)
+    {
+      *kind_out = g_strdup ((const char *)sqlite3_column_text (st, 0));
+      cl = sqlite3_column_int64 (st, 1);
+    }
+  sqlite3_reset (st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      sp_sqlite_error (vault->db, rc, error);
+      return NULL;
+    }
+  if (*kind_out == NULL || cl % 2 == 0) /* gone or deleted: not findable */
+    return g_steal_pointer (&fields);
+  st = sp_stmt (vault, "SELECT field, value FROM fields WHERE rec = ? AND value IS NOT NULL",
+                error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64 (st, 1, rowid);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_hash_table_insert (fields, g_strdup ((const char *)sqlite3_column_text (st, 0)),
+                         g_strdup ((const char *)sqlite3_column_text (st, 1)));
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    {
+      sp_sqlite_error (vault->db, rc, error);
+      return NULL;
+    }
+  return g_steal_pointer (&fields);
+}
+
+static int
+cmp_rowid (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+
+  return x < y ? -1 : x > y;
+}
+
+#define DELETE_CHUNK 200
+
+/* Re-indexes these records from their stored fields. */
+static gboolean
+index_rows (SpVault *vault, GArray *rowids, GError **error)
+{
+  g_autoptr (GPtrArray) bodies = g_ptr_array_new_with_free_func (g_free);
+  guint n = 0;
+
+  g_array_sort (rowids, cmp_rowid);
+  for (guint i = 0; i < rowids->len; i++) /* unique */
+    if (n == 0 || g_array_index (rowids, gint64, i) != g_array_index (rowids, gint64, n - 1))
+      g_array_index (rowids, gint64, n++) = g_array_index (rowids, gint64, i);
+  g_array_set_size (rowids, n);
+
+  for (guint i = 0; i < rowids->len; i++)
+    {
+      g_autofree char *kind = NULL;
+      g_autoptr (GHashTable) fields
+          = load_live_fields (vault, g_array_index (rowids, gint64, i), &kind, error);
+
+      if (fields == NULL)
+        return FALSE;
+      g_ptr_array_add (bodies, kind && g_hash_table_size (fields)
+                                   ? sp_search_body (kind, fields)
+                                   : NULL);
+    }
+  /* One DELETE statement per chunk: each statement flushes FTS4's pending
+   * terms once, not once per record. */
+  for (guint i = 0; i < rowids->len; i += DELETE_CHUNK)
+    {
+      guint k = MIN (DELETE_CHUNK, rowids->len - i);
+      g_autoptr (GString) sql = g_string_new ("DELETE FROM search WHERE docid IN (?");
+      g_autoptr (sqlite3_stmt) st = NULL;
+
+      for (guint j = 1; j < k; j++)
+        g_string_append (sql, ",?");
+      g_string_append_c (sql, ')');
+      st = sp_prepare (vault, sql->str, error);
+      if (st == NULL)
+        return FALSE;
+      for (guint j = 0; j < k; j++)
+        sqlite3_bind_int64 (st, (int)j + 1, g_array_index (rowids, gint64, i + j));
+      if (sqlite3_step (st) != SQLITE_DONE)
+        return sp_sqlite_error (vault->db, sqlite3_errcode (vault->db), error);
+    }
+  for (guint i = 0; i < rowids->len; i++)
+    {
+      const char *body = bodies->pdata[i];
+      sqlite3_stmt *st;
+
+      if (body == NULL || *body == '\0')
+        continue;
+      st = sp_stmt (vault, "INSERT INTO search (docid, body) VALUES (?, ?)", error);
+      if (st == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (st, 1, g_array_index (rowids, gint64, i));
+      sqlite3_bind_text (st, 2, body, -1, SQLITE_STATIC);
+      if (!sp_step_done (vault, st, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 sp_search_index_record (SpVault *vault, gint64 rowid, const char *kind, GHashTable *fields,
                         GError **error)
 {
-  sqlite3_stmt *st;
-  g_autofree char *body = NULL;
+  g_autoptr (GArray) one = NULL;
 
+  (void)kind;
+  (void)fields;
   if (vault->schema_version < 2)
     return TRUE; /* no index yet; migration 2 builds it */
-  st = sp_stmt (vault, "DELETE FROM search WHERE docid = ?", error);
-  if (st == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (st, 1, rowid);
-  if (!sp_step_done (vault, st, error))
-    return FALSE;
-  if (fields == NULL) /* deleted: not findable */
+  if (!sqlite3_get_autocommit (vault->db)) /* in a transaction: at its commit */
+    {
+      if (vault->search_dirty == NULL)
+        vault->search_dirty = g_array_new (FALSE, FALSE, sizeof (gint64));
+      g_array_append_val (vault->search_dirty, rowid);
+      return TRUE;
+    }
+  one = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_array_append_val (one, rowid);
+  return index_rows (vault, one, error);
+}
+
+gboolean
+sp_search_flush (SpVault *vault, GError **error)
+{
+  g_autoptr (GArray) dirty = NULL;
+
+  if (vault->search_dirty == NULL || vault->search_dirty->len == 0)
     return TRUE;
-  body = sp_search_body (kind, fields);
-  if (*body == '\0')
-    return TRUE;
-  st = sp_stmt (vault, "INSERT INTO search (docid, body) VALUES (?, ?)", error);
-  if (st == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (st, 1, rowid);
-  sqlite3_bind_text (st, 2, body, -1, SQLITE_STATIC);
-  return sp_step_done (vault, st, error);
+  dirty = g_steal_pointer (&vault->search_dirty);
+  return index_rows (vault, dirty, error);
+}
+
+void
+sp_search_forget (SpVault *vault)
+{
+  g_clear_pointer (&vault->search_dirty, g_array_unref);
 }
 
 gboolean
@@ -50,9 +190,18 @@ sp_search_rebuild (SpVault *vault, GError **error)
     }
   if (!sp_exec (vault, "DELETE FROM search", error))
     return FALSE;
+  /* Titles too; the index rows themselves once, at the end. */
   for (guint i = 0; i < rowids->len; i++)
     if (!sp_vault_refresh_record (vault, g_array_index (rowids, gint64, i), NULL, error))
+      {
+        sp_search_forget (vault);
+        return FALSE;
+      }
+  if (!sp_search_flush (vault, error))
+    {
+      sp_search_forget (vault);
       return FALSE;
+    }
   return TRUE;
 }
 
@@ -427,7 +576,11 @@ list_rows (SpVault *vault, const char *kind, const SpFilter *filter, SpSortOrder
                               ? g_strdup_printf ("%s LIMIT %u", order, filter->limit)
                               : g_strdup (order);
   guint64 budget = 0;
-  SearchMode mode = sort == SP_SORT_TITLE ? choose_mode (vault, filter, &budget) : SEARCH_DRIVEN;
+  SearchMode mode;
+
+  if (filter && filter->search && !sp_search_flush (vault, error))
+    return FALSE;
+  mode = sort == SP_SORT_TITLE ? choose_mode (vault, filter, &budget) : SEARCH_DRIVEN;
 
   if (mode == SEARCH_WALK)
     {
@@ -487,6 +640,8 @@ sp_vault_count (SpVault *vault, const char *kind, const SpFilter *filter, GError
       return -1;
     }
   if (!check_kind (kind, error))
+    return -1;
+  if (filter && filter->search && !sp_search_flush (vault, error))
     return -1;
   st = prepare_filtered (vault, "SELECT count(*)", kind, filter, NULL, SEARCH_DRIVEN, error);
   if (st == NULL)

@@ -29,6 +29,7 @@ struct _SpVault
   gboolean explicit_tx;
   int schema_version;
   GHashTable *stmts; /* SQL text pointer -> cached sqlite3_stmt */
+  GArray *search_dirty; /* rowids (gint64) to re-index at commit (sp-search.c) */
 };
 
 /* sp-error.c */
@@ -160,3 +161,8 @@ gboolean sp_search_register_functions (sqlite3 *db);
 /* For tests: lists that walked the title index, and walks given up. */
 void sp_search_get_walk_counts (guint *started, guint *given_up);
 gboolean sp_search_rebuild (SpVault *vault, GError **error);
+/* Inside a transaction sp_search_index_record only notes the record; the
+ * index follows at commit (tx_finish calls sp_search_flush) or before a
+ * search; a rollback forgets the notes (sp_search_forget). */
+gboolean sp_search_flush (SpVault *vault, GError **error);
+void sp_search_forget (SpVault *vault);

@@ -410,6 +410,7 @@ sp_vault_close (SpVault *vault)
       if (vault->current_tx)
         sqlite3_exec (vault->db, "ROLLBACK", NULL, NULL, NULL);
       g_clear_pointer (&vault->stmts, g_hash_table_unref);
+      sp_search_forget (vault);
       sqlite3_close_v2 (vault->db);
       vault->db = NULL;
     }
@@ -507,6 +508,8 @@ tx_finish (SpVault *vault, GError **error)
 {
   char buf[32];
 
+  if (!sp_search_flush (vault, error))
+    return FALSE;
   g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, vault->next_tx);
   if (!meta_set (vault, "next_tx", buf, error))
     return FALSE;
@@ -523,6 +526,7 @@ static void
 tx_abort (SpVault *vault)
 {
   sqlite3_exec (vault->db, "ROLLBACK", NULL, NULL, NULL);
+  sp_search_forget (vault);
   vault->current_tx = 0;
   vault->explicit_tx = FALSE;
   /* next_tx and hlc_last stay advanced in memory: harmless, they only grow. */
