@@ -2,6 +2,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n-lib.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "sp-vault-private.h"
 
@@ -169,10 +171,13 @@ sp_search_flush (SpVault *vault, GError **error)
   return index_rows (vault, dirty, error);
 }
 
+static void rank_cache_free (SpRankCache *c);
+
 void
 sp_search_forget (SpVault *vault)
 {
   g_clear_pointer (&vault->search_dirty, g_array_unref);
+  g_clear_pointer (&vault->search_rank, rank_cache_free);
 }
 
 gboolean
@@ -225,100 +230,10 @@ sp_search_match_expr (const char *text)
   return n ? g_string_free (g_steal_pointer (&out), FALSE) : NULL;
 }
 
-/* TRUE when every word of @match ("minsk* gam*", from sp_search_match_expr)
- * is a prefix of some word of @body (folded text: [a-z0-9] words, single
- * spaces): what `body MATCH match` means for the FTS4 index, whose unicode61
- * tokens of folded text are exactly those words. */
-gboolean
-sp_search_words_match (const char *body, const char *match)
-{
-  const char *q = match;
-
-  if (body == NULL || match == NULL)
-    return FALSE;
-  while (*q)
-    {
-      gsize qlen = 0;
-      gboolean found = FALSE;
-
-      while (*q == ' ')
-        q++;
-      while (q[qlen] && q[qlen] != ' ' && q[qlen] != '*')
-        qlen++;
-      if (qlen == 0)
-        {
-          while (*q == '*')
-            q++;
-          continue;
-        }
-      for (const char *b = body; *b && !found;)
-        {
-          gsize blen = 0;
-
-          while (*b && !g_ascii_isalnum (*b))
-            b++;
-          while (g_ascii_isalnum (b[blen]))
-            blen++;
-          if (blen >= qlen && memcmp (b, q, qlen) == 0)
-            found = TRUE;
-          b += blen;
-        }
-      if (!found)
-        return FALSE;
-      q += qlen;
-      while (*q == '*')
-        q++;
-    }
-  return TRUE;
-}
-
-/* The walk's budget (see list_rows): how many rows sp_search_words may still
- * be asked about before it stops the statement. Per thread, as the statement
- * runs in the calling thread; 0: no limit. */
-static __thread guint64 walk_budget;
-static __thread gboolean walk_over;
-
-static void
-words_match_fn (sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-  const char *body = (const char *)sqlite3_value_text (argv[0]);
-  const char *match = (const char *)sqlite3_value_text (argv[1]);
-
-  (void)argc;
-  if (walk_budget && --walk_budget == 0)
-    {
-      walk_over = TRUE;
-      sqlite3_result_error (ctx, "search walk over budget", -1);
-      return;
-    }
-  sqlite3_result_int (ctx, sp_search_words_match (body, match));
-}
-
-/* sp_search_words (body, match): sp_search_words_match in SQL. */
-gboolean
-sp_search_register_functions (sqlite3 *db)
-{
-  return sqlite3_create_function (db, "sp_search_words", 2, SQLITE_UTF8, NULL, words_match_fn, NULL, NULL)
-         == SQLITE_OK;
-}
-
-/* How a text search restricts the rows:
- * DRIVEN  the FTS index gives every matching rowid; each is looked up and
- *         all are sorted. Cost grows with the number of matches.
- * WALK    the title index is walked in order and each row's folded text is
- *         tested (sp_search_words), until the page is full. Cost grows with
- *         (page size × records / matches): cheap exactly when there are many
- *         matches, as for the first letters typed. */
-typedef enum
-{
-  SEARCH_DRIVEN,
-  SEARCH_WALK,
-} SearchMode;
-
 /* Builds the WHERE clause for a filter. Only constant SQL goes into the
  * text; every value is bound. */
 static char *
-filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds, SearchMode mode)
+filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
 {
   const SpKindInfo *info = kind ? sp_kind_lookup (kind) : NULL;
   g_autoptr (GString) sql = g_string_new ("FROM records r WHERE 1");
@@ -384,12 +299,7 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds, SearchMode mo
         g_string_append (sql, " AND 0");
       else
         {
-          if (mode == SEARCH_WALK)
-            g_string_append (sql, " AND EXISTS (SELECT 1 FROM search s WHERE s.docid = r.rowid "
-                                  "AND sp_search_words (s.body, ?))");
-          else
-            g_string_append (sql,
-                             " AND r.rowid IN (SELECT docid FROM search WHERE search MATCH ?)");
+          g_string_append (sql, " AND r.rowid IN (SELECT docid FROM search WHERE search MATCH ?)");
           g_ptr_array_add (binds, match);
         }
     }
@@ -398,10 +308,10 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds, SearchMode mo
 
 static sqlite3_stmt *
 prepare_filtered (SpVault *vault, const char *select, const char *kind, const SpFilter *f,
-                  const char *tail, SearchMode mode, GError **error)
+                  const char *tail, GError **error)
 {
   g_autoptr (GPtrArray) binds = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *where = filter_sql (kind, f, binds, mode);
+  g_autofree char *where = filter_sql (kind, f, binds);
   g_autofree char *sql = g_strconcat (select, " ", where, " ", tail ? tail : "", NULL);
   sqlite3_stmt *st = sp_prepare (vault, sql, error);
 
@@ -465,89 +375,24 @@ check_vault_open (SpVault *vault, GError **error)
   return TRUE;
 }
 
-static guint64
-isqrt (guint64 n)
+/* For tests: how many pages the ranked lookup served. */
+static gint ranked_pages;
+
+guint
+sp_search_get_ranked_count (void)
 {
-  guint64 r = 0;
-
-  for (guint64 bit = G_GUINT64_CONSTANT (1) << 62; bit; bit >>= 2)
-    if (n >= r + bit)
-      {
-        n -= r + bit;
-        r = (r >> 1) + bit;
-      }
-    else
-      r >>= 1;
-  return r;
-}
-
-/* Walk or look up (see SearchMode)? A page of `limit` rows out of T records
- * of which N match costs about limit × T / N rows walked, or N rows looked
- * up and sorted: the walk wins when N > sqrt (limit × T). Counting the
- * matches stops at that bound, so the count is cheap too. *budget: how many
- * rows the walk may test before it is given up for the lookup (matches
- * bunched at the end of the title order). */
-/* For tests: how often a list walked, and gave a walk up. */
-static gint walks_started, walks_given_up;
-
-void
-sp_search_get_walk_counts (guint *started, guint *given_up)
-{
-  *started = (guint)g_atomic_int_get (&walks_started);
-  *given_up = (guint)g_atomic_int_get (&walks_given_up);
-}
-
-static SearchMode
-choose_mode (SpVault *vault, const SpFilter *f, guint64 *budget)
-{
-  g_autofree char *match = NULL;
-  sqlite3_stmt *st;
-  gint64 total = 0, n = 0;
-  guint64 cap;
-
-  if (f == NULL || f->limit == 0 || f->search == NULL)
-    return SEARCH_DRIVEN;
-  match = sp_search_match_expr (f->search);
-  if (match == NULL)
-    return SEARCH_DRIVEN;
-  st = sp_stmt (vault, "SELECT max(rowid) FROM records", NULL);
-  if (st == NULL)
-    return SEARCH_DRIVEN;
-  if (sqlite3_step (st) == SQLITE_ROW)
-    total = sqlite3_column_int64 (st, 0);
-  sqlite3_reset (st);
-  cap = isqrt ((guint64)f->limit * (guint64)MAX (total, 0));
-  if (cap < 64) /* a small vault: either way is cheap */
-    return SEARCH_DRIVEN;
-  st = sp_stmt (vault,
-                "SELECT count(*) FROM (SELECT 1 FROM search WHERE search MATCH ?1 LIMIT ?2)", NULL);
-  if (st == NULL)
-    return SEARCH_DRIVEN;
-  sqlite3_bind_text (st, 1, match, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 2, (gint64)cap);
-  if (sqlite3_step (st) == SQLITE_ROW)
-    n = sqlite3_column_int64 (st, 0);
-  sqlite3_reset (st);
-  sqlite3_clear_bindings (st);
-  if ((guint64)n < cap)
-    return SEARCH_DRIVEN;
-  *budget = 2 * cap;
-  return SEARCH_WALK;
+  return (guint)g_atomic_int_get (&ranked_pages);
 }
 
 static gboolean
 run_list (SpVault *vault, const char *select, const char *kind, const SpFilter *filter,
-          const char *tail, SearchMode mode, guint64 budget, GArray *rowids, GPtrArray *ids,
-          GError **error)
+          const char *tail, GArray *rowids, GPtrArray *ids, GError **error)
 {
-  g_autoptr (sqlite3_stmt) st
-      = prepare_filtered (vault, select, kind, filter, tail, mode, error);
+  g_autoptr (sqlite3_stmt) st = prepare_filtered (vault, select, kind, filter, tail, error);
   int rc;
 
   if (st == NULL)
     return FALSE;
-  walk_budget = budget;
-  walk_over = FALSE;
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       if (rowids)
@@ -558,9 +403,257 @@ run_list (SpVault *vault, const char *select, const char *kind, const SpFilter *
       if (ids)
         g_ptr_array_add (ids, g_strdup ((const char *)sqlite3_column_text (st, 1)));
     }
-  walk_budget = 0;
   if (rc != SQLITE_DONE)
     return sp_sqlite_error (vault->db, rc, error);
+  return TRUE;
+}
+
+/* ---- Ranked lookup ----
+ *
+ * A page of matches in title order without sorting every match: each live
+ * record's position in the title order, by rowid, is kept in memory (walked
+ * once from records_title, ~10 ms per 50,000 records), and a search keeps
+ * only the `limit` best-placed of the FTS index's matches. The positions are
+ * not personal data (the order of rowids), live only while the vault is open
+ * and are rebuilt after any write: the connection's change counter and
+ * PRAGMA data_version (writes by another connection) are compared on every
+ * use, and a rollback drops them (sp_search_forget). */
+
+#define RANK_MAX_ROWID (16 * 1024 * 1024)
+
+struct _SpRankCache
+{
+  gint64 changes;
+  gint64 data_version;
+  gsize n;          /* max rowid + 1 */
+  gint32 *rank;     /* by rowid: place in title order, -1: none (deleted, absent) */
+  guint8 *kind;     /* by rowid: index into kinds */
+  GPtrArray *kinds; /* kind names, at most 255 */
+};
+
+static void
+rank_cache_free (SpRankCache *c)
+{
+  if (c == NULL)
+    return;
+  g_free (c->rank);
+  g_free (c->kind);
+  g_ptr_array_unref (c->kinds);
+  g_free (c);
+}
+
+static gint64
+data_version (SpVault *vault)
+{
+  sqlite3_stmt *st = sp_stmt (vault, "PRAGMA data_version", NULL);
+  gint64 v = -1;
+
+  if (st && sqlite3_step (st) == SQLITE_ROW)
+    v = sqlite3_column_int64 (st, 0);
+  if (st)
+    sqlite3_reset (st);
+  return v;
+}
+
+/* The valid cache, rebuilt if needed; NULL when it does not apply (an
+ * error, or rowids too sparse): the caller uses SQL instead. */
+static SpRankCache *
+rank_cache_get (SpVault *vault)
+{
+  gint64 changes = sqlite3_total_changes (vault->db);
+  gint64 version = data_version (vault);
+  SpRankCache *c = vault->search_rank;
+  sqlite3_stmt *st;
+  gint64 max = 0;
+  gint32 pos = 0;
+  int rc;
+
+  if (c && c->changes == changes && c->data_version == version && version >= 0)
+    return c;
+  g_clear_pointer (&vault->search_rank, rank_cache_free);
+  if (version < 0)
+    return NULL;
+  st = sp_stmt (vault, "SELECT max(rowid) FROM records", NULL);
+  if (st == NULL)
+    return NULL;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    max = sqlite3_column_int64 (st, 0);
+  sqlite3_reset (st);
+  if (max < 0 || max >= RANK_MAX_ROWID)
+    return NULL;
+  c = g_new0 (SpRankCache, 1);
+  c->changes = changes;
+  c->data_version = version;
+  c->n = (gsize)max + 1;
+  c->rank = g_new (gint32, c->n);
+  memset (c->rank, 0xff, c->n * sizeof (gint32)); /* -1 */
+  c->kind = g_new0 (guint8, c->n);
+  c->kinds = g_ptr_array_new_with_free_func (g_free);
+  /* records_title (sort_key, id, cl, kind) covers it. */
+  st = sp_stmt (vault, "SELECT rowid, kind FROM records WHERE cl % 2 = 1 ORDER BY sort_key, id",
+                NULL);
+  if (st == NULL)
+    {
+      rank_cache_free (c);
+      return NULL;
+    }
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      gint64 r = sqlite3_column_int64 (st, 0);
+      const char *k = (const char *)sqlite3_column_text (st, 1);
+      guint ki;
+
+      if (r < 0 || (gsize)r >= c->n || k == NULL)
+        continue;
+      for (ki = 0; ki < c->kinds->len; ki++)
+        if (g_str_equal (c->kinds->pdata[ki], k))
+          break;
+      if (ki == c->kinds->len)
+        {
+          if (ki >= 255)
+            break;
+          g_ptr_array_add (c->kinds, g_strdup (k));
+        }
+      c->rank[r] = pos++;
+      c->kind[r] = (guint8)ki;
+    }
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    {
+      rank_cache_free (c);
+      return NULL;
+    }
+  vault->search_rank = c;
+  return c;
+}
+
+typedef struct
+{
+  gint32 rank;
+  gint64 rowid;
+} Ranked;
+
+/* Max-heap on rank, of at most `limit` entries: the best `limit` so far. */
+static void
+heap_push (Ranked *heap, guint *len, guint limit, Ranked x)
+{
+  guint i;
+
+  if (*len == limit)
+    {
+      if (x.rank >= heap[0].rank)
+        return;
+      /* Replace the root and sift down. */
+      i = 0;
+      for (;;)
+        {
+          guint l = 2 * i + 1, r = l + 1, m = i;
+          gint32 mr = x.rank;
+
+          if (l < *len && heap[l].rank > mr)
+            m = l, mr = heap[l].rank;
+          if (r < *len && heap[r].rank > mr)
+            m = r;
+          if (m == i)
+            break;
+          heap[i] = heap[m];
+          i = m;
+        }
+      heap[i] = x;
+      return;
+    }
+  i = (*len)++;
+  while (i > 0 && heap[(i - 1) / 2].rank < x.rank)
+    {
+      heap[i] = heap[(i - 1) / 2];
+      i = (i - 1) / 2;
+    }
+  heap[i] = x;
+}
+
+static int
+cmp_ranked (gconstpointer a, gconstpointer b)
+{
+  gint32 x = ((const Ranked *)a)->rank, y = ((const Ranked *)b)->rank;
+
+  return x < y ? -1 : x > y;
+}
+
+/* Only a text search (and a kind), a page, by title: what the ranked lookup
+ * serves. Other filters go through SQL. */
+static gboolean
+rank_applies (const SpFilter *f, SpSortOrder sort)
+{
+  return sort == SP_SORT_TITLE && f && f->limit && f->search && !f->include_deleted
+         && !(f->region && *f->region) && !(f->status && *f->status) && !(f->kind && *f->kind)
+         && !(f->tag && *f->tag);
+}
+
+/* FALSE with no error: not applicable, use SQL. */
+static gboolean
+rank_list (SpVault *vault, const char *kind, const SpFilter *f, GArray *rowids, GPtrArray *ids,
+           gboolean *done, GError **error)
+{
+  g_autofree char *match = sp_search_match_expr (f->search);
+  g_autofree Ranked *heap = NULL;
+  SpRankCache *c;
+  sqlite3_stmt *st;
+  guint len = 0;
+  gint kind_ix = -1;
+  int rc;
+
+  *done = FALSE;
+  if (match == NULL || (c = rank_cache_get (vault)) == NULL)
+    return TRUE;
+  if (kind)
+    {
+      for (guint i = 0; i < c->kinds->len; i++)
+        if (g_str_equal (c->kinds->pdata[i], kind))
+          kind_ix = (gint)i;
+      if (kind_ix < 0) /* no live record of that kind */
+        {
+          *done = TRUE;
+          return TRUE;
+        }
+    }
+  heap = g_new (Ranked, f->limit);
+  st = sp_stmt (vault, "SELECT docid FROM search WHERE search MATCH ?", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, match, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      gint64 r = sqlite3_column_int64 (st, 0);
+
+      if (r < 0 || (gsize)r >= c->n || c->rank[r] < 0 || (kind_ix >= 0 && c->kind[r] != kind_ix))
+        continue;
+      heap_push (heap, &len, f->limit, (Ranked){ c->rank[r], r });
+    }
+  sqlite3_reset (st);
+  sqlite3_clear_bindings (st);
+  if (rc != SQLITE_DONE)
+    return sp_sqlite_error (vault->db, rc, error);
+  qsort (heap, len, sizeof (Ranked), cmp_ranked);
+  for (guint i = 0; i < len; i++)
+    {
+      if (rowids)
+        g_array_append_val (rowids, heap[i].rowid);
+      if (ids)
+        {
+          sqlite3_stmt *idst = sp_stmt (vault, "SELECT id FROM records WHERE rowid = ?", error);
+
+          if (idst == NULL)
+            return FALSE;
+          sqlite3_bind_int64 (idst, 1, heap[i].rowid);
+          rc = sqlite3_step (idst);
+          if (rc == SQLITE_ROW)
+            g_ptr_array_add (ids, g_strdup ((const char *)sqlite3_column_text (idst, 0)));
+          sqlite3_reset (idst);
+          if (rc != SQLITE_ROW)
+            return sp_sqlite_error (vault->db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, error);
+        }
+    }
+  *done = TRUE;
   return TRUE;
 }
 
@@ -575,35 +668,22 @@ list_rows (SpVault *vault, const char *kind, const SpFilter *filter, SpSortOrder
   g_autofree char *tail = filter && filter->limit
                               ? g_strdup_printf ("%s LIMIT %u", order, filter->limit)
                               : g_strdup (order);
-  guint64 budget = 0;
-  SearchMode mode;
 
   if (filter && filter->search && !sp_search_flush (vault, error))
     return FALSE;
-  mode = sort == SP_SORT_TITLE ? choose_mode (vault, filter, &budget) : SEARCH_DRIVEN;
-
-  if (mode == SEARCH_WALK)
+  if (rank_applies (filter, sort))
     {
-      g_autoptr (GError) local = NULL;
+      gboolean done;
 
-      g_atomic_int_inc (&walks_started);
-      if (run_list (vault, "SELECT r.rowid, r.id", kind, filter, tail, SEARCH_WALK, budget,
-                    rowids, ids, &local))
-        return TRUE;
-      if (!walk_over)
+      if (!rank_list (vault, kind, filter, rowids, ids, &done, error))
+        return FALSE;
+      if (done)
         {
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
+          g_atomic_int_inc (&ranked_pages);
+          return TRUE;
         }
-      /* The matches are bunched further on: look them up instead. */
-      g_atomic_int_inc (&walks_given_up);
-      if (rowids)
-        g_array_set_size (rowids, 0);
-      if (ids)
-        g_ptr_array_set_size (ids, 0);
     }
-  return run_list (vault, "SELECT r.rowid, r.id", kind, filter, tail, SEARCH_DRIVEN, 0, rowids,
-                   ids, error);
+  return run_list (vault, "SELECT r.rowid, r.id", kind, filter, tail, rowids, ids, error);
 }
 
 GPtrArray *
@@ -643,7 +723,7 @@ sp_vault_count (SpVault *vault, const char *kind, const SpFilter *filter, GError
     return -1;
   if (filter && filter->search && !sp_search_flush (vault, error))
     return -1;
-  st = prepare_filtered (vault, "SELECT count(*)", kind, filter, NULL, SEARCH_DRIVEN, error);
+  st = prepare_filtered (vault, "SELECT count(*)", kind, filter, NULL, error);
   if (st == NULL)
     return -1;
   if (sqlite3_step (st) == SQLITE_ROW)

@@ -17,6 +17,8 @@
 #define SP_CL_MAX G_MAXINT32
 #define SP_MAX_CLOCK_AHEAD_MS (G_GUINT64_CONSTANT (24) * 3600 * 1000)
 
+typedef struct _SpRankCache SpRankCache;
+
 struct _SpVault
 {
   char *dir;
@@ -30,6 +32,7 @@ struct _SpVault
   int schema_version;
   GHashTable *stmts; /* SQL text pointer -> cached sqlite3_stmt */
   GArray *search_dirty; /* rowids (gint64) to re-index at commit (sp-search.c) */
+  SpRankCache *search_rank; /* title order by rowid (sp-search.c) */
 };
 
 /* sp-error.c */
@@ -154,12 +157,9 @@ char *sp_search_body (const char *kind, GHashTable *fields);
 gboolean sp_search_index_record (SpVault *vault, gint64 rowid, const char *kind, GHashTable *fields,
                                  GError **error);
 char *sp_search_match_expr (const char *text);
-/* What `body MATCH match` means, in C; and as SQL, sp_search_words (body,
- * match), on a connection (sp-vault.c registers it when opening). */
-gboolean sp_search_words_match (const char *body, const char *match);
-gboolean sp_search_register_functions (sqlite3 *db);
-/* For tests: lists that walked the title index, and walks given up. */
-void sp_search_get_walk_counts (guint *started, guint *given_up);
+/* For tests: how many pages the ranked lookup (title order kept in memory)
+ * served. */
+guint sp_search_get_ranked_count (void);
 gboolean sp_search_rebuild (SpVault *vault, GError **error);
 /* Inside a transaction sp_search_index_record only notes the record; the
  * index follows at commit (tx_finish calls sp_search_flush) or before a

@@ -155,12 +155,6 @@ open_database (const char *path, SpSecret *master_key, gboolean create, GError *
       sqlite3_close (db);
       return NULL;
     }
-  if (!sp_search_register_functions (db))
-    {
-      sp_sqlite_error (db, sqlite3_errcode (db), error);
-      sqlite3_close (db);
-      return NULL;
-    }
   sqlite3_busy_timeout (db, 5000);
   return db;
 }

@@ -1,5 +1,6 @@
-/* Lists and search pages: the two ways a page is computed (walking the title
- * index, or looking up every match and sorting) give the same rows.
+/* Lists and search pages: the two ways a page is computed (the title order
+ * kept in memory, or SQL that looks up and sorts every match) give the same
+ * rows, and follow writes and rollbacks.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "sp-vault-private.h"
@@ -82,9 +83,8 @@ test_pages_agree (void)
                             "p",  "h",      "t",      "c",      "брэст", "lema", "to",   "bo" };
   const char *kinds[] = { NULL, "org", "person" };
   const guint limits[] = { 1, 7, 10, 50 };
-  guint before_walks, before_given_up, walks, given_up;
+  guint before = sp_search_get_ranked_count ();
 
-  sp_search_get_walk_counts (&before_walks, &before_given_up);
   for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
     for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
       for (guint l = 0; l < G_N_ELEMENTS (limits); l++)
@@ -99,79 +99,70 @@ test_pages_agree (void)
             for (guint d = 0; d < deleted->len; d++)
               g_assert_cmpstr (got->pdata[i], !=, deleted->pdata[d]);
         }
-  sp_search_get_walk_counts (&walks, &given_up);
-  /* Broad prefixes took the walk, or the comparison above proved nothing. */
-  g_assert_cmpuint (walks - before_walks, >, 20);
-  g_test_message ("%u walks, %u given up", walks - before_walks, given_up - before_given_up);
+  /* The pages came from the ranked lookup, or the comparison above proved
+   * nothing (the reference is the SQL path). */
+  g_assert_cmpuint (sp_search_get_ranked_count () - before, ==,
+                    G_N_ELEMENTS (queries) * G_N_ELEMENTS (kinds) * G_N_ELEMENTS (limits));
 }
 
-/* Matches bunched at the end of the title order: the walk runs out of budget
- * and the page still comes out right, by lookup. */
+/* Matches bunched at the end of the title order. */
 static void
 test_bunched_matches (void)
 {
-  guint w0, g0, w1, g1;
   g_autoptr (GPtrArray) got = NULL;
   g_autoptr (GPtrArray) want = NULL;
 
-  sp_search_get_walk_counts (&w0, &g0);
   got = search_ids ("Яўгенава", "org", 10);
   want = reference_ids ("Яўгенава", "org", 10);
-  sp_search_get_walk_counts (&w1, &g1);
   assert_same (got, want, "bunched");
   g_assert_cmpuint (got->len, ==, 10);
-  g_assert_cmpuint (w1 - w0, ==, 1);
-  g_assert_cmpuint (g1 - g0, ==, 1);
 }
 
-/* The C matcher is what FTS means by `body MATCH 'w1* w2*'`, row by row. */
-static void
-test_matcher_agrees_with_fts (void)
+static gboolean
+contains (GPtrArray *ids, const char *id)
 {
-  const char *queries[]
-      = { "k", "ka", "kam", "ka m", "minsk", "m m", "zzz", "g", "brest ka", "ia", "ievg" };
-  sqlite3 *db = sp_vault_get_db (vault);
+  for (guint i = 0; i < ids->len; i++)
+    if (g_str_equal (ids->pdata[i], id))
+      return TRUE;
+  return FALSE;
+}
 
-  for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
-    {
-      g_autofree char *match = sp_search_match_expr (queries[q]);
-      g_autoptr (GHashTable) fts = g_hash_table_new (g_int64_hash, g_int64_equal);
-      g_autoptr (GArray) keys = g_array_new (FALSE, FALSE, sizeof (gint64));
-      sqlite3_stmt *st = NULL;
-      guint n_c = 0;
+/* Pages follow writes at once, and forget a rolled-back one: the positions
+ * kept in memory are rebuilt or dropped. */
+static void
+test_pages_follow_writes (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) first = search_ids ("ka", "org", 10);
+  g_autoptr (GPtrArray) again = NULL;
+  g_autoptr (GPtrArray) in_tx = NULL;
+  g_autoptr (GPtrArray) after = NULL;
+  g_autofree char *front = NULL;
+  g_autofree char *gone = NULL;
+  SpFieldValue rename = { "name", "Ябкака суполка" };
 
-      g_assert_nonnull (match);
-      g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT docid FROM search WHERE search MATCH ?", -1,
-                                           &st, NULL),
-                       ==, SQLITE_OK);
-      sqlite3_bind_text (st, 1, match, -1, SQLITE_STATIC);
-      while (sqlite3_step (st) == SQLITE_ROW)
-        {
-          gint64 d = sqlite3_column_int64 (st, 0);
-          g_array_append_val (keys, d);
-        }
-      sqlite3_finalize (st);
-      for (guint i = 0; i < keys->len; i++)
-        g_hash_table_add (fts, &g_array_index (keys, gint64, i));
+  g_assert_cmpuint (first->len, ==, 10);
+  /* The first one moves to the end; a new one comes first. */
+  g_assert_true (sp_vault_update (vault, first->pdata[0], &rename, 1, &error));
+  g_assert_no_error (error);
+  front = sp_test_insert (vault, "org", "name", "Aaa Kafront", NULL);
+  again = search_ids ("ka", "org", 10);
+  {
+    g_autoptr (GPtrArray) want = reference_ids ("ka", "org", 10);
+    assert_same (again, want, "after edits");
+  }
+  g_assert_cmpstr (again->pdata[0], ==, front);
+  g_assert_false (contains (again, first->pdata[0]));
 
-      g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT docid, body FROM search", -1, &st, NULL),
-                       ==, SQLITE_OK);
-      while (sqlite3_step (st) == SQLITE_ROW)
-        {
-          gint64 d = sqlite3_column_int64 (st, 0);
-          gboolean c = sp_search_words_match ((const char *)sqlite3_column_text (st, 1), match);
-          if (c != g_hash_table_contains (fts, &d))
-            g_error ("\"%s\": docid %" G_GINT64_FORMAT ": C %d, FTS %d", match, d, c, !c);
-          n_c += c;
-        }
-      sqlite3_finalize (st);
-      g_assert_cmpuint (n_c, ==, keys->len);
-    }
-  g_assert_true (sp_search_words_match ("kamara minsk", "kam* m*"));
-  g_assert_false (sp_search_words_match ("kamara minsk", "kam* g*"));
-  g_assert_false (sp_search_words_match ("akam", "kam*"));
-  g_assert_false (sp_search_words_match ("ka", "kam*"));
-  g_assert_true (sp_search_words_match ("", ""));
+  /* Inside a transaction the page sees its writes; after a rollback, not. */
+  g_assert_true (sp_vault_begin (vault, &error));
+  gone = sp_test_insert (vault, "org", "name", "Aaa Kaback", NULL);
+  in_tx = search_ids ("ka", "org", 10);
+  g_assert_cmpstr (in_tx->pdata[0], ==, gone);
+  sp_vault_rollback (vault);
+  after = search_ids ("ka", "org", 10);
+  g_assert_false (contains (after, gone));
+  assert_same (after, again, "after rollback");
 }
 
 static void
@@ -217,9 +208,9 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
   fill_vault ();
-  g_test_add_func ("/list/matcher-agrees-with-fts", test_matcher_agrees_with_fts);
   g_test_add_func ("/list/pages-agree", test_pages_agree);
   g_test_add_func ("/list/bunched-matches", test_bunched_matches);
+  g_test_add_func ("/list/pages-follow-writes", test_pages_follow_writes);
   rc = g_test_run ();
   sp_vault_close (vault);
   {

@@ -160,8 +160,19 @@ shoot (GtkWidget *widget, const char *name)
   GdkTexture *texture;
   int w, h;
 
+  /* Held while drawing: a dialog may finish and close itself meanwhile. */
+  g_object_ref (widget);
   wait_until (is_mapped, widget);
   drain ();
+  if (!gtk_widget_get_mapped (widget))
+    {
+      /* Gone from the screen while the loop ran (slow machines, sanitizers):
+       * an empty picture, so the screenshot never decides a test. */
+      g_test_message ("%s was closed before it could be drawn", name);
+      g_object_unref (widget);
+      return gdk_memory_texture_new (1, 1, GDK_MEMORY_DEFAULT,
+                                     g_bytes_new_static ("\0\0\0\0", 4), 4);
+    }
   w = gtk_widget_get_width (widget);
   h = gtk_widget_get_height (widget);
   g_assert_cmpint (w, >, 0);
@@ -184,6 +195,7 @@ shoot (GtkWidget *widget, const char *name)
   texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
                                          node, &GRAPHENE_RECT_INIT (0, 0, w, h));
   g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_object_unref (widget);
   return texture;
 }
 
