@@ -3,13 +3,19 @@
  * searched for the plaintext markers the session wrote into the vault, and
  * for the passphrases. Zero hits is the only pass (docs/SECURITY.md).
  *
- * To extend it (sync, other commands): add steps to the session below, and any
- * new marker to the markers[] list.
+ * The session syncs with a second device through a real supolka-relay whose
+ * data folder and log are inside the scanned tree (when $SUPOLKA_RELAY is set).
+ * To extend it: add steps to the session below, and any new marker to the
+ * markers[] list.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sec-cli-run.h"
 #include "supolka-core.h"
@@ -100,6 +106,55 @@ find_markers (const char *const *dirs, guint *files)
   return hits;
 }
 
+/* Starts supolka-relay on 127.0.0.1 (a free port) with its data folder and its
+ * log inside root; returns its base URL, or NULL when $SUPOLKA_RELAY is unset. */
+static char *
+relay_start (const char *root, GPid *pid)
+{
+  const char *relay = g_getenv ("SUPOLKA_RELAY");
+  g_autofree char *data = g_build_filename (root, "relay-data", NULL);
+  g_autofree char *log = g_build_filename (root, "relay.log", NULL);
+  const char *argv[] = { relay, "--listen", "127.0.0.1:0", "--data", data, NULL };
+  g_autoptr (GError) error = NULL;
+  GString *line = g_string_new (NULL);
+  int out_fd = -1, log_fd;
+  char c;
+
+  if (relay == NULL)
+    {
+      g_string_free (line, TRUE);
+      return NULL;
+    }
+  g_assert_cmpint (g_mkdir_with_parents (data, 0700), ==, 0);
+  log_fd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_cmpint (log_fd, >=, 0);
+  g_assert_true (g_spawn_async_with_pipes_and_fds (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                                   NULL, NULL, -1, -1, log_fd, NULL, NULL, 0, pid,
+                                                   NULL, &out_fd, NULL, &error));
+  g_assert_no_error (error);
+  close (log_fd);
+  /* It prints "listening on 127.0.0.1:PORT" once it is ready. */
+  while (read (out_fd, &c, 1) == 1 && c != '\n')
+    g_string_append_c (line, c);
+  close (out_fd);
+  g_assert_true (g_str_has_prefix (line->str, "listening on "));
+  {
+    char *url = g_strconcat ("http://", line->str + strlen ("listening on "), NULL);
+    g_string_free (line, TRUE);
+    return url;
+  }
+}
+
+static void
+relay_stop (GPid pid)
+{
+  int status;
+
+  kill (pid, SIGTERM);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+}
+
 static void
 expect (int got, int want)
 {
@@ -119,6 +174,8 @@ test_session (void)
   g_autofree char *csv_text = NULL;
   g_autoptr (GPtrArray) hits = NULL;
   const char *dirs[3] = { NULL, NULL, NULL };
+  g_autofree char *relay_url = NULL;
+  GPid relay_pid = 0;
   guint files = 0;
 
   if (!sec_require_cli ())
@@ -168,6 +225,51 @@ test_session (void)
                    backup, "--kdf", "interactive", NULL),
           0);
   expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "check", NULL), 0);
+
+  /* Sync with a second device of the same person through a real relay. */
+  relay_url = relay_start (env->root, &relay_pid);
+  if (relay_url)
+    {
+      g_autofree char *second = g_build_filename (env->root, "second-device", NULL);
+      g_autofree char *invite = NULL, *code = NULL;
+
+      expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "workspace", "create",
+                       "--relay", relay_url, NULL),
+              0);
+      expect (sec_run (env, PASS "\n", &invite, NULL, "--passphrase-fd", "3", "workspace", "invite",
+                       NULL),
+              0);
+      g_strstrip (invite);
+      expect (sec_run (env, PASS "\n", NULL, NULL, "--vault", second, "--passphrase-fd", "3",
+                       "init", "--kdf", "interactive", NULL),
+              0);
+      expect (sec_run (env, PASS "\n", &code, NULL, "--vault", second, "--passphrase-fd", "3",
+                       "--json", "workspace", "join", invite, NULL),
+              0);
+      {
+        const char *digits = strstr (code, "\"safety_code\"");
+        g_autofree char *safety = NULL;
+        g_assert_nonnull (digits);
+        digits = strchr (digits + 14, '"');
+        g_assert_nonnull (digits);
+        safety = g_strndup (digits + 1, 11);
+        expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "workspace", "approve",
+                         safety, NULL),
+                0);
+      }
+      expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "sync", NULL), 0);
+      expect (sec_run (env, PASS "\n", NULL, NULL, "--vault", second, "--passphrase-fd", "3",
+                       "sync", NULL),
+              0);
+      g_clear_pointer (&out, g_free);
+      expect (sec_run (env, PASS "\n", &out, NULL, "--vault", second, "--passphrase-fd", "3",
+                       "search", "forensic", NULL),
+              0);
+      g_assert_nonnull (strstr (out, M_ADD)); /* it really travelled */
+      relay_stop (relay_pid);                 /* its WAL is checkpointed into relay.db */
+    }
+  else
+    g_test_message ("SUPOLKA_RELAY is not set: the session does not sync");
   /* "lock": every command closed the vault when it exited. */
 
   /* The user's CSV folder is theirs, not ours: delete it before scanning. */

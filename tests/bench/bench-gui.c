@@ -186,8 +186,17 @@ ensure_vault (Bench *b, guint size)
   if (vault == NULL || !grow (b, vault, from, size, &error))
     goto fail;
   sp_vault_close (g_steal_pointer (&vault));
-  if (!g_file_set_contents (marker, "", 0, &error) || g_rename (building, dir) != 0)
+  if (!g_file_set_contents (marker, "", 0, &error))
     goto fail;
+  if (g_rename (building, dir) != 0)
+    {
+      /* Another run (another build folder) finished the same vault first. */
+      if (!cache_complete (dir))
+        goto fail;
+      remove_flat_dir (building_vault);
+      g_unlink (marker);
+      g_rmdir (building);
+    }
   return g_steal_pointer (&vault_dir);
 
 fail:

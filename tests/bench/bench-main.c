@@ -34,7 +34,8 @@ typedef struct
 static const BenchDef benchmarks[] = {
   { "vault", "store, search and unlock at each size, encrypted vs plain", bench_vault },
   { "relay", "the relay under 50 concurrent clients vs a minimal HTTP server", bench_relay },
-  { "sync", "push then pull 10,000 changes through the relay vs curl to a plain server", bench_sync },
+  { "sync", "push then pull 10,000 changes (quick 2,000) via the relay vs curl to a plain server",
+    bench_sync },
   { "gui", "first frame of the main window and peak RSS, large vault", bench_gui },
 };
 
