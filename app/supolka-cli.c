@@ -1544,7 +1544,8 @@ cmd_workspace (Cli *cli)
           || (a.hours && !g_ascii_string_to_unsigned (a.hours, 10, 1, 168, &hours, NULL)))
         return usage_error (_ ("usage: workspace invite [--hours 1-168]"));
       vault = open_vault (cli, &error);
-      if (vault == NULL || (invite = sync_workspace_invite (vault, (guint)hours, &opts, &error)) == NULL)
+      if (vault == NULL
+          || (invite = sync_workspace_invite (vault, (guint)hours, &opts, &error)) == NULL)
         return fail (error);
       g_print ("%s\n", invite);
       return EXIT_OK;
@@ -1563,7 +1564,8 @@ cmd_workspace (Cli *cli)
         }
       sodium_memzero (token, sizeof token);
       vault = open_vault (cli, &error);
-      if (vault == NULL || (code_s = sync_workspace_join (vault, a.words->pdata[0], &opts, &error)) == NULL)
+      if (vault == NULL
+          || (code_s = sync_workspace_join (vault, a.words->pdata[0], &opts, &error)) == NULL)
         return fail (error);
       if (cli->json)
         {
@@ -1669,7 +1671,9 @@ cmd_workspace (Cli *cli)
           g_autofree char *relay = safe (st.relay, TRUE);
           g_print (_ ("Workspace %s at %s\nThis device: %s (%s)\nKey epoch: %u\n"), st.workspace,
                    relay, sp_vault_get_device_id (vault),
-                   !st.approved ? _ ("waiting for approval") : st.admin ? _ ("admin") : _ ("member"),
+                   !st.approved ? _ ("waiting for approval")
+                   : st.admin   ? _ ("admin")
+                                : _ ("member"),
                    st.epoch);
           g_print (ngettext ("%lld change not yet sent\n", "%lld changes not yet sent\n",
                              (gulong)st.pending_changes),

@@ -93,10 +93,8 @@ typedef struct
 } Migration;
 
 static const Migration migrations[] = {
-  { migration_1, NULL },
-  { migration_2, sp_search_rebuild },
-  { migration_3, NULL },
-  { migration_4, sp_search_rebuild },
+  { migration_1, NULL }, { migration_2, sp_search_rebuild },
+  { migration_3, NULL }, { migration_4, sp_search_rebuild },
   { migration_5, NULL },
 };
 

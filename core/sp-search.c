@@ -97,9 +97,8 @@ index_rows (SpVault *vault, GArray *rowids, GError **error)
 
       if (fields == NULL)
         return FALSE;
-      g_ptr_array_add (bodies, kind && g_hash_table_size (fields)
-                                   ? sp_search_body (kind, fields)
-                                   : NULL);
+      g_ptr_array_add (bodies,
+                       kind && g_hash_table_size (fields) ? sp_search_body (kind, fields) : NULL);
     }
   /* One DELETE statement per chunk: each statement flushes FTS4's pending
    * terms once, not once per record. */
@@ -146,9 +145,11 @@ sp_search_index_record (SpVault *vault, gint64 rowid, const char *kind, GHashTab
 
   (void)kind;
   (void)fields;
+  /* No index before migration 2 (which builds it). In a transaction: at its
+   * commit. */
   if (vault->schema_version < 2)
-    return TRUE; /* no index yet; migration 2 builds it */
-  if (!sqlite3_get_autocommit (vault->db)) /* in a transaction: at its commit */
+    return TRUE;
+  if (!sqlite3_get_autocommit (vault->db))
     {
       if (vault->search_dirty == NULL)
         vault->search_dirty = g_array_new (FALSE, FALSE, sizeof (gint64));
@@ -231,7 +232,9 @@ sp_search_match_expr (const char *text)
 }
 
 /* Builds the WHERE clause for a filter. Only constant SQL goes into the
- * text; every value is bound. */
+ * text; every value is bound. Field filters are `rowid IN (…)` over
+ * fields_value (field, value; rec comes with fields' primary key): one range
+ * of that index per query, not one row lookup per listed record. */
 static char *
 filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
 {
@@ -252,13 +255,13 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
     {
       if (info && sp_kind_field (info, "regions"))
         {
-          g_string_append (sql, " AND EXISTS (SELECT 1 FROM fields x WHERE x.rec = r.rowid AND "
+          g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
                                 "x.field = 'regions' AND (', ' || x.value || ', ') LIKE ?)");
           g_ptr_array_add (binds, g_strdup_printf ("%%, %s, %%", f->region));
         }
       else
         {
-          g_string_append (sql, " AND EXISTS (SELECT 1 FROM fields x WHERE x.rec = r.rowid AND "
+          g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
                                 "x.field = 'region' AND x.value = ?)");
           g_ptr_array_add (binds, g_strdup (f->region));
         }
@@ -287,7 +290,7 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
           g_string_append_c (pat, *p);
         }
       g_string_append (pat, ", %");
-      g_string_append (sql, " AND EXISTS (SELECT 1 FROM fields x WHERE x.rec = r.rowid AND "
+      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
                             "x.field IN ('themes', 'tags') AND (', ' || x.value || ', ') LIKE ? "
                             "ESCAPE '\\')");
       g_ptr_array_add (binds, g_string_free (pat, FALSE));
@@ -598,7 +601,7 @@ rank_list (SpVault *vault, const char *kind, const SpFilter *f, GArray *rowids, 
   g_autofree Ranked *heap = NULL;
   SpRankCache *c;
   sqlite3_stmt *st;
-  guint len = 0;
+  guint len = 0, cap;
   gint kind_ix = -1;
   int rc;
 
@@ -616,7 +619,9 @@ rank_list (SpVault *vault, const char *kind, const SpFilter *f, GArray *rowids, 
           return TRUE;
         }
     }
-  heap = g_new (Ranked, f->limit);
+  /* A page holds at most every record: a huge limit allocates no more. */
+  cap = (guint)MIN ((gsize)f->limit, c->n);
+  heap = g_new (Ranked, MAX (cap, 1));
   st = sp_stmt (vault, "SELECT docid FROM search WHERE search MATCH ?", error);
   if (st == NULL)
     return FALSE;
@@ -627,7 +632,7 @@ rank_list (SpVault *vault, const char *kind, const SpFilter *f, GArray *rowids, 
 
       if (r < 0 || (gsize)r >= c->n || c->rank[r] < 0 || (kind_ix >= 0 && c->kind[r] != kind_ix))
         continue;
-      heap_push (heap, &len, f->limit, (Ranked){ c->rank[r], r });
+      heap_push (heap, &len, cap, (Ranked){ c->rank[r], r });
     }
   sqlite3_reset (st);
   sqlite3_clear_bindings (st);
@@ -686,15 +691,54 @@ list_rows (SpVault *vault, const char *kind, const SpFilter *filter, SpSortOrder
   return run_list (vault, "SELECT r.rowid, r.id", kind, filter, tail, rowids, ids, error);
 }
 
+/* A list is one read transaction when none is open: one snapshot for the
+ * ids and the records loaded after them, and one lock and file check (fcntl,
+ * fstat) instead of one per statement — per record loaded, two. */
+static gboolean
+read_begin (SpVault *vault, gboolean *started, GError **error)
+{
+  *started = FALSE;
+  if (!sqlite3_get_autocommit (vault->db))
+    return TRUE;
+  if (!sp_exec (vault, "BEGIN", error))
+    return FALSE;
+  *started = TRUE;
+  return TRUE;
+}
+
+static void
+read_end (SpVault *vault, gboolean started)
+{
+  /* Read-only unless a pending index flush wrote (sp_search_flush). */
+  if (started && sqlite3_exec (vault->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    sqlite3_exec (vault->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static GPtrArray *list_records (SpVault *vault, const char *kind, const SpFilter *filter,
+                                GError **error);
+
 GPtrArray *
 sp_vault_list (SpVault *vault, const char *kind, const SpFilter *filter, GError **error)
 {
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (record_unref_cb);
-  g_autoptr (GArray) rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GPtrArray *out;
+  gboolean started;
 
   g_return_val_if_fail (vault != NULL, NULL);
   if (!check_vault_open (vault, error) || !check_kind (kind, error))
     return NULL;
+  if (!read_begin (vault, &started, error))
+    return NULL;
+  out = list_records (vault, kind, filter, error);
+  read_end (vault, started);
+  return out;
+}
+
+static GPtrArray *
+list_records (SpVault *vault, const char *kind, const SpFilter *filter, GError **error)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (record_unref_cb);
+  g_autoptr (GArray) rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
+
   if (!list_rows (vault, kind, filter, SP_SORT_TITLE, rowids, NULL, error))
     return NULL;
   for (guint i = 0; i < rowids->len; i++)
@@ -740,13 +784,16 @@ sp_vault_list_ids (SpVault *vault, const char *kind, const SpFilter *filter, SpS
                    GError **error)
 {
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  gboolean started, ok;
 
   g_return_val_if_fail (vault != NULL, NULL);
   if (!check_vault_open (vault, error) || !check_kind (kind, error))
     return NULL;
-  if (!list_rows (vault, kind, filter, sort, NULL, out, error))
+  if (!read_begin (vault, &started, error))
     return NULL;
-  return g_steal_pointer (&out);
+  ok = list_rows (vault, kind, filter, sort, NULL, out, error);
+  read_end (vault, started);
+  return ok ? g_steal_pointer (&out) : NULL;
 }
 
 GPtrArray *

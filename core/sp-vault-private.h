@@ -30,8 +30,8 @@ struct _SpVault
   gint64 current_tx; /* 0 outside a transaction */
   gboolean explicit_tx;
   int schema_version;
-  GHashTable *stmts; /* SQL text pointer -> cached sqlite3_stmt */
-  GArray *search_dirty; /* rowids (gint64) to re-index at commit (sp-search.c) */
+  GHashTable *stmts;        /* SQL text pointer -> cached sqlite3_stmt */
+  GArray *search_dirty;     /* rowids (gint64) to re-index at commit (sp-search.c) */
   SpRankCache *search_rank; /* title order by rowid (sp-search.c) */
 };
 

@@ -13,7 +13,7 @@ static GPtrArray *deleted; /* ids */
 /* Deterministic names from syllables: many share first letters, as real
  * names do. */
 static const char *const syll[] = { "ka", "ma", "ra", "va", "le", "sha", "to", "bo",
-                                    "ni", "ku", "de", "zo", "pi", "ha", "ly", "ce" };
+                                    "ni", "ku", "de", "zo", "pi", "ha",  "ly", "ce" };
 static const char *const towns[] = { "Мінск", "Гомель", "Брэст", "Віцебск", "Гродна", "Магілёў" };
 
 static char *
@@ -77,10 +77,10 @@ assert_same (GPtrArray *a, GPtrArray *b, const char *what)
 static void
 test_pages_agree (void)
 {
-  const char *queries[] = { "k",  "m",      "r",      "s",      "ka",    "ma",   "le",   "sh",
-                            "ku", "kam",    "shak",   "мінск",  "м",     "г",    "ka m", "ma г",
-                            "b",  "гомель", "zzz",    "k ra",   "v",     "d",    "l",    "n",
-                            "p",  "h",      "t",      "c",      "брэст", "lema", "to",   "bo" };
+  const char *queries[]
+      = { "k",     "m", "r", "s",    "ka",   "ma", "le",     "sh",   "ku",   "kam", "shak",
+          "мінск", "м", "г", "ka m", "ma г", "b",  "гомель", "zzz",  "k ra", "v",   "d",
+          "l",     "n", "p", "h",    "t",    "c",  "брэст",  "lema", "to",   "bo" };
   const char *kinds[] = { NULL, "org", "person" };
   const guint limits[] = { 1, 7, 10, 50 };
   guint before = sp_search_get_ranked_count ();

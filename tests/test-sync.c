@@ -2485,7 +2485,6 @@ test_revocation (void)
   dev_free (c);
 }
 
-
 /* ---- Panic, then re-enrolment: the data comes back from the relay ------------------------- */
 
 static void

@@ -170,8 +170,8 @@ shoot (GtkWidget *widget, const char *name)
        * an empty picture, so the screenshot never decides a test. */
       g_test_message ("%s was closed before it could be drawn", name);
       g_object_unref (widget);
-      return gdk_memory_texture_new (1, 1, GDK_MEMORY_DEFAULT,
-                                     g_bytes_new_static ("\0\0\0\0", 4), 4);
+      return gdk_memory_texture_new (1, 1, GDK_MEMORY_DEFAULT, g_bytes_new_static ("\0\0\0\0", 4),
+                                     4);
     }
   w = gtk_widget_get_width (widget);
   h = gtk_widget_get_height (widget);

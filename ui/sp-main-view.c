@@ -311,7 +311,7 @@ sp_main_view_new (SpVault *vault)
   for (guint i = 0; i < 4; i++)
     add_sidebar_row (self, &sections[i]);
 #ifdef SP_HAVE_STATS_PAGE
-  self->stats = sp_stats_page_new (vault);
+  self->stats = sp_stats_page_new_lazy (vault);
   add_page (self, "stats", self->stats);
   add_sidebar_row (self, &sections[4]);
 #endif

@@ -26,6 +26,8 @@ struct _SpStatsPage
   GPtrArray *totals; /* rows added to totals_group */
   GtkNativeDialog *chooser;
   GSimpleAction *export_action; /* "stats.export" */
+  gboolean lazy;                /* reload only while shown (sp_stats_page_new_lazy) */
+  gboolean stale;               /* a reload was skipped while hidden */
 
   AdwToastOverlay *toast_overlay;
   GtkStack *stack;
@@ -298,6 +300,15 @@ sp_stats_page_reload (GtkWidget *page)
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) stats = NULL;
 
+  /* The figures read the whole vault: a lazy page computes them only when it
+   * is on screen (not before the main window's first frame, not after every
+   * sync while another page is shown). */
+  if (SP_IS_STATS_PAGE (page) && SP_STATS_PAGE (page)->lazy && !gtk_widget_get_mapped (page))
+    {
+      SP_STATS_PAGE (page)->stale = TRUE;
+      return;
+    }
+
   g_return_if_fail (SP_IS_STATS_PAGE (page));
   self = SP_STATS_PAGE (page);
   stats = sp_vault_stats (self->vault, &error);
@@ -502,5 +513,31 @@ sp_stats_page_new (SpVault *vault)
   self = g_object_new (SP_TYPE_STATS_PAGE, NULL);
   self->vault = vault;
   sp_stats_page_reload (GTK_WIDGET (self));
+  return GTK_WIDGET (self);
+}
+
+static void
+on_lazy_map (GtkWidget *widget, gpointer user_data)
+{
+  SpStatsPage *self = SP_STATS_PAGE (widget);
+
+  if (self->stale)
+    {
+      self->stale = FALSE;
+      sp_stats_page_reload (widget);
+    }
+}
+
+GtkWidget *
+sp_stats_page_new_lazy (SpVault *vault)
+{
+  SpStatsPage *self;
+
+  g_return_val_if_fail (vault != NULL, NULL);
+  self = g_object_new (SP_TYPE_STATS_PAGE, NULL);
+  self->vault = vault;
+  self->lazy = TRUE;
+  self->stale = TRUE;
+  g_signal_connect (self, "map", G_CALLBACK (on_lazy_map), NULL);
   return GTK_WIDGET (self);
 }

@@ -17,6 +17,8 @@ G_DECLARE_FINAL_TYPE (SpStatsPage, sp_stats_page, SP, STATS_PAGE, AdwBin)
 /* The page shows vault's figures at once. vault is not owned: it must stay
  * open while the page exists (destroy the page before closing the vault). */
 GtkWidget *sp_stats_page_new (SpVault *vault);
+/* The same, but the figures are computed only while the page is shown. */
+GtkWidget *sp_stats_page_new_lazy (SpVault *vault);
 /* Reads the figures again. */
 void sp_stats_page_reload (GtkWidget *page);
 

@@ -20,9 +20,9 @@ G_BEGIN_DECLS
 /* Where and how to reach the relay. Any member may be NULL. */
 typedef struct
 {
-  const char *relay;   /* overrides the workspace's stored relay URL */
-  const char *proxy;   /* e.g. "socks5h://127.0.0.1:9050" (Tor) */
-  const char *ca_file; /* extra CA certificate file (PEM) to trust for HTTPS */
+  const char *relay;       /* overrides the workspace's stored relay URL */
+  const char *proxy;       /* e.g. "socks5h://127.0.0.1:9050" (Tor) */
+  const char *ca_file;     /* extra CA certificate file (PEM) to trust for HTTPS */
   guint max_batch_changes; /* 0: the default (2,000); smaller for tests and benchmarks */
 } SyncOptions;
 

@@ -1976,8 +1976,7 @@ refuse (Ctx *c, SyncReport *report, const char *device, guint64 seq, const char 
 {
   if (report)
     report->refused_batches++;
-  problem (report,
-           _ ("Batch %llu of device %.8s… was refused and not applied: %s"),
+  problem (report, _ ("Batch %llu of device %.8s… was refused and not applied: %s"),
            (unsigned long long)seq, device, why);
   (void)c;
 }

@@ -187,8 +187,8 @@ match_route (const char *path, char ws[SYNC_ID_HEX_LEN + 1])
     const char *suffix;
     RelayRoute route;
   } suffixes[] = {
-    { "", ROUTE_WORKSPACE },       { "/invites", ROUTE_INVITES }, { "/join", ROUTE_JOIN },
-    { "/devices", ROUTE_DEVICES }, { "/log", ROUTE_LOG },         { "/batches", ROUTE_BATCHES },
+    { "", ROUTE_WORKSPACE },         { "/invites", ROUTE_INVITES }, { "/join", ROUTE_JOIN },
+    { "/devices", ROUTE_DEVICES },   { "/log", ROUTE_LOG },         { "/batches", ROUTE_BATCHES },
     { "/snapshot", ROUTE_SNAPSHOT }, { "/prune", ROUTE_PRUNE },
   };
   const char *id;
@@ -407,11 +407,10 @@ queue_reply (struct MHD_Connection *connection, RelayRequest *req, RelayReply *r
     relay_reply_error (reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "No answer");
   if (blob) /* a binary answer (GET snapshot): MHD drops the GBytes when done */
     response = MHD_create_response_from_buffer_with_free_callback_cls (
-        g_bytes_get_size (reply->blob), (void *)g_bytes_get_data (reply->blob, NULL),
-        unref_blob, reply->blob);
+        g_bytes_get_size (reply->blob), (void *)g_bytes_get_data (reply->blob, NULL), unref_blob,
+        reply->blob);
   else
-    response
-        = MHD_create_response_from_buffer_with_free_callback (reply->len, reply->body, g_free);
+    response = MHD_create_response_from_buffer_with_free_callback (reply->len, reply->body, g_free);
   if (response == NULL)
     {
       g_clear_pointer (&reply->body, g_free);
