@@ -384,7 +384,7 @@ test_malformed_changes_rejected (void)
     { rec, "org", "name", "x", 100, dev, "garbage" },
   };
 
-  sp_test_insert (a, "org", "name", "Existing", NULL);
+  g_free (sp_test_insert (a, "org", "name", "Existing", NULL));
   before = dump (a);
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -441,7 +441,7 @@ test_hostile_clocks_and_supersedes (void)
     { now, "_cl", "2147483648", "" },                                 /* causal length bound */
   };
 
-  sp_test_insert (a, "org", "name", "Existing", NULL);
+  g_free (sp_test_insert (a, "org", "name", "Existing", NULL));
   g_assert_true (sp_vault_hlc_tick (a, &before, NULL));
   s0 = dump (a);
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)

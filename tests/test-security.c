@@ -375,7 +375,8 @@ rich_vault (char **dir_out)
   gint64 last = 0;
   static const guint8 blob[] = { 0, 1, 2, 0xff, 0 };
 
-  sp_test_insert (v, "affiliation", "person", person, "org", org, "role", "старшыня", NULL);
+  g_free (
+      sp_test_insert (v, "affiliation", "person", person, "org", org, "role", "старшыня", NULL));
   g_assert_true (sp_vault_delete (v, gone, &error));
   for (int i = 0; i < 200; i++)
     {
@@ -395,7 +396,10 @@ rich_vault (char **dir_out)
   changes = sp_vault_local_changes (other, 0, &last, &error);
   g_assert_true (sp_vault_apply_changes (v, changes, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (sp_vault_conflicts (v, NULL, NULL)->len, >, 0);
+  {
+    g_autoptr (GPtrArray) conflicts = sp_vault_conflicts (v, NULL, NULL);
+    g_assert_cmpuint (conflicts->len, >, 0);
+  }
 
   g_assert_true (sp_vault_sync_set (v, "test/blob", blob, sizeof blob, &error));
   g_assert_no_error (error);
