@@ -181,6 +181,12 @@ sp_search_forget (SpVault *vault)
   g_clear_pointer (&vault->search_rank, rank_cache_free);
 }
 
+void
+sp_search_forget_ranks (SpVault *vault)
+{
+  g_clear_pointer (&vault->search_rank, rank_cache_free);
+}
+
 gboolean
 sp_search_rebuild (SpVault *vault, GError **error)
 {

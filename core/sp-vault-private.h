@@ -166,3 +166,4 @@ gboolean sp_search_rebuild (SpVault *vault, GError **error);
  * search; a rollback forgets the notes (sp_search_forget). */
 gboolean sp_search_flush (SpVault *vault, GError **error);
 void sp_search_forget (SpVault *vault);
+void sp_search_forget_ranks (SpVault *vault);

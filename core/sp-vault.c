@@ -559,6 +559,30 @@ sp_vault_rollback (SpVault *vault)
 }
 
 gboolean
+sp_vault_savepoint (SpVault *vault, GError **error)
+{
+  g_return_val_if_fail (vault != NULL && vault->explicit_tx, FALSE);
+  return sp_exec (vault, "SAVEPOINT part", error);
+}
+
+gboolean
+sp_vault_release (SpVault *vault, GError **error)
+{
+  g_return_val_if_fail (vault != NULL && vault->explicit_tx, FALSE);
+  return sp_exec (vault, "RELEASE part", error);
+}
+
+/* The records noted for indexing stay noted: indexing one the rollback took
+ * back only re-reads what is stored (nothing, for a record that is gone). */
+void
+sp_vault_rollback_to_savepoint (SpVault *vault)
+{
+  g_return_if_fail (vault != NULL && vault->explicit_tx);
+  sqlite3_exec (vault->db, "ROLLBACK TO part; RELEASE part", NULL, NULL, NULL);
+  sp_search_forget_ranks (vault);
+}
+
+gboolean
 sp_vault_tx_begin_implicit (SpVault *vault, gboolean *started, GError **error)
 {
   *started = FALSE;

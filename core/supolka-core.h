@@ -94,6 +94,11 @@ int sp_vault_schema_version_latest (void);
 gboolean sp_vault_begin (SpVault *vault, GError **error);
 gboolean sp_vault_commit (SpVault *vault, GError **error);
 void sp_vault_rollback (SpVault *vault);
+/* Inside an explicit transaction: a part that can be undone alone (a sync
+ * batch in a page of them). Not nested. */
+gboolean sp_vault_savepoint (SpVault *vault, GError **error);
+gboolean sp_vault_release (SpVault *vault, GError **error);
+void sp_vault_rollback_to_savepoint (SpVault *vault);
 
 /* ---- Seized-device defences (docs/SECURITY.md) ----------------------------
  * None of these asks for confirmation: the caller decides. */

@@ -20,14 +20,10 @@
 #include "sp-main-view.h"
 #include "sp-window.h"
 #include "test-util.h"
+#include "ui-demo.h"
 
 #define PASSPHRASE "demo passphrase"
 
-typedef struct
-{
-  char *org;
-  char *person;
-} Demo;
 
 static void
 drain (void)
@@ -38,56 +34,6 @@ drain (void)
         ;
       g_usleep (10000);
     }
-}
-
-static void
-fill_demo (SpVault *vault, Demo *demo)
-{
-  char *org2, *org3, *person2, *project, *event;
-
-  demo->org = sp_test_insert (
-      vault, "org", "name", "Мінская ініцыятыва «Зялёны горад»", "name_alt", "Zialiony horad",
-      "kind", "initiative", "status", "member", "member_since", "2019-03", "region", "minsk_city",
-      "locality", "Мінск", "themes", "экалогія, моладзь", "email", "hello@example.org", "website",
-      "example.org", "notes", "Сустрэчы кожны чацвер.\nПраект з гарадскімі садамі.", NULL);
-  org2 = sp_test_insert (vault, "org", "name", "Гомельскі клуб краязнаўцаў", "kind", "other",
-                         "status", "candidate", "region", "gomel", "locality", "Гомель", NULL);
-  org3 = sp_test_insert (vault, "org", "name", "Брестский центр гражданских инициатив", "kind",
-                         "registered_ngo", "status", "partner", "region", "brest", "locality",
-                         "Брест", NULL);
-  g_free (sp_test_insert (vault, "org", "name", "Гродзенская асацыяцыя моладзі", "status", "member",
-                          "region", "grodno", NULL));
-  g_free (sp_test_insert (vault, "org", "name", "Витебский фонд культуры", "kind", "foundation",
-                          "status", "former", "region", "vitebsk", "locality", "Орша", NULL));
-  g_free (sp_test_insert (vault, "org", "name", "Магілёўскія валанцёры", "kind", "initiative",
-                          "status", "suspended", "region", "mogilev", NULL));
-  demo->person = sp_test_insert (vault, "person", "full_name", "Алесь Шыманскі", "region",
-                                 "minsk_city", "locality", "Мінск", "phone", "+375 29 000-00-00",
-                                 "secure_contact", "@ales_sh", NULL);
-  person2 = sp_test_insert (vault, "person", "full_name", "Марина Ковалёва", "display_name",
-                            "Вясна", "sensitivity", "high", "region", "gomel", NULL);
-  project = sp_test_insert (vault, "project", "title", "Гарадскія сады", "status", "active",
-                            "start_date", "2024-04", "regions", "minsk_city, gomel", "lead_org",
-                            demo->org, NULL);
-  event = sp_test_insert (vault, "event", "title", "Круглы стол пра экалогію", "kind",
-                          "round_table", "start_date", "2024-05-17", "region", "minsk_city",
-                          "project", project, "declared_participants", "24", NULL);
-  g_free (sp_test_insert (vault, "affiliation", "person", demo->person, "org", demo->org, "role",
-                          "каардынатар", "since", "2020", NULL));
-  g_free (sp_test_insert (vault, "affiliation", "person", person2, "org", demo->org, "role",
-                          "валанцёрка", NULL));
-  g_free (sp_test_insert (vault, "affiliation", "person", person2, "org", org2, NULL));
-  g_free (sp_test_insert (vault, "participation", "org", demo->org, "event", event, "role",
-                          "organiser", NULL));
-  g_free (sp_test_insert (vault, "participation", "person", demo->person, "event", event, "role",
-                          "speaker", NULL));
-  g_free (sp_test_insert (vault, "note", "target", demo->org, "date", "2024-06-02", "text",
-                          "Дамовіліся пра восеньскую сустрэчу.", NULL));
-  g_free (org2);
-  g_free (org3);
-  g_free (person2);
-  g_free (project);
-  g_free (event);
 }
 
 static void
@@ -160,7 +106,7 @@ main (int argc, char **argv)
   g_autoptr (SpApplication) app = NULL;
   const char *localedir = g_getenv ("SUPOLKA_LOCALEDIR");
   const char *out;
-  Demo demo = { 0 };
+  SpDemo demo = { 0 };
 
   if (argc != 2)
     {
@@ -215,7 +161,7 @@ main (int argc, char **argv)
           vault = sp_vault_create (vault_dir, pass, SP_KDF_INTERACTIVE, &error);
           if (vault == NULL)
             g_error ("%s", error->message);
-          fill_demo (vault, &demo);
+          sp_demo_fill (vault, &demo);
           sp_vault_close (vault);
         }
       sp_lock_page_refresh (sp_window_get_lock_page (SP_WINDOW (window)));
@@ -243,8 +189,7 @@ main (int argc, char **argv)
       gtk_window_destroy (GTK_WINDOW (window));
       drain ();
     }
-  g_free (demo.org);
-  g_free (demo.person);
+  sp_demo_clear (&demo);
   sp_test_rmtree (tmp);
   return 0;
 }

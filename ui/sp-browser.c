@@ -156,6 +156,9 @@ set_header_mode (SpBrowser *self, const char *mode)
   gtk_widget_set_visible (self->cancel_button, edit);
   /* Cancel is the way back while editing. */
   gtk_widget_set_visible (self->back_button, !edit && adw_leaflet_get_folded (self->leaflet));
+  /* On a phone-wide window Cancel and Save fill the bar: no title there. */
+  gtk_widget_set_visible (GTK_WIDGET (self->detail_title),
+                          !edit || !adw_leaflet_get_folded (self->leaflet));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "browser.edit", view);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "browser.delete", view);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "browser.save", edit);
@@ -727,6 +730,8 @@ folded_changed (SpBrowser *self)
   gboolean edit = g_strcmp0 (gtk_stack_get_visible_child_name (self->detail_stack), "edit") == 0;
 
   gtk_widget_set_visible (self->back_button, !edit && adw_leaflet_get_folded (self->leaflet));
+  gtk_widget_set_visible (GTK_WIDGET (self->detail_title),
+                          !edit || !adw_leaflet_get_folded (self->leaflet));
 }
 
 static void

@@ -69,9 +69,7 @@ who_and_when (SpConflictsPage *self, const char *device, guint64 hlc)
 {
   g_autoptr (GDateTime) dt
       = g_date_time_new_from_unix_local ((gint64)(sp_hlc_ms (hlc) / G_GUINT64_CONSTANT (1000)));
-  /* Translators: a date and time in g_date_time_format() syntax, e.g. "12 March 2025, 14:03". */
-  g_autofree char *when
-      = dt ? g_date_time_format (dt, C_ ("conflict time", "%-d %B %Y, %H:%M")) : NULL;
+  g_autofree char *when = dt ? sp_format_date_time (dt) : NULL;
   g_autofree char *who = NULL;
 
   if (device && g_strcmp0 (device, sp_vault_get_device_id (self->vault)) == 0)

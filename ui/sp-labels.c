@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "supolka-core.h"
+#include "sp-format.h"
 #include "sp-labels.h"
 
 typedef struct
@@ -176,6 +177,14 @@ sp_label_format_value (const char *kind, const char *field, const char *value)
     return NULL;
   if (f && f->type == SP_FIELD_ENUM)
     return g_strdup (sp_label_value (field, value));
+  if (f && f->type == SP_FIELD_DATE)
+    return sp_format_date (value);
+  if (f && f->type == SP_FIELD_INT)
+    {
+      guint64 n;
+      if (g_ascii_string_to_unsigned (value, 10, 0, G_MAXINT64, &n, NULL))
+        return sp_format_count ((gint64)n);
+    }
   if (f && f->type == SP_FIELD_REGIONS)
     {
       g_auto (GStrv) parts = g_strsplit (value, ", ", -1);

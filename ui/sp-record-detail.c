@@ -5,6 +5,7 @@
 
 #include "sp-guard.h"
 #include "sp-labels.h"
+#include "sp-format.h"
 #include "sp-record-detail.h"
 #include "sp-record-editor.h"
 #include "sp-record-model.h"
@@ -252,18 +253,6 @@ add_link_group (SpRecordDetail *self, AdwPreferencesPage *page, const LinkGroup 
   guint shown = 0;
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ (g->title));
-  if (g->add_label)
-    {
-      GtkWidget *add = gtk_button_new ();
-      GtkWidget *content = adw_button_content_new ();
-      adw_button_content_set_icon_name (ADW_BUTTON_CONTENT (content), "list-add-symbolic");
-      adw_button_content_set_label (ADW_BUTTON_CONTENT (content), _ (g->add_label));
-      gtk_button_set_child (GTK_BUTTON (add), content);
-      gtk_widget_add_css_class (add, "flat");
-      g_object_set_data (G_OBJECT (add), "sp-kind", (gpointer)g->link_kind);
-      g_signal_connect_object (add, "clicked", G_CALLBACK (add_clicked), self, 0);
-      adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (group), add);
-    }
   links = sp_vault_list_referencing (self->vault, sp_record_get_id (self->record), g->link_kind,
                                      NULL);
   for (guint i = 0; links && i < links->len; i++)
@@ -281,7 +270,7 @@ add_link_group (SpRecordDetail *self, AdwPreferencesPage *page, const LinkGroup 
       if (g_str_equal (g->link_kind, "note"))
         {
           const char *date = sp_record_get (link, "date");
-          title = g_strdup (date ? date : _ ("Undated"));
+          title = date ? sp_format_date (date) : g_strdup (_ ("Undated"));
           subtitle = g_strdup (sp_record_get (link, "text"));
         }
       else if (g->show[0] == NULL)
@@ -321,6 +310,20 @@ add_link_group (SpRecordDetail *self, AdwPreferencesPage *page, const LinkGroup 
       GtkWidget *row = plain_row (_ ("None yet"), NULL);
       gtk_widget_add_css_class (row, "dim-label");
       adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+    }
+  /* "Add …" as the group's last row, not beside its title: there it took the
+   * room of long titles ("Праекты і мерапрыемствы") in a narrow window. */
+  if (g->add_label)
+    {
+      GtkWidget *add = adw_action_row_new ();
+      GtkWidget *icon = gtk_image_new_from_icon_name ("list-add-symbolic");
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (add), _ (g->add_label));
+      adw_action_row_add_prefix (ADW_ACTION_ROW (add), icon);
+      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (add), TRUE);
+      g_object_set_data (G_OBJECT (add), "sp-kind", (gpointer)g->link_kind);
+      g_signal_connect_object (add, "activated", G_CALLBACK (add_clicked), self, 0);
+      adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), add);
     }
   g_hash_table_insert (self->link_counts, g_strdup (g->name), GUINT_TO_POINTER (shown));
   adw_preferences_page_add (page, ADW_PREFERENCES_GROUP (group));
@@ -428,7 +431,7 @@ add_fields (SpRecordDetail *self, AdwPreferencesPage *page)
     g_autoptr (GDateTime) utc
         = g_date_time_new_from_iso8601 (sp_record_get_created (self->record), NULL);
     g_autoptr (GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
-    g_autofree char *when = local ? g_date_time_format (local, "%Y-%m-%d %H:%M") : NULL;
+    g_autofree char *when = local ? sp_format_date_time (local) : NULL;
     created
         = g_strdup_printf (_ ("Created %s"), when ? when : sp_record_get_created (self->record));
   }

@@ -2031,25 +2031,23 @@ handle_batch (Ctx *c, const char *device, guint64 seq, GBytes *env, gint64 curso
       GHashTableIter it;
       gpointer k, v;
 
+      /* Inside the page's transaction (pull): a batch that does not apply
+       * is taken back alone. */
       sync_batch_hash (env, hash);
-      if (!sp_vault_begin (c->vault, error))
+      if (!sp_vault_savepoint (c->vault, error))
         return FALSE;
       ok = sp_vault_apply_changes (c->vault, batch->changes, &local);
       if (!ok)
         {
-          sp_vault_rollback (c->vault);
+          sp_vault_rollback_to_savepoint (c->vault);
           refuse (c, report, device, seq, local->message);
           return state_set_int (c->vault, "cursor", cursor, error);
         }
       ok = state_set_chain (c->vault, chain_key, seq, hash, error)
-           && state_set_int (c->vault, "cursor", cursor, error);
+           && state_set_int (c->vault, "cursor", cursor, error)
+           && sp_vault_release (c->vault, error);
       if (!ok)
-        {
-          sp_vault_rollback (c->vault);
-          return FALSE;
-        }
-      if (!sp_vault_commit (c->vault, error))
-        return FALSE;
+        return FALSE; /* the caller rolls the page back */
       if (report)
         {
           report->applied_batches++;
@@ -2085,6 +2083,7 @@ pull (Ctx *c, SyncReport *report, GError **error)
       gint64 cursor = state_get_int (c->vault, "cursor");
       JsonNode *bn;
       JsonArray *arr;
+      gboolean bad_item = FALSE;
 
       path = g_strdup_printf ("/v1/workspaces/%s/batches?since=%" G_GINT64_FORMAT "&limit=%d",
                               c->ws_hex, cursor, PAGE_LIMIT);
@@ -2116,7 +2115,19 @@ pull (Ctx *c, SyncReport *report, GError **error)
         }
       arr = json_node_get_array (bn);
       if (json_array_get_length (arr) == 0)
-        more = FALSE;
+        {
+          more = FALSE;
+          break;
+        }
+      /* A page is applied in one vault transaction: one commit (and its
+       * encrypted pages and fsync) per page instead of per batch. What
+       * stops it half-way takes the whole page back, cursor included, so
+       * the next sync fetches it again. */
+      if (!sp_vault_begin (c->vault, error))
+        {
+          ok = FALSE;
+          break;
+        }
       for (guint i = 0; ok && i < json_array_get_length (arr); i++)
         {
           JsonNode *item = json_array_get_element (arr, i);
@@ -2132,8 +2143,7 @@ pull (Ctx *c, SyncReport *report, GError **error)
               || !json_int (o, "cursor", &cur) || !json_int (o, "seq", &seq) || cur <= cursor
               || seq < 1)
             {
-              ok = fail (error, SYNC_ERROR_MALFORMED,
-                         _ ("The relay sent an answer that is not valid"));
+              bad_item = TRUE; /* after what came before it is committed */
               break;
             }
           cursor = cur;
@@ -2154,6 +2164,12 @@ pull (Ctx *c, SyncReport *report, GError **error)
             }
           ok = handle_batch (c, dev, (guint64)seq, env, cur, report, &ps, error);
         }
+      if (!ok)
+        sp_vault_rollback (c->vault);
+      else if (!sp_vault_commit (c->vault, error))
+        ok = FALSE;
+      else if (bad_item)
+        ok = fail (error, SYNC_ERROR_MALFORMED, _ ("The relay sent an answer that is not valid"));
     }
 
   /* A peer applied batches the relay never handed us: withheld. */

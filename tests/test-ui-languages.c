@@ -1,0 +1,436 @@
+/* The desktop app in the language of $LANGUAGE (meson runs this test once
+ * for en, be and ru, with the catalogues built in BUILDDIR/po):
+ *
+ *  - the catalogue is really in use (a test that passed in English only
+ *    because nothing was translated would prove nothing);
+ *  - numbers and dates are written the language's way (sp-format.c);
+ *  - the main screens — create, unlock, organisations, an organisation and
+ *    its links, a person being edited, an event, statistics, conflicts,
+ *    preferences — at the default window size (1100×720) and at 360 px wide:
+ *    the window is not pushed wider than that by a long string, and no text
+ *    of the interface itself is cut short with "…" (names and places from the
+ *    vault may be, in narrow lists). Each screen is saved as a PNG in
+ *    $SUPOLKA_SHOTS/LANG (default: a folder under the build directory) to be
+ *    looked at.
+ *
+ * Runs under Xvfb (make check wraps meson test in xvfb-run).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <string.h>
+
+#include "supolka-core.h"
+#include "sp-application.h"
+#include "sp-browser.h"
+#include "sp-format.h"
+#include "sp-lock-page.h"
+#include "sp-main-view.h"
+#include "sp-preferences.h"
+#include "sp-window.h"
+#include "test-util.h"
+#include "ui-demo.h"
+
+#define PASSPHRASE "demo passphrase"
+#define NBSP "\302\240"
+
+static const char *lang; /* "en", "be" or "ru" */
+
+static void
+drain (void)
+{
+  for (int i = 0; i < 30; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (5000);
+    }
+}
+
+/* ---- The catalogue and the formats ---- */
+
+static void
+test_catalogue (void)
+{
+  const char *organisations = _ ("Organisations");
+
+  if (g_str_equal (lang, "be"))
+    g_assert_cmpstr (organisations, ==, "Арганізацыі");
+  else if (g_str_equal (lang, "ru"))
+    g_assert_cmpstr (organisations, ==, "Организации");
+  else
+    g_assert_cmpstr (organisations, ==, "Organisations");
+}
+
+static void
+test_formats (void)
+{
+  static const struct
+  {
+    const char *lang, *count, *day, *month, *moment;
+  } expect[] = {
+    { "en", "-1,234,567", "17 May 2024", "May 2024", "2 June 2024, 09:05" },
+    { "be", "-1" NBSP "234" NBSP "567", "17 траўня 2024 г.", "травень 2024 г.",
+      "2 чэрвеня 2024 г., 09:05" },
+    { "ru", "-1" NBSP "234" NBSP "567", "17 мая 2024 г.", "май 2024 г.", "2 июня 2024 г., 09:05" },
+  };
+  g_autoptr (GDateTime) dt = g_date_time_new_local (2024, 6, 2, 9, 5, 0);
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (expect); i++)
+    if (g_str_equal (expect[i].lang, lang))
+      break;
+  g_assert_cmpuint (i, <, G_N_ELEMENTS (expect));
+
+  {
+    g_autofree char *count = sp_format_count (-1234567);
+    g_autofree char *small = sp_format_count (999);
+    g_autofree char *zero = sp_format_count (0);
+    g_autofree char *min = sp_format_count (G_MININT64);
+    g_autofree char *day = sp_format_date ("2024-05-17");
+    g_autofree char *month = sp_format_date ("2024-05");
+    g_autofree char *year = sp_format_date ("2024");
+    g_autofree char *moment = sp_format_date_time (dt);
+
+    g_assert_cmpstr (count, ==, expect[i].count);
+    g_assert_cmpstr (small, ==, "999");
+    g_assert_cmpstr (zero, ==, "0");
+    g_assert_true (g_str_has_prefix (min, "-9"));
+    g_assert_cmpstr (day, ==, expect[i].day);
+    g_assert_cmpstr (month, ==, expect[i].month);
+    g_assert_cmpstr (year, ==, "2024");
+    g_assert_cmpstr (moment, ==, expect[i].moment);
+  }
+  /* What is not a stored date comes back as it is (old or odd data). */
+  {
+    static const char *const odd[]
+        = { "", "17.05.2024", "2024-13", "2023-02-29", "2024-05-1", "20244", "2024-05-17T10", "x" };
+    for (guint k = 0; k < G_N_ELEMENTS (odd); k++)
+      {
+        g_autofree char *s = sp_format_date (odd[k]);
+        g_assert_cmpstr (s, ==, odd[k]);
+      }
+    g_assert_null (sp_format_date (NULL));
+  }
+}
+
+/* ---- The screens ---- */
+
+typedef struct
+{
+  const char *name;
+  int width, height;
+} Size;
+
+static const Size sizes[] = { { "default", 1100, 720 }, { "narrow", 360, 720 } };
+
+static void
+collect_cut (GtkWidget *widget, GPtrArray *out)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return;
+  if (GTK_IS_LABEL (widget))
+    {
+      const char *text = gtk_label_get_text (GTK_LABEL (widget));
+      PangoLayout *layout = gtk_label_get_layout (GTK_LABEL (widget));
+
+      if (text && *text && pango_layout_is_ellipsized (layout) && !sp_demo_is_data (text))
+        g_ptr_array_add (out, g_strdup (text));
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    collect_cut (c, out);
+}
+
+static char *
+shots_dir (void)
+{
+  const char *base = g_getenv ("SUPOLKA_SHOTS");
+  g_autofree char *dir = g_build_filename (base && *base ? base : SHOTS_DIR, lang, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  return g_steal_pointer (&dir);
+}
+
+static void
+save_png (GtkWidget *window, const char *path)
+{
+  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+}
+
+/* Which widget sets the window's minimum width: at each level, the child
+ * that needs the most, down to a leaf. */
+static void
+report_widest (GtkWidget *widget)
+{
+  for (int depth = 0; widget && depth < 64; depth++)
+    {
+      GtkWidget *widest = NULL;
+      int widest_min = -1, min = 0;
+
+      gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+      g_printerr ("#   %*s%s %d px%s%s%s\n", depth, "", G_OBJECT_TYPE_NAME (widget), min,
+                  GTK_IS_LABEL (widget) ? " «" : "",
+                  GTK_IS_LABEL (widget) ? gtk_label_get_text (GTK_LABEL (widget)) : "",
+                  GTK_IS_LABEL (widget) ? "»" : "");
+      for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+        {
+          int m = 0;
+          if (!gtk_widget_get_visible (c))
+            continue;
+          gtk_widget_measure (c, GTK_ORIENTATION_HORIZONTAL, -1, &m, NULL, NULL, NULL);
+          if (m > widest_min)
+            widest_min = m, widest = c;
+        }
+      widget = widest;
+    }
+}
+
+/* Waits until the window has drawn a frame: laid out and allocated. */
+static void
+after_paint (GdkFrameClock *clock, gboolean *painted)
+{
+  *painted = TRUE;
+}
+
+static void
+wait_frame (GtkWidget *window)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
+  gboolean painted = FALSE;
+  gulong id;
+
+  drain ();
+  if (clock == NULL)
+    return;
+  id = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), &painted);
+  gtk_widget_queue_draw (window);
+  for (int i = 0; i < 2000 && !painted; i++)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (5000);
+  g_signal_handler_disconnect (clock, id);
+  drain ();
+}
+
+/* The checks on one screen; the number of problems found (each reported). */
+static guint
+check_screen (GtkWidget *window, const char *screen, const Size *size)
+{
+  g_autofree char *dir = shots_dir ();
+  g_autofree char *file = g_strdup_printf ("%s-%s.png", screen, size->name);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  g_autoptr (GPtrArray) cut = g_ptr_array_new_with_free_func (g_free);
+  int min_width = 0;
+  guint problems = 0;
+
+  wait_frame (window);
+  save_png (window, path);
+  g_test_message ("%s: %s", screen, path);
+  /* The content's minimum: the window adds its own frame (a transient
+   * AdwPreferencesWindow is 370 px at least, whatever it holds). */
+  gtk_widget_measure (ADW_IS_APPLICATION_WINDOW (window)
+                          ? adw_application_window_get_content (ADW_APPLICATION_WINDOW (window))
+                          : adw_window_get_content (ADW_WINDOW (window)),
+                      GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL, NULL);
+  g_test_message ("%s/%s: window %d px wide, content needs %d px", size->name, screen,
+                  gtk_widget_get_width (window), min_width);
+  if (min_width > size->width)
+    {
+      g_printerr ("# %s/%s/%s: the content needs %d px (at most %d wanted)\n", lang, size->name,
+                  screen, min_width, size->width);
+      report_widest (window);
+      problems++;
+    }
+  /* Pushed wider all the same (the frame of a dialog may add 10 px). */
+  if (gtk_widget_get_width (window) > size->width + 10)
+    {
+      g_printerr ("# %s/%s/%s: the window is %d px wide (at most %d wanted)\n", lang, size->name,
+                  screen, gtk_widget_get_width (window), size->width);
+      problems++;
+    }
+  collect_cut (window, cut);
+  for (guint i = 0; i < cut->len; i++)
+    g_printerr ("# %s/%s/%s: cut short: «%s»\n", lang, size->name, screen,
+                (const char *)cut->pdata[i]);
+  return problems + cut->len;
+}
+
+/* Scrolls the first scrolled window below widget to its end. */
+static void
+scroll_to_end (GtkWidget *widget)
+{
+  drain ();
+  while (widget && !GTK_IS_SCROLLED_WINDOW (widget))
+    widget = gtk_widget_get_first_child (widget);
+  if (widget)
+    {
+      GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (widget));
+      gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+    }
+}
+
+static void
+wait_width (GtkWidget *window, int width)
+{
+  for (int i = 0; i < 500 && gtk_widget_get_width (window) != width; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10000);
+    }
+}
+
+/* A label showing exactly text, below widget (mapped ones only). */
+static gboolean
+shows_text (GtkWidget *widget, const char *text)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return FALSE;
+  if (GTK_IS_LABEL (widget) && strstr (gtk_label_get_text (GTK_LABEL (widget)), text))
+    return TRUE;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    if (shows_text (c, text))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_screens (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = sp_test_tmpdir ();
+  g_autofree char *vault_dir = g_build_filename (tmp, "vault", NULL);
+  g_autofree char *event_date = sp_format_date ("2024-05-17");
+  SpApplication *app;
+  SpDemo demo = { 0 };
+  guint problems = 0;
+
+  g_setenv ("SUPOLKA_VAULT", vault_dir, TRUE);
+  app = sp_application_new (G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  sp_application_set_auto_lock_delay (app, 0);
+
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      const Size *size = &sizes[s];
+      g_autoptr (SpSecret) pass = sp_test_passphrase (PASSPHRASE);
+      GtkWidget *window, *prefs;
+      SpMainView *main_view;
+      SpBrowser *browser;
+      SpVault *vault;
+
+      g_application_activate (G_APPLICATION (app));
+      window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (app)));
+      g_assert_nonnull (window);
+      gtk_window_set_default_size (GTK_WINDOW (window), size->width, size->height);
+      gtk_window_present (GTK_WINDOW (window));
+      wait_width (window, size->width);
+
+      if (!sp_vault_exists (vault_dir))
+        {
+          problems += check_screen (window, "create", size);
+          vault = sp_vault_create (vault_dir, pass, SP_KDF_INTERACTIVE, &error);
+          g_assert_no_error (error);
+          sp_demo_fill (vault, &demo);
+          sp_vault_close (vault);
+        }
+      sp_lock_page_refresh (sp_window_get_lock_page (SP_WINDOW (window)));
+      problems += check_screen (window, "unlock", size);
+
+      vault = sp_vault_open (vault_dir, pass, &error);
+      g_assert_no_error (error);
+      sp_application_set_vault (app, vault);
+      main_view = sp_window_get_main_view (SP_WINDOW (window));
+      browser = sp_main_view_get_browser (main_view);
+      problems += check_screen (window, "org-list", size);
+
+      sp_browser_show_record (browser, demo.org);
+      problems += check_screen (window, "org-detail", size);
+
+      scroll_to_end (GTK_WIDGET (sp_browser_get_detail (browser)));
+      problems += check_screen (window, "org-links", size);
+
+      sp_browser_show_record (browser, demo.person);
+      gtk_widget_activate_action (GTK_WIDGET (browser), "browser.edit", NULL);
+      problems += check_screen (window, "person-edit", size);
+
+      sp_main_view_show_page (main_view, "event");
+      drain ();
+      /* The event's date in the list, written the language's way. */
+      if (size == &sizes[0])
+        g_assert_true (shows_text (window, event_date));
+      sp_browser_show_record (sp_main_view_get_browser (main_view), demo.event);
+      problems += check_screen (window, "event-detail", size);
+
+      sp_main_view_show_page (main_view, "stats");
+      problems += check_screen (window, "stats", size);
+
+      sp_main_view_show_page (main_view, "conflicts");
+      problems += check_screen (window, "conflicts", size);
+
+      prefs = sp_preferences_window_new (NULL);
+      g_assert_nonnull (prefs);
+      gtk_window_set_transient_for (GTK_WINDOW (prefs), GTK_WINDOW (window));
+      gtk_window_present (GTK_WINDOW (prefs));
+      gtk_window_set_default_size (GTK_WINDOW (prefs), MIN (size->width, 600), 640);
+      wait_width (prefs, MIN (size->width, 600));
+      problems += check_screen (prefs, "preferences", &(Size){ size->name, MIN (size->width, 600), 640 });
+      gtk_window_destroy (GTK_WINDOW (prefs));
+
+      sp_application_lock (app);
+      gtk_window_destroy (GTK_WINDOW (window));
+      drain ();
+    }
+  g_assert_cmpuint (problems, ==, 0);
+  sp_demo_clear (&demo);
+  g_object_unref (app);
+  sp_test_rmtree (tmp);
+  g_unsetenv ("SUPOLKA_VAULT");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  const char *localedir = g_getenv ("SUPOLKA_LOCALEDIR");
+  const char *language = g_getenv ("LANGUAGE");
+
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_setenv ("SUPOLKA_TEST_KDF", "interactive", TRUE);
+  if (!sp_core_init (&error))
+    g_error ("%s", error->message);
+  g_test_init (&argc, &argv, NULL);
+  /* Not gtk_test_init: it sets the locale to en_US. */
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  lang = language && *language ? language : "en";
+  {
+    /* Not fatal during gtk_init only: Debian 12's Belarusian catalogue of
+     * GTK itself translates "default:LTR", and gtk_init warns about that. */
+    GLogLevelFlags fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK);
+    gtk_init ();
+    g_log_set_always_fatal (fatal | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
+  }
+  adw_init ();
+  /* Xvfb has no desktop settings: GNOME's default title-bar buttons. */
+  g_object_set (gtk_settings_get_default (), "gtk-decoration-layout", "appmenu:close", NULL);
+  sp_ui_init ();
+
+  g_test_add_func ("/ui-languages/catalogue", test_catalogue);
+  g_test_add_func ("/ui-languages/formats", test_formats);
+  g_test_add_func ("/ui-languages/screens", test_screens);
+  return g_test_run ();
+}

@@ -1,0 +1,82 @@
+/* The demo vault of ui-demo.h. SPDX-License-Identifier: GPL-3.0-or-later */
+#include <string.h>
+
+#include "test-util.h"
+#include "ui-demo.h"
+
+void
+sp_demo_fill (SpVault *vault, SpDemo *demo)
+{
+  char *org2, *org3, *person2, *project;
+
+  demo->org = sp_test_insert (
+      vault, "org", "name", "Мінская ініцыятыва «Зялёны горад»", "name_alt", "Zialiony horad",
+      "kind", "initiative", "status", "member", "member_since", "2019-03", "region", "minsk_city",
+      "locality", "Мінск", "themes", "экалогія, моладзь", "email", "hello@example.org", "website",
+      "example.org", "notes", "Сустрэчы кожны чацвер.\nПраект з гарадскімі садамі.", NULL);
+  org2 = sp_test_insert (vault, "org", "name", "Гомельскі клуб краязнаўцаў", "kind", "other",
+                         "status", "candidate", "region", "gomel", "locality", "Гомель", NULL);
+  org3 = sp_test_insert (vault, "org", "name", "Брестский центр гражданских инициатив", "kind",
+                         "registered_ngo", "status", "partner", "region", "brest", "locality",
+                         "Брест", NULL);
+  g_free (sp_test_insert (vault, "org", "name", "Гродзенская асацыяцыя моладзі", "status", "member",
+                          "region", "grodno", NULL));
+  g_free (sp_test_insert (vault, "org", "name", "Витебский фонд культуры", "kind", "foundation",
+                          "status", "former", "region", "vitebsk", "locality", "Орша", NULL));
+  g_free (sp_test_insert (vault, "org", "name", "Магілёўскія валанцёры", "kind", "initiative",
+                          "status", "suspended", "region", "mogilev", NULL));
+  demo->person = sp_test_insert (vault, "person", "full_name", "Алесь Шыманскі", "region",
+                                 "minsk_city", "locality", "Мінск", "phone", "+375 29 000-00-00",
+                                 "secure_contact", "@ales_sh", NULL);
+  person2 = sp_test_insert (vault, "person", "full_name", "Марина Ковалёва", "display_name",
+                            "Вясна", "sensitivity", "high", "region", "gomel", NULL);
+  project = sp_test_insert (vault, "project", "title", "Гарадскія сады", "status", "active",
+                            "start_date", "2024-04", "regions", "minsk_city, gomel", "lead_org",
+                            demo->org, NULL);
+  demo->event = sp_test_insert (vault, "event", "title", "Круглы стол пра экалогію", "kind",
+                          "round_table", "start_date", "2024-05-17", "region", "minsk_city",
+                          "project", project, "declared_participants", "24", NULL);
+  g_free (sp_test_insert (vault, "event", "title", "З’езд сяброў сеткі", "kind", "congress",
+                          "start_date", "2025-11-08", "end_date", "2025-11-09",
+                          "declared_participants", "1250", NULL));
+  g_free (sp_test_insert (vault, "affiliation", "person", demo->person, "org", demo->org, "role",
+                          "каардынатар", "since", "2020", NULL));
+  g_free (sp_test_insert (vault, "affiliation", "person", person2, "org", demo->org, "role",
+                          "валанцёрка", NULL));
+  g_free (sp_test_insert (vault, "affiliation", "person", person2, "org", org2, NULL));
+  g_free (sp_test_insert (vault, "participation", "org", demo->org, "event", demo->event, "role",
+                          "organiser", NULL));
+  g_free (sp_test_insert (vault, "participation", "person", demo->person, "event", demo->event, "role",
+                          "speaker", NULL));
+  g_free (sp_test_insert (vault, "note", "target", demo->org, "date", "2024-06-02", "text",
+                          "Дамовіліся пра восеньскую сустрэчу.", NULL));
+  g_free (org2);
+  g_free (org3);
+  g_free (person2);
+  g_free (project);
+}
+
+void
+sp_demo_clear (SpDemo *demo)
+{
+  g_clear_pointer (&demo->org, g_free);
+  g_clear_pointer (&demo->person, g_free);
+  g_clear_pointer (&demo->event, g_free);
+}
+
+gboolean
+sp_demo_is_data (const char *text)
+{
+  static const char *const data[] = {
+    "Зялёны горад", "Zialiony horad", "краязнаўцаў", "гражданских инициатив", "асацыяцыя моладзі",
+    "фонд культуры", "валанцёры", "Шыманскі", "Ковалёва", "Вясна", "Гарадскія сады",
+    "Круглы стол", "З’езд", "Сустрэчы", "Дамовіліся", "каардынатар", "валанцёрка", "экалогія",
+    "hello@example.org", "example.org", "+375", "@ales_sh", "Мінск", "Гомель", "Брест", "Орша",
+    NULL,
+  };
+
+  for (guint i = 0; data[i]; i++)
+    if (strstr (text, data[i]))
+      return TRUE;
+  return FALSE;
+}
