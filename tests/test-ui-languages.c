@@ -183,7 +183,8 @@ report_widest (GtkWidget *widget)
                   GTK_IS_LABEL (widget) ? " «" : "",
                   GTK_IS_LABEL (widget) ? gtk_label_get_text (GTK_LABEL (widget)) : "",
                   GTK_IS_LABEL (widget) ? "»" : "");
-      for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+      for (GtkWidget *c = gtk_widget_get_first_child (widget); c;
+           c = gtk_widget_get_next_sibling (c))
         {
           int m = 0;
           if (!gtk_widget_get_visible (c))
@@ -385,7 +386,8 @@ test_screens (void)
       gtk_window_present (GTK_WINDOW (prefs));
       gtk_window_set_default_size (GTK_WINDOW (prefs), MIN (size->width, 600), 640);
       wait_width (prefs, MIN (size->width, 600));
-      problems += check_screen (prefs, "preferences", &(Size){ size->name, MIN (size->width, 600), 640 });
+      problems += check_screen (prefs, "preferences",
+                                &(Size){ size->name, MIN (size->width, 600), 640 });
       gtk_window_destroy (GTK_WINDOW (prefs));
 
       sp_application_lock (app);

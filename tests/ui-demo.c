@@ -34,8 +34,8 @@ sp_demo_fill (SpVault *vault, SpDemo *demo)
                             "start_date", "2024-04", "regions", "minsk_city, gomel", "lead_org",
                             demo->org, NULL);
   demo->event = sp_test_insert (vault, "event", "title", "Круглы стол пра экалогію", "kind",
-                          "round_table", "start_date", "2024-05-17", "region", "minsk_city",
-                          "project", project, "declared_participants", "24", NULL);
+                                "round_table", "start_date", "2024-05-17", "region", "minsk_city",
+                                "project", project, "declared_participants", "24", NULL);
   g_free (sp_test_insert (vault, "event", "title", "З’езд сяброў сеткі", "kind", "congress",
                           "start_date", "2025-11-08", "end_date", "2025-11-09",
                           "declared_participants", "1250", NULL));
@@ -46,8 +46,8 @@ sp_demo_fill (SpVault *vault, SpDemo *demo)
   g_free (sp_test_insert (vault, "affiliation", "person", person2, "org", org2, NULL));
   g_free (sp_test_insert (vault, "participation", "org", demo->org, "event", demo->event, "role",
                           "organiser", NULL));
-  g_free (sp_test_insert (vault, "participation", "person", demo->person, "event", demo->event, "role",
-                          "speaker", NULL));
+  g_free (sp_test_insert (vault, "participation", "person", demo->person, "event", demo->event,
+                          "role", "speaker", NULL));
   g_free (sp_test_insert (vault, "note", "target", demo->org, "date", "2024-06-02", "text",
                           "Дамовіліся пра восеньскую сустрэчу.", NULL));
   g_free (org2);
@@ -68,10 +68,32 @@ gboolean
 sp_demo_is_data (const char *text)
 {
   static const char *const data[] = {
-    "Зялёны горад", "Zialiony horad", "краязнаўцаў", "гражданских инициатив", "асацыяцыя моладзі",
-    "фонд культуры", "валанцёры", "Шыманскі", "Ковалёва", "Вясна", "Гарадскія сады",
-    "Круглы стол", "З’езд", "Сустрэчы", "Дамовіліся", "каардынатар", "валанцёрка", "экалогія",
-    "hello@example.org", "example.org", "+375", "@ales_sh", "Мінск", "Гомель", "Брест", "Орша",
+    "Зялёны горад",
+    "Zialiony horad",
+    "краязнаўцаў",
+    "гражданских инициатив",
+    "асацыяцыя моладзі",
+    "фонд культуры",
+    "валанцёры",
+    "Шыманскі",
+    "Ковалёва",
+    "Вясна",
+    "Гарадскія сады",
+    "Круглы стол",
+    "З’езд",
+    "Сустрэчы",
+    "Дамовіліся",
+    "каардынатар",
+    "валанцёрка",
+    "экалогія",
+    "hello@example.org",
+    "example.org",
+    "+375",
+    "@ales_sh",
+    "Мінск",
+    "Гомель",
+    "Брест",
+    "Орша",
     NULL,
   };
 

@@ -24,7 +24,6 @@
 
 #define PASSPHRASE "demo passphrase"
 
-
 static void
 drain (void)
 {

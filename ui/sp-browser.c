@@ -156,9 +156,11 @@ set_header_mode (SpBrowser *self, const char *mode)
   gtk_widget_set_visible (self->cancel_button, edit);
   /* Cancel is the way back while editing. */
   gtk_widget_set_visible (self->back_button, !edit && adw_leaflet_get_folded (self->leaflet));
-  /* On a phone-wide window Cancel and Save fill the bar: no title there. */
-  gtk_widget_set_visible (GTK_WIDGET (self->detail_title),
-                          !edit || !adw_leaflet_get_folded (self->leaflet));
+  /* Cancel and Save say what this is, and fill a phone-wide bar: no title
+   * while editing. (Not tied to the leaflet's folding: a title that came and
+   * went with it changed the width the leaflet folds at, and so folded and
+   * unfolded it on every frame.) */
+  gtk_widget_set_visible (GTK_WIDGET (self->detail_title), !edit);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "browser.edit", view);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "browser.delete", view);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "browser.save", edit);
@@ -730,8 +732,6 @@ folded_changed (SpBrowser *self)
   gboolean edit = g_strcmp0 (gtk_stack_get_visible_child_name (self->detail_stack), "edit") == 0;
 
   gtk_widget_set_visible (self->back_button, !edit && adw_leaflet_get_folded (self->leaflet));
-  gtk_widget_set_visible (GTK_WIDGET (self->detail_title),
-                          !edit || !adw_leaflet_get_folded (self->leaflet));
 }
 
 static void

@@ -38,19 +38,32 @@ month_in_date (int m)
 {
   switch (m)
     {
-      case 1: return C_ ("month in a date such as 17 January 2024", "January");
-      case 2: return C_ ("month in a date such as 17 February 2024", "February");
-      case 3: return C_ ("month in a date such as 17 March 2024", "March");
-      case 4: return C_ ("month in a date such as 17 April 2024", "April");
-      case 5: return C_ ("month in a date such as 17 May 2024", "May");
-      case 6: return C_ ("month in a date such as 17 June 2024", "June");
-      case 7: return C_ ("month in a date such as 17 July 2024", "July");
-      case 8: return C_ ("month in a date such as 17 August 2024", "August");
-      case 9: return C_ ("month in a date such as 17 September 2024", "September");
-      case 10: return C_ ("month in a date such as 17 October 2024", "October");
-      case 11: return C_ ("month in a date such as 17 November 2024", "November");
-      case 12: return C_ ("month in a date such as 17 December 2024", "December");
-      default: return NULL;
+      case 1:
+        return C_ ("month in a date such as 17 January 2024", "January");
+      case 2:
+        return C_ ("month in a date such as 17 February 2024", "February");
+      case 3:
+        return C_ ("month in a date such as 17 March 2024", "March");
+      case 4:
+        return C_ ("month in a date such as 17 April 2024", "April");
+      case 5:
+        return C_ ("month in a date such as 17 May 2024", "May");
+      case 6:
+        return C_ ("month in a date such as 17 June 2024", "June");
+      case 7:
+        return C_ ("month in a date such as 17 July 2024", "July");
+      case 8:
+        return C_ ("month in a date such as 17 August 2024", "August");
+      case 9:
+        return C_ ("month in a date such as 17 September 2024", "September");
+      case 10:
+        return C_ ("month in a date such as 17 October 2024", "October");
+      case 11:
+        return C_ ("month in a date such as 17 November 2024", "November");
+      case 12:
+        return C_ ("month in a date such as 17 December 2024", "December");
+      default:
+        return NULL;
     }
 }
 
@@ -60,19 +73,32 @@ month_alone (int m)
 {
   switch (m)
     {
-      case 1: return C_ ("month and year such as January 2024", "January");
-      case 2: return C_ ("month and year such as February 2024", "February");
-      case 3: return C_ ("month and year such as March 2024", "March");
-      case 4: return C_ ("month and year such as April 2024", "April");
-      case 5: return C_ ("month and year such as May 2024", "May");
-      case 6: return C_ ("month and year such as June 2024", "June");
-      case 7: return C_ ("month and year such as July 2024", "July");
-      case 8: return C_ ("month and year such as August 2024", "August");
-      case 9: return C_ ("month and year such as September 2024", "September");
-      case 10: return C_ ("month and year such as October 2024", "October");
-      case 11: return C_ ("month and year such as November 2024", "November");
-      case 12: return C_ ("month and year such as December 2024", "December");
-      default: return NULL;
+      case 1:
+        return C_ ("month and year such as January 2024", "January");
+      case 2:
+        return C_ ("month and year such as February 2024", "February");
+      case 3:
+        return C_ ("month and year such as March 2024", "March");
+      case 4:
+        return C_ ("month and year such as April 2024", "April");
+      case 5:
+        return C_ ("month and year such as May 2024", "May");
+      case 6:
+        return C_ ("month and year such as June 2024", "June");
+      case 7:
+        return C_ ("month and year such as July 2024", "July");
+      case 8:
+        return C_ ("month and year such as August 2024", "August");
+      case 9:
+        return C_ ("month and year such as September 2024", "September");
+      case 10:
+        return C_ ("month and year such as October 2024", "October");
+      case 11:
+        return C_ ("month and year such as November 2024", "November");
+      case 12:
+        return C_ ("month and year such as December 2024", "December");
+      default:
+        return NULL;
     }
 }
 
