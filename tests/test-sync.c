@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <microhttpd.h>
+#include <json-glib/json-glib.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -920,6 +921,7 @@ typedef struct
   guint upstream;       /* real relay port, 0 = none */
   gint bad_answers;     /* how many bad answers were given */
   gint64 huge_sent;     /* bytes sent of BAD_HUGE_LENGTH bodies */
+  gboolean tail_item;   /* forwarded pages of batches get a malformed last item */
 } FakeRelay;
 
 typedef struct
@@ -1121,6 +1123,28 @@ fake_forward (FakeRelay *fake, struct MHD_Connection *connection, const char *me
     }
   curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo (curl, CURLINFO_CONTENT_TYPE, &ctype);
+  if (fake->tail_item && status == 200 && strstr (req->target, "/batches?"))
+    {
+      /* The genuine page, then an item that is not one (no cursor). */
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_autoptr (JsonGenerator) gen = json_generator_new ();
+      JsonObject *page, *bad = json_object_new ();
+      g_autofree char *text = NULL;
+      gsize len;
+
+      g_assert_true (json_parser_load_from_data (parser, (const char *)answer->data,
+                                                 (gssize)answer->len, NULL));
+      page = json_node_get_object (json_parser_get_root (parser));
+      json_object_set_string_member (bad, "device", "0123456789abcdef0123456789abcdef");
+      json_object_set_int_member (bad, "seq", 1);
+      json_object_set_string_member (bad, "data", "AAAA");
+      json_array_add_object_element (json_object_get_array_member (page, "batches"), bad);
+      json_generator_set_root (gen, json_parser_get_root (parser));
+      text = json_generator_to_data (gen, &len);
+      g_byte_array_set_size (answer, 0);
+      g_byte_array_append (answer, (const guint8 *)text, (guint)len);
+      g_atomic_int_inc (&fake->bad_answers);
+    }
   response = MHD_create_response_from_buffer (answer->len, answer->data, MHD_RESPMEM_MUST_COPY);
   if (ctype != NULL)
     MHD_add_response_header (response, "Content-Type", ctype);
@@ -2007,6 +2031,53 @@ test_malformed_answers (gconstpointer data)
   relay_stop (relay);
 }
 
+/* A page whose last item is malformed: the batches before it are applied
+ * (one vault transaction per page must not take them back), the run fails as
+ * malformed, and a later sync through the real relay neither loses nor
+ * repeats anything. */
+static void
+test_malformed_tail (void)
+{
+  g_autofree char *dir = new_tmp ("relay");
+  Relay *relay = relay_start (dir);
+  Dev *a = dev_new ("A"), *b = dev_new ("B");
+  g_autofree char *r1 = NULL, *r2 = NULL, *r3 = NULL;
+  g_autoptr (GError) error = NULL;
+  SyncReport report = { 0 };
+  SyncOptions opts = { 0 };
+  FakeRelay *fake;
+
+  create_workspace (a, relay->url, NULL);
+  enrol (a, b, NULL);
+  r1 = insert_org (a, "Tail r1", "one");
+  sync_ok (a, NULL, NULL);
+  r2 = insert_org (a, "Tail r2", "two");
+  sync_ok (a, NULL, NULL);
+  r3 = insert_org (a, "Tail r3", "three");
+  sync_ok (a, NULL, NULL);
+
+  fake = fake_relay_start (BAD_GARBAGE, "NO-SUCH-REQUEST", relay->port);
+  fake->tail_item = TRUE;
+  opts.relay = fake->url;
+  g_assert_false (sync_run (b->vault, &opts, &report, &error));
+  sync_error_is (error, SYNC_ERROR_MALFORMED, SYNC_ERROR_MALFORMED);
+  g_assert_cmpint (g_atomic_int_get (&fake->bad_answers), >, 0);
+  sync_report_clear (&report);
+  fake_relay_stop (fake);
+  g_assert_true (has_record (b, r1));
+  g_assert_true (has_record (b, r2));
+  g_assert_true (has_record (b, r3));
+
+  sync_ok (b, NULL, &report);
+  g_assert_cmpuint (report.refused_batches, ==, 0);
+  g_assert_cmpuint (report.applied_batches, ==, 0); /* nothing twice */
+  sync_report_clear (&report);
+  g_assert_cmpint (count_kind (b, "org"), ==, count_kind (a, "org"));
+  dev_free (a);
+  dev_free (b);
+  relay_stop (relay);
+}
+
 /* ---- The CLI ---------------------------------------------------------------------------------
  * Every child runs with SUPOLKA_VAULT unset and HOME / XDG_* in a temporary
  * folder, the passphrase on a pipe (--passphrase-fd 0). */
@@ -2761,6 +2832,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/panic-reenrol", test_panic_reenrol);
   g_test_add_func ("/sync/socks5", test_socks5);
   g_test_add_func ("/sync/cli", test_cli);
+  g_test_add_func ("/sync/malformed-tail", test_malformed_tail);
 
   /* After the others: a subsuite runs after the plain cases of /sync. */
   for (int mode = 0; mode < BAD_N_MODES; mode++)
