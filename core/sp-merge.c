@@ -240,7 +240,7 @@ static gboolean
 update_conflict_flag (SpVault *vault, gint64 rowid, const char *id, GError **error)
 {
   sqlite3_stmt *st = sp_stmt (vault,
-                              "UPDATE records SET conflicts = "
+                              "UPDATE OR FAIL records SET conflicts = "
                               "(SELECT count(*) FROM conflicts WHERE rec = ?2) WHERE rowid = ?1",
                               error);
   if (st == NULL)
@@ -250,23 +250,44 @@ update_conflict_flag (SpVault *vault, gint64 rowid, const char *id, GError **err
   return sp_step_done (vault, st, error);
 }
 
+/* Update, else insert — not INSERT OR REPLACE: a REPLACE may delete and
+ * insert (a "multi-write" that can abort half-way), so SQLite copies every
+ * page it touches to a statement journal first, and SQLCipher 3.4 encrypts
+ * each copy (docs/PERFORMANCE.md, "Store"). An UPDATE OR FAIL of one row
+ * and a one-row INSERT need no statement journal. (OR FAIL keeps what a
+ * statement wrote before a failing row; these write one row, and every
+ * caller takes its transaction back on an error.) */
 static gboolean
 set_fields_row (SpVault *vault, gint64 rowid, const char *field, const char *value, guint64 hlc,
                 const char *device, GError **error)
 {
   sqlite3_stmt *st = sp_stmt (vault,
-                              "INSERT OR REPLACE INTO fields (rec, field, value, hlc, device) "
-                              "VALUES (?, ?, ?, ?, ?)",
+                              "UPDATE OR FAIL fields SET value = ?3, hlc = ?4, device = ?5 "
+                              "WHERE rec = ?1 AND field = ?2",
                               error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_int64 (st, 1, rowid);
-  sqlite3_bind_text (st, 2, field, -1, SQLITE_STATIC);
-  if (value && *value)
-    sqlite3_bind_text (st, 3, value, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 4, (sqlite3_int64)hlc);
-  sqlite3_bind_text (st, 5, device, -1, SQLITE_STATIC);
-  return sp_step_done (vault, st, error);
+  for (int pass = 0; pass < 2; pass++)
+    {
+      sqlite3_bind_int64 (st, 1, rowid);
+      sqlite3_bind_text (st, 2, field, -1, SQLITE_STATIC);
+      if (value && *value)
+        sqlite3_bind_text (st, 3, value, -1, SQLITE_STATIC);
+      else
+        sqlite3_bind_null (st, 3);
+      sqlite3_bind_int64 (st, 4, (sqlite3_int64)hlc);
+      sqlite3_bind_text (st, 5, device, -1, SQLITE_STATIC);
+      if (!sp_step_done (vault, st, error))
+        return FALSE;
+      if (pass == 1 || sqlite3_changes (vault->db) > 0)
+        return TRUE;
+      st = sp_stmt (vault,
+                    "INSERT INTO fields (rec, field, value, hlc, device) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    error);
+      if (st == NULL)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -279,7 +300,7 @@ apply_causal_length (SpVault *vault, gint64 rowid, const char *value, guint64 hl
 
   /* max(cl); the creation time is the HLC time of the write that made cl 1. */
   st = sp_stmt (vault,
-                "UPDATE records SET cl = max(cl, ?2), "
+                "UPDATE OR FAIL records SET cl = max(cl, ?2), "
                 "created = CASE WHEN ?2 = 1 THEN ?3 ELSE created END, "
                 "updated = max(updated, ?4) WHERE rowid = ?1",
                 error);
@@ -296,7 +317,7 @@ static gboolean
 touch_updated (SpVault *vault, gint64 rowid, guint64 hlc, GError **error)
 {
   sqlite3_stmt *st
-      = sp_stmt (vault, "UPDATE records SET updated = max(updated, ?2) WHERE rowid = ?1", error);
+      = sp_stmt (vault, "UPDATE OR FAIL records SET updated = max(updated, ?2) WHERE rowid = ?1", error);
   if (st == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, rowid);
@@ -347,7 +368,7 @@ settle_field (SpVault *vault, gint64 rowid, const char *id, const char *field, G
   /* Heads other than the winner whose value differs from it. Empty and
    * cleared count as the same value. */
   st = sp_stmt (vault,
-                "INSERT INTO conflicts (rec, field, value, hlc, device) "
+                "INSERT OR FAIL INTO conflicts (rec, field, value, hlc, device) "
                 "SELECT c.rec, c.field, c.value, c.hlc, c.device FROM changes c "
                 "WHERE c.rec = ?1 AND c.field = ?2 "
                 "AND NOT (c.hlc = ?3 AND c.device = ?4) "

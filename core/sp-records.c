@@ -272,7 +272,7 @@ sp_vault_refresh_record (SpVault *vault, gint64 rowid, const char *kind, GError 
     return FALSE;
   title = sp_record_compute_title (kind, fields);
   sort_key = g_utf8_casefold (title, -1);
-  st = sp_stmt (vault, "UPDATE records SET title = ?, sort_key = ? WHERE rowid = ?", error);
+  st = sp_stmt (vault, "UPDATE OR FAIL records SET title = ?, sort_key = ? WHERE rowid = ?", error);
   if (st == NULL)
     return FALSE;
   sqlite3_bind_text (st, 1, title, -1, SQLITE_STATIC);
