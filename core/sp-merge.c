@@ -281,9 +281,9 @@ set_fields_row (SpVault *vault, gint64 rowid, const char *field, const char *val
         return FALSE;
       if (pass == 1 || sqlite3_changes (vault->db) > 0)
         return TRUE;
-      st = sp_stmt (vault,
-                    "INSERT INTO fields (rec, field, value, hlc, device) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    error);
+      st = sp_stmt (
+          vault, "INSERT INTO fields (rec, field, value, hlc, device) VALUES (?1, ?2, ?3, ?4, ?5)",
+          error);
       if (st == NULL)
         return FALSE;
     }
@@ -316,8 +316,8 @@ apply_causal_length (SpVault *vault, gint64 rowid, const char *value, guint64 hl
 static gboolean
 touch_updated (SpVault *vault, gint64 rowid, guint64 hlc, GError **error)
 {
-  sqlite3_stmt *st
-      = sp_stmt (vault, "UPDATE OR FAIL records SET updated = max(updated, ?2) WHERE rowid = ?1", error);
+  sqlite3_stmt *st = sp_stmt (
+      vault, "UPDATE OR FAIL records SET updated = max(updated, ?2) WHERE rowid = ?1", error);
   if (st == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, rowid);
