@@ -250,6 +250,20 @@ update_conflict_flag (SpVault *vault, gint64 rowid, const char *id, GError **err
   return sp_step_done (vault, st, error);
 }
 
+/* sp_stmt cleared the bindings: an empty value stays NULL (cleared). */
+static gboolean
+bind_fields_row (sqlite3_stmt *st, gint64 rowid, const char *field, const char *value, guint64 hlc,
+                 const char *device)
+{
+  sqlite3_bind_int64 (st, 1, rowid);
+  sqlite3_bind_text (st, 2, field, -1, SQLITE_STATIC);
+  if (value && *value)
+    sqlite3_bind_text (st, 3, value, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 4, (sqlite3_int64)hlc);
+  sqlite3_bind_text (st, 5, device, -1, SQLITE_STATIC);
+  return TRUE;
+}
+
 /* Update, else insert — not INSERT OR REPLACE: a REPLACE may delete and
  * insert (a "multi-write" that can abort half-way), so SQLite copies every
  * page it touches to a statement journal first, and SQLCipher 3.4 encrypts
@@ -265,29 +279,17 @@ set_fields_row (SpVault *vault, gint64 rowid, const char *field, const char *val
                               "UPDATE OR FAIL fields SET value = ?3, hlc = ?4, device = ?5 "
                               "WHERE rec = ?1 AND field = ?2",
                               error);
-  if (st == NULL)
+
+  if (st == NULL || !bind_fields_row (st, rowid, field, value, hlc, device)
+      || !sp_step_done (vault, st, error))
     return FALSE;
-  for (int pass = 0; pass < 2; pass++)
-    {
-      sqlite3_bind_int64 (st, 1, rowid);
-      sqlite3_bind_text (st, 2, field, -1, SQLITE_STATIC);
-      if (value && *value)
-        sqlite3_bind_text (st, 3, value, -1, SQLITE_STATIC);
-      else
-        sqlite3_bind_null (st, 3);
-      sqlite3_bind_int64 (st, 4, (sqlite3_int64)hlc);
-      sqlite3_bind_text (st, 5, device, -1, SQLITE_STATIC);
-      if (!sp_step_done (vault, st, error))
-        return FALSE;
-      if (pass == 1 || sqlite3_changes (vault->db) > 0)
-        return TRUE;
-      st = sp_stmt (
-          vault, "INSERT INTO fields (rec, field, value, hlc, device) VALUES (?1, ?2, ?3, ?4, ?5)",
-          error);
-      if (st == NULL)
-        return FALSE;
-    }
-  return TRUE;
+  if (sqlite3_changes (vault->db) > 0)
+    return TRUE;
+  st = sp_stmt (vault,
+                "INSERT INTO fields (rec, field, value, hlc, device) VALUES (?1, ?2, ?3, ?4, ?5)",
+                error);
+  return st != NULL && bind_fields_row (st, rowid, field, value, hlc, device)
+         && sp_step_done (vault, st, error);
 }
 
 static gboolean

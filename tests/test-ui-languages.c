@@ -36,17 +36,6 @@
 
 static const char *lang; /* "en", "be" or "ru" */
 
-static void
-drain (void)
-{
-  for (int i = 0; i < 30; i++)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (5000);
-    }
-}
-
 /* ---- The catalogue and the formats ---- */
 
 static void
@@ -151,23 +140,6 @@ shots_dir (void)
   return g_steal_pointer (&dir);
 }
 
-static void
-save_png (GtkWidget *window, const char *path)
-{
-  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (window);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-}
-
 /* Which widget sets the window's minimum width: at each level, the child
  * that needs the most, down to a leaf. */
 static void
@@ -211,7 +183,7 @@ wait_frame (GtkWidget *window)
   gboolean painted = FALSE;
   gulong id;
 
-  drain ();
+  sp_demo_drain ();
   if (clock == NULL)
     return;
   id = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), &painted);
@@ -220,7 +192,7 @@ wait_frame (GtkWidget *window)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (5000);
   g_signal_handler_disconnect (clock, id);
-  drain ();
+  sp_demo_drain ();
 }
 
 /* The checks on one screen; the number of problems found (each reported). */
@@ -235,7 +207,7 @@ check_screen (GtkWidget *window, const char *screen, const Size *size)
   guint problems = 0;
 
   wait_frame (window);
-  save_png (window, path);
+  g_assert_true (sp_demo_save_png (window, path));
   g_test_message ("%s: %s", screen, path);
   /* The content's minimum: the window adds its own frame (a transient
    * AdwPreferencesWindow is 370 px at least, whatever it holds). */
@@ -264,31 +236,6 @@ check_screen (GtkWidget *window, const char *screen, const Size *size)
     g_printerr ("# %s/%s/%s: cut short: «%s»\n", lang, size->name, screen,
                 (const char *)cut->pdata[i]);
   return problems + cut->len;
-}
-
-/* Scrolls the first scrolled window below widget to its end. */
-static void
-scroll_to_end (GtkWidget *widget)
-{
-  drain ();
-  while (widget && !GTK_IS_SCROLLED_WINDOW (widget))
-    widget = gtk_widget_get_first_child (widget);
-  if (widget)
-    {
-      GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (widget));
-      gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
-    }
-}
-
-static void
-wait_width (GtkWidget *window, int width)
-{
-  for (int i = 0; i < 500 && gtk_widget_get_width (window) != width; i++)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (10000);
-    }
 }
 
 /* A label showing exactly text, below widget (mapped ones only). */
@@ -336,7 +283,7 @@ test_screens (void)
       g_assert_nonnull (window);
       gtk_window_set_default_size (GTK_WINDOW (window), size->width, size->height);
       gtk_window_present (GTK_WINDOW (window));
-      wait_width (window, size->width);
+      sp_demo_wait_width (window, size->width);
 
       if (!sp_vault_exists (vault_dir))
         {
@@ -359,7 +306,7 @@ test_screens (void)
       sp_browser_show_record (browser, demo.org);
       problems += check_screen (window, "org-detail", size);
 
-      scroll_to_end (GTK_WIDGET (sp_browser_get_detail (browser)));
+      sp_demo_scroll_to_end (GTK_WIDGET (sp_browser_get_detail (browser)));
       problems += check_screen (window, "org-links", size);
 
       sp_browser_show_record (browser, demo.person);
@@ -367,7 +314,7 @@ test_screens (void)
       problems += check_screen (window, "person-edit", size);
 
       sp_main_view_show_page (main_view, "event");
-      drain ();
+      sp_demo_drain ();
       /* The event's date in the list, written the language's way. */
       if (size == &sizes[0])
         g_assert_true (shows_text (window, event_date));
@@ -385,14 +332,14 @@ test_screens (void)
       gtk_window_set_transient_for (GTK_WINDOW (prefs), GTK_WINDOW (window));
       gtk_window_present (GTK_WINDOW (prefs));
       gtk_window_set_default_size (GTK_WINDOW (prefs), MIN (size->width, 600), 640);
-      wait_width (prefs, MIN (size->width, 600));
+      sp_demo_wait_width (prefs, MIN (size->width, 600));
       problems += check_screen (prefs, "preferences",
                                 &(Size){ size->name, MIN (size->width, 600), 640 });
       gtk_window_destroy (GTK_WINDOW (prefs));
 
       sp_application_lock (app);
       gtk_window_destroy (GTK_WINDOW (window));
-      drain ();
+      sp_demo_drain ();
     }
   g_assert_cmpuint (problems, ==, 0);
   sp_demo_clear (&demo);

@@ -102,3 +102,56 @@ sp_demo_is_data (const char *text)
       return TRUE;
   return FALSE;
 }
+
+void
+sp_demo_drain (void)
+{
+  for (int i = 0; i < 20; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10000);
+    }
+}
+
+void
+sp_demo_wait_width (GtkWidget *window, int width)
+{
+  for (int i = 0; i < 500 && gtk_widget_get_width (window) != width; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10000);
+    }
+}
+
+void
+sp_demo_scroll_to_end (GtkWidget *widget)
+{
+  sp_demo_drain ();
+  while (widget && !GTK_IS_SCROLLED_WINDOW (widget))
+    widget = gtk_widget_get_first_child (widget);
+  if (widget)
+    {
+      GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (widget));
+      gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+    }
+}
+
+gboolean
+sp_demo_save_png (GtkWidget *window, const char *path)
+{
+  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (node == NULL)
+    return FALSE;
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
+  return gdk_texture_save_to_png (texture, path);
+}

@@ -25,70 +25,17 @@
 #define PASSPHRASE "demo passphrase"
 
 static void
-drain (void)
-{
-  for (int i = 0; i < 20; i++)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (10000);
-    }
-}
-
-static void
 shoot (GtkWidget *window, const char *dir, const char *name, const char *size)
 {
-  g_autofree char *lang = g_strdup (g_getenv ("LANGUAGE"));
-  g_autofree char *file = NULL;
-  g_autofree char *path = NULL;
-  g_autoptr (GdkPaintable) paintable = NULL;
-  g_autoptr (GtkSnapshot) snapshot = NULL;
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  int w, h;
+  const char *lang = g_getenv ("LANGUAGE");
+  g_autofree char *file
+      = g_strdup_printf ("%s-%s-%s.png", name, size, lang && *lang ? lang : "default");
+  g_autofree char *path = g_build_filename (dir, file, NULL);
 
-  drain ();
-  w = gtk_widget_get_width (window);
-  h = gtk_widget_get_height (window);
-  paintable = gtk_widget_paintable_new (window);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (node == NULL)
-    g_error ("nothing to render for %s", name);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
-  file = g_strdup_printf ("%s-%s-%s.png", name, size, lang && *lang ? lang : "default");
-  path = g_build_filename (dir, file, NULL);
-  if (!gdk_texture_save_to_png (texture, path))
-    g_error ("could not write %s", path);
-  g_print ("%s (%d×%d)\n", path, w, h);
-}
-
-/* Scrolls the first scrolled window below widget to its end. */
-static void
-scroll_to_end (GtkWidget *widget)
-{
-  GtkAdjustment *adj;
-
-  drain ();
-  while (widget && !GTK_IS_SCROLLED_WINDOW (widget))
-    widget = gtk_widget_get_first_child (widget);
-  if (widget == NULL)
-    return;
-  adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (widget));
-  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
-}
-
-static void
-wait_width (GtkWidget *window, int width)
-{
-  for (int i = 0; i < 500 && gtk_widget_get_width (window) != width; i++)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (10000);
-    }
+  sp_demo_drain ();
+  if (!sp_demo_save_png (window, path))
+    g_error ("could not render %s to %s", name, path);
+  g_print ("%s (%d×%d)\n", path, gtk_widget_get_width (window), gtk_widget_get_height (window));
 }
 
 int
@@ -152,7 +99,7 @@ main (int argc, char **argv)
       window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (app)));
       gtk_window_set_default_size (GTK_WINDOW (window), sizes[s].width, sizes[s].height);
       gtk_window_present (GTK_WINDOW (window));
-      wait_width (window, sizes[s].width);
+      sp_demo_wait_width (window, sizes[s].width);
 
       if (!sp_vault_exists (vault_dir))
         {
@@ -177,7 +124,7 @@ main (int argc, char **argv)
       sp_browser_show_record (browser, demo.org);
       shoot (window, out, "org-detail", sizes[s].name);
 
-      scroll_to_end (GTK_WIDGET (sp_browser_get_detail (browser)));
+      sp_demo_scroll_to_end (GTK_WIDGET (sp_browser_get_detail (browser)));
       shoot (window, out, "org-links", sizes[s].name);
 
       sp_browser_show_record (browser, demo.person);
@@ -186,7 +133,7 @@ main (int argc, char **argv)
 
       sp_application_lock (app);
       gtk_window_destroy (GTK_WINDOW (window));
-      drain ();
+      sp_demo_drain ();
     }
   sp_demo_clear (&demo);
   sp_test_rmtree (tmp);
