@@ -334,6 +334,23 @@ query_int (RelayStore *store, const char *sql, gint64 *out, GError **error)
   return TRUE;
 }
 
+/* The single integer @sql (one "?" for the workspace) gives, 0 without a row. */
+static gboolean
+query_ws_int (RelayStore *store, const char *sql, const char *ws, gint64 *out, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (store, sql, error);
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *out = row ? sqlite3_column_int64 (stmt, 0) : 0;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
 static gboolean
 migrate (RelayStore *store, GError **error)
 {
@@ -562,18 +579,9 @@ relay_store_set_device_status (RelayStore *store, const char *ws, const char *de
 gboolean
 relay_store_count_devices (RelayStore *store, const char *ws, gint64 *count, GError **error)
 {
-  sqlite3_stmt *stmt = store_stmt (
-      store, "SELECT count(*) FROM devices WHERE workspace = ? AND status != 'revoked'", error);
-  gboolean row;
-
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, ws);
-  if (!store_step_row (store, stmt, &row, error))
-    return FALSE;
-  *count = row ? sqlite3_column_int64 (stmt, 0) : 0;
-  sqlite3_reset (stmt);
-  return TRUE;
+  return query_ws_int (store,
+                       "SELECT count(*) FROM devices WHERE workspace = ? AND status != 'revoked'",
+                       ws, count, error);
 }
 
 GArray *
@@ -682,17 +690,7 @@ relay_store_add_workspace (RelayStore *store, const char *ws, gint64 now, GError
 gboolean
 relay_store_workspace_bytes (RelayStore *store, const char *ws, gint64 *bytes, GError **error)
 {
-  sqlite3_stmt *stmt = store_stmt (store, "SELECT bytes FROM workspaces WHERE id = ?", error);
-  gboolean row;
-
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, ws);
-  if (!store_step_row (store, stmt, &row, error))
-    return FALSE;
-  *bytes = row ? sqlite3_column_int64 (stmt, 0) : 0;
-  sqlite3_reset (stmt);
-  return TRUE;
+  return query_ws_int (store, "SELECT bytes FROM workspaces WHERE id = ?", ws, bytes, error);
 }
 
 gboolean
@@ -743,18 +741,9 @@ relay_store_use_invite (RelayStore *store, const char *ws, const guint8 token_ha
 gboolean
 relay_store_log_head (RelayStore *store, const char *ws, gint64 *head, GError **error)
 {
-  sqlite3_stmt *stmt = store_stmt (
-      store, "SELECT coalesce(max(version), 0) FROM membership_log WHERE workspace = ?", error);
-  gboolean row;
-
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, ws);
-  if (!store_step_row (store, stmt, &row, error))
-    return FALSE;
-  *head = row ? sqlite3_column_int64 (stmt, 0) : 0;
-  sqlite3_reset (stmt);
-  return TRUE;
+  return query_ws_int (store,
+                       "SELECT coalesce(max(version), 0) FROM membership_log WHERE workspace = ?",
+                       ws, head, error);
 }
 
 gboolean
@@ -948,35 +937,16 @@ relay_store_add_batch (RelayStore *store, const char *ws, const char *device, gu
 gboolean
 relay_store_cursor_head (RelayStore *store, const char *ws, gint64 *head, GError **error)
 {
-  sqlite3_stmt *stmt = store_stmt (
-      store, "SELECT coalesce(max(last_cursor), 0) FROM device_chains WHERE workspace = ?", error);
-  gboolean row;
-
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, ws);
-  if (!store_step_row (store, stmt, &row, error))
-    return FALSE;
-  *head = row ? sqlite3_column_int64 (stmt, 0) : 0;
-  sqlite3_reset (stmt);
-  return TRUE;
+  return query_ws_int (
+      store, "SELECT coalesce(max(last_cursor), 0) FROM device_chains WHERE workspace = ?", ws,
+      head, error);
 }
 
 gboolean
 relay_store_pruned_cursor (RelayStore *store, const char *ws, gint64 *pruned, GError **error)
 {
-  sqlite3_stmt *stmt
-      = store_stmt (store, "SELECT pruned_cursor FROM workspaces WHERE id = ?", error);
-  gboolean row;
-
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, ws);
-  if (!store_step_row (store, stmt, &row, error))
-    return FALSE;
-  *pruned = row ? sqlite3_column_int64 (stmt, 0) : 0;
-  sqlite3_reset (stmt);
-  return TRUE;
+  return query_ws_int (store, "SELECT pruned_cursor FROM workspaces WHERE id = ?", ws, pruned,
+                       error);
 }
 
 gboolean
