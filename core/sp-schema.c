@@ -86,6 +86,17 @@ static const char migration_5[]
       "CREATE INDEX records_kind_title ON records (kind, sort_key, id, cl);"
       "CREATE INDEX records_title ON records (sort_key, id, cl, kind);";
 
+/* Version 6: compartments (issue #19). Every record belongs to exactly one;
+ * 0 is `main`, which every device of a workspace holds. The name of any other
+ * compartment, its keys and its grants live in the sync state: core only
+ * keeps the number, so that a compartment's records can be listed, counted
+ * and removed together. */
+static const char migration_6[]
+    = "CREATE TABLE compartments (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+      "INSERT INTO compartments (id, name) VALUES (0, 'main');"
+      "ALTER TABLE records ADD COLUMN comp INTEGER NOT NULL DEFAULT 0;"
+      "CREATE INDEX records_comp ON records (comp);";
+
 typedef struct
 {
   const char *sql;
@@ -95,7 +106,7 @@ typedef struct
 static const Migration migrations[] = {
   { migration_1, NULL }, { migration_2, sp_search_rebuild },
   { migration_3, NULL }, { migration_4, sp_search_rebuild },
-  { migration_5, NULL },
+  { migration_5, NULL }, { migration_6, NULL },
 };
 
 int
