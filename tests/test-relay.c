@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "relay-test-util.h"
+#include "relay-test-client.h"
 
 #define CREATE_TOKEN "test-create-token-7f3a"
 

@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "relay-test-util.h" /* shared with test-relay.c: devices, workspaces, envelopes */
+#include "relay-test-client.h" /* shared with test-relay.c: devices, workspaces, envelopes */
 
 #define CLIENTS 50
 #define PER_WORKSPACE 10
