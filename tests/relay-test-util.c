@@ -100,7 +100,7 @@ relay_spawn (const RelayOptions *opts, Relay *relay)
   int err_fd = relay_stderr (opts, &relay->err_fd);
 
   envp = relay_environ (opts, err_fd);
-  g_ptr_array_add (argv, g_strdup (relay_path ()));
+  g_ptr_array_add (argv, g_strdup (opts->program ? opts->program : relay_path ()));
   if (opts->data_dir != NULL)
     {
       g_ptr_array_add (argv, g_strdup ("--listen"));

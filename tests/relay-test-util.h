@@ -38,6 +38,7 @@ typedef struct
 
 typedef struct
 {
+  const char *program; /* NULL: $SUPOLKA_RELAY; else a server that speaks alike */
   /* --data DIR and --listen 127.0.0.1:PORT; when NULL, @args carry both (or a
    * --config file does). */
   const char *data_dir;

@@ -165,40 +165,13 @@ save_shot (GtkWidget *window, const char *name)
 {
   const char *dir = g_getenv ("SUPOLKA_SHOTS");
   g_autofree char *path = NULL;
-  g_autoptr (GdkPaintable) paintable = NULL;
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GtkSnapshot *snapshot;
-  GskRenderer *renderer;
-  guint tick;
-  int w = 0, h = 0;
 
   if (dir == NULL || *dir == '\0')
     return;
-  g_mkdir_with_parents (dir, 0700);
   gtk_window_present (GTK_WINDOW (window));
   g_assert_true (ui_wait_for (widget_is_drawn, window, WAIT_SECONDS));
-  /* Let layout and the first frames settle (a bounded number of turns). */
-  for (guint i = 0; i < 50; i++)
-    g_main_context_iteration (NULL, FALSE);
-  paintable = gtk_widget_paintable_new (window);
-  /* An empty node means nothing was drawn yet: run the loop a little more. */
-  tick = g_timeout_add (10, tick_cb, NULL);
-  for (guint i = 0; i < 3000 && node == NULL; i++)
-    {
-      g_main_context_iteration (NULL, TRUE);
-      w = gtk_widget_get_width (window);
-      h = gtk_widget_get_height (window);
-      snapshot = gtk_snapshot_new ();
-      gdk_paintable_snapshot (paintable, snapshot, w, h);
-      node = gtk_snapshot_free_to_node (snapshot);
-    }
-  g_source_remove (tick);
-  g_assert_nonnull (node);
-  renderer = gtk_native_get_renderer (GTK_NATIVE (window));
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
   path = g_strdup_printf ("%s/%s.png", dir, name);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
+  ui_save_png (window, path);
   g_test_message ("screenshot: %s", path);
 }
 

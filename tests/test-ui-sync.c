@@ -238,13 +238,13 @@ test_relay_url (void)
   for (guint i = 0; i < G_N_ELEMENTS (good); i++)
     {
       g_autoptr (GError) error = NULL;
-      g_assert_true (sp_sync_relay->base_valid (good[i], &error));
+      g_assert_true (sp_sync_relay_url_valid (good[i], &error));
       g_assert_no_error (error);
     }
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr (GError) error = NULL;
-      g_assert_false (sp_sync_relay->base_valid (bad[i], &error));
+      g_assert_false (sp_sync_relay_url_valid (bad[i], &error));
       g_assert_nonnull (error);
       g_assert_cmpstr (error->message, !=, "");
     }
@@ -483,7 +483,7 @@ test_lock_during_sync (void)
   g_assert_true (ui_wait_for (status_idle, w.status, WAIT_SECONDS));
   g_assert_nonnull (sp_application_get_vault (w.app));
   /* A stopped relay keeps the worker waiting for its answer. */
-  g_assert_cmpint (kill (relay_pid, SIGSTOP), ==, 0);
+  g_assert_cmpint (kill (the_relay->pid, SIGSTOP), ==, 0);
   gtk_widget_activate_action (GTK_WIDGET (w.status), "sync.now", NULL);
   g_assert_true (sp_sync_status_is_running (w.status));
   g_assert_true (sp_sync_is_busy ());
@@ -511,7 +511,7 @@ test_lock_during_sync (void)
   /* Locking did not wait for the network; the worker closes the vault when
    * its call returns. */
   g_assert_true (sp_sync_is_busy ());
-  g_assert_cmpint (kill (relay_pid, SIGCONT), ==, 0);
+  g_assert_cmpint (kill (the_relay->pid, SIGCONT), ==, 0);
   sp_sync_wait_idle ();
   g_assert_false (sp_sync_is_busy ());
   ui_drain ();
