@@ -536,19 +536,13 @@ test_passwd (void)
 
 /* ---- 10. Usage ---------------------------------------------------------------------------- */
 
+/* Without a vault: the usage, options, the default vault folder. */
 static void
-test_usage (void)
+usage_global (void)
 {
-  g_autoptr (CliVault) cv = NULL;
-  g_autoptr (CliVault) long_cv = NULL;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
-  g_autofree char *long_line = NULL;
-  g_autofree char *pass_1024 = NULL;
   g_autofree char *default_dir = NULL;
-
-  if (!sec_require_cli ())
-    return;
 
   /* no arguments: the usage, and status 1 */
   g_assert_cmpint (run_cli (NULL, &out, &err, NULL, NULL), ==, EXIT_USAGE);
@@ -585,6 +579,18 @@ test_usage (void)
                    EXIT_NOT_FOUND);
   g_assert_nonnull (strstr (err, default_dir));
   g_clear_pointer (&err, g_free);
+}
+
+/* With a vault: bad arguments of each command, passphrase lines too long. */
+static void
+usage_commands (void)
+{
+  g_autoptr (CliVault) cv = NULL;
+  g_autoptr (CliVault) long_cv = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *long_line = NULL;
+  g_autofree char *pass_1024 = NULL;
 
   cv = cli_vault_new ();
   /* a dangling option */
@@ -645,6 +651,14 @@ test_usage (void)
   }
 }
 
+static void
+test_usage (void)
+{
+  if (!sec_require_cli ())
+    return;
+  usage_global ();
+  usage_commands ();
+}
 
 int
 main (int argc, char **argv)
