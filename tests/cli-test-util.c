@@ -16,10 +16,6 @@
 #include "sec-cli-run.h"
 #include "test-util.h"
 
-
-
-
-
 /* ---- Running the CLI -------------------------------------------------------- */
 
 static SecEnv *cli_env; /* HOME, XDG_* and TMPDIR of every child */
@@ -90,7 +86,6 @@ run_cli (const char *stdin_text, char **out, char **err, const char *arg, ...)
 
 /* ---- A vault in a temporary folder ------------------------------------------ */
 
-
 void
 cli_vault_free (CliVault *cv)
 {
@@ -101,7 +96,6 @@ cli_vault_free (CliVault *cv)
   g_free (cv->dir);
   g_free (cv);
 }
-
 
 /* A folder for a vault, without the vault. */
 CliVault *

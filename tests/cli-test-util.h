@@ -43,14 +43,18 @@ void cli_test_init (void);
 const char *cli_home (void);
 /* At the end of main(): fails when the default vault folder was made. */
 int cli_test_finish (int status);
-int run_argv (const char *stdin_text, const char *fd3_text, char **out, char **err, GPtrArray *args);
+int run_argv (const char *stdin_text, const char *fd3_text, char **out, char **err,
+              GPtrArray *args);
 void append_va (GPtrArray *args, const char *first, va_list ap);
-int run_cli (const char *stdin_text, char **out, char **err, const char *arg, ...) G_GNUC_NULL_TERMINATED;
+int run_cli (const char *stdin_text, char **out, char **err, const char *arg,
+             ...) G_GNUC_NULL_TERMINATED;
 void cli_vault_free (CliVault *cv);
 CliVault *cli_vault_new_empty (void);
-int cv_runv (CliVault *cv, const char *input, char **out, char **err, const char *prefix, const char *first, va_list ap);
+int cv_runv (CliVault *cv, const char *input, char **out, char **err, const char *prefix,
+             const char *first, va_list ap);
 int cv_run (CliVault *cv, char **out, char **err, const char *arg, ...) G_GNUC_NULL_TERMINATED;
-int cv_run_input (CliVault *cv, const char *input, char **out, char **err, const char *arg, ...) G_GNUC_NULL_TERMINATED;
+int cv_run_input (CliVault *cv, const char *input, char **out, char **err, const char *arg,
+                  ...) G_GNUC_NULL_TERMINATED;
 CliVault *cli_vault_new (void);
 JsonNode *parse_json (const char *text);
 JsonNode *cv_json (CliVault *cv, const char *arg, ...) G_GNUC_NULL_TERMINATED;

@@ -91,4 +91,3 @@ wait_child (GPid pid, int timeout_ms)
   g_spawn_close_pid (pid);
   return status;
 }
-

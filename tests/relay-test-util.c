@@ -320,4 +320,3 @@ remove_tree (const char *path)
     }
   g_rmdir (path);
 }
-

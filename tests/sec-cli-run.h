@@ -33,8 +33,8 @@ GSubprocess *sec_spawn (SecEnv *env, const char *stdin_text, const char *fd3_tex
  * status, or -SIGNAL when it was killed. */
 int sec_finish (GSubprocess *proc, char **out, char **err);
 /* Both; a child killed by a signal fails the test. */
-int sec_run_argv (SecEnv *env, const char *stdin_text, const char *fd3_text, char **out,
-                  char **err, const char *const *argv);
+int sec_run_argv (SecEnv *env, const char *stdin_text, const char *fd3_text, char **out, char **err,
+                  const char *const *argv);
 /* The same with NULL-terminated arguments and nothing on stdin. */
 int sec_run (SecEnv *env, const char *fd3_text, char **out, char **err, const char *arg,
              ...) G_GNUC_NULL_TERMINATED;

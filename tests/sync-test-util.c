@@ -28,8 +28,6 @@
 #include "sync-test-util.h"
 #include "test-util.h"
 
-
-
 char *
 new_tmp (const char *name)
 {
@@ -124,7 +122,6 @@ db_exec (sqlite3 *db, const char *sql)
     g_error ("%s: %s", sql, msg);
 }
 
-
 static void
 stored_batch_free (gpointer p)
 {
@@ -196,7 +193,6 @@ relay_db_sign_pk (sqlite3 *db, const char *device, guint8 pk[32])
 }
 
 /* ---- Vaults ------------------------------------------------------------------------- */
-
 
 Dev *
 dev_new (const char *name)
@@ -530,8 +526,6 @@ find_batch_with (GPtrArray *batches, GPtrArray *keys, const guint8 sign_pk[32], 
 /* ---- A recording TCP forwarder --------------------------------------------------------
  * Listens on 127.0.0.1:PORT and passes every connection on to 127.0.0.1:target,
  * keeping a copy of every byte each way. */
-
-
 
 static gboolean
 write_all (int fd, const guint8 *data, gsize len)

@@ -101,7 +101,8 @@ void sync_error_is (const GError *error, int code1, int code2);
 GPtrArray *epoch_keys (Dev *dev);
 SyncBatch *open_with_any (GBytes *env, GPtrArray *keys, const guint8 sign_pk[32]);
 gboolean batch_has_record (SyncBatch *b, const char *id);
-StoredBatch *find_batch_with (GPtrArray *batches, GPtrArray *keys, const guint8 sign_pk[32], const char *record);
+StoredBatch *find_batch_with (GPtrArray *batches, GPtrArray *keys, const guint8 sign_pk[32],
+                              const char *record);
 Forwarder *forwarder_start (guint target);
 char *forwarder_url (Forwarder *fw);
 void forwarder_stop (Forwarder *fw);

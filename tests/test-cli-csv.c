@@ -18,7 +18,6 @@
 #include "sec-cli-run.h"
 #include "test-util.h"
 
-
 /* ---- 7. CSV import and export ---------------------------------------------------- */
 
 static char *
@@ -354,7 +353,6 @@ test_stats (void)
     g_assert_nonnull (strstr (out, "(not set)"));
   }
 }
-
 
 int
 main (int argc, char **argv)

@@ -19,7 +19,6 @@
 #include "sec-cli-run.h"
 #include "test-util.h"
 
-
 /* ---- 3. Tampered files ------------------------------------------------------------ */
 
 static void
@@ -387,7 +386,6 @@ test_no_plaintext (void)
         g_error ("%s has mode %03o, expected 600", name, (unsigned)(st.st_mode & 0777));
     }
 }
-
 
 int
 main (int argc, char **argv)

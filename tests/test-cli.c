@@ -23,7 +23,6 @@
 #include "sec-cli-run.h"
 #include "test-util.h"
 
-
 /* ---- 1. Records: add, show, edit, delete, undelete -------------------------------- */
 
 static void

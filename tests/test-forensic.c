@@ -170,15 +170,15 @@ session_sync (SecEnv *env)
   expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "workspace", "create",
                    "--relay", relay->base, NULL),
           0);
-  expect (sec_run (env, PASS "\n", &invite, NULL, "--passphrase-fd", "3", "workspace", "invite",
-                   NULL),
-          0);
+  expect (
+      sec_run (env, PASS "\n", &invite, NULL, "--passphrase-fd", "3", "workspace", "invite", NULL),
+      0);
   g_strstrip (invite);
   expect (sec_run (env, PASS "\n", NULL, NULL, "--vault", second, "--passphrase-fd", "3", "init",
                    "--kdf", "interactive", NULL),
           0);
-  expect (sec_run (env, PASS "\n", &code, NULL, "--vault", second, "--passphrase-fd", "3",
-                   "--json", "workspace", "join", invite, NULL),
+  expect (sec_run (env, PASS "\n", &code, NULL, "--vault", second, "--passphrase-fd", "3", "--json",
+                   "workspace", "join", invite, NULL),
           0);
   {
     const char *digits = strstr (code, "\"safety_code\"");
@@ -192,11 +192,11 @@ session_sync (SecEnv *env)
             0);
   }
   expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "sync", NULL), 0);
-  expect (sec_run (env, PASS "\n", NULL, NULL, "--vault", second, "--passphrase-fd", "3", "sync",
-                   NULL),
-          0);
-  expect (sec_run (env, PASS "\n", &out, NULL, "--vault", second, "--passphrase-fd", "3",
-                   "search", "forensic", NULL),
+  expect (
+      sec_run (env, PASS "\n", NULL, NULL, "--vault", second, "--passphrase-fd", "3", "sync", NULL),
+      0);
+  expect (sec_run (env, PASS "\n", &out, NULL, "--vault", second, "--passphrase-fd", "3", "search",
+                   "forensic", NULL),
           0);
   g_assert_nonnull (strstr (out, M_ADD)); /* it really travelled */
   relay_stop (relay);                     /* its WAL is checkpointed into relay.db */

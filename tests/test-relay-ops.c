@@ -20,9 +20,7 @@
 
 #define METRICS_TOKEN "metrics-token-0123456789abcdef"
 
-
 /* ---- Processes ------------------------------------------------------------------ */
-
 
 static char *
 new_dir (const char *name)

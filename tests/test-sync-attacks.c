@@ -32,7 +32,6 @@
 #include "sync-test-util.h"
 #include "test-util.h"
 
-
 /* ---- A fake relay -----------------------------------------------------------------------
  * libmicrohttpd on 127.0.0.1. Requests whose target matches @bad_path (all of
  * them when NULL) get the bad answer of @mode; the others are passed on to the

@@ -31,7 +31,6 @@
 #include "sync-test-util.h"
 #include "test-util.h"
 
-
 /* ---- 6. SIGKILL in the middle of a push ---------------------------------------------------- */
 
 #define BIG_N 300
@@ -385,8 +384,8 @@ test_cli (void)
   g_assert_cmpint (cli_run (va, NULL, NULL, "workspace", "create", "--relay", dead, NULL), ==,
                    EXIT_SYNC);
 
-  g_assert_cmpint (cli_run (va, NULL, NULL, "workspace", "create", "--relay", relay->base, NULL), ==,
-                   EXIT_OK);
+  g_assert_cmpint (cli_run (va, NULL, NULL, "workspace", "create", "--relay", relay->base, NULL),
+                   ==, EXIT_OK);
   g_assert_cmpint (cli_run (va, &out, NULL, "workspace", "invite", NULL), ==, EXIT_OK);
   code = find_match (out, "supolka1:[A-Za-z0-9_=-]+");
   g_assert_nonnull (code);

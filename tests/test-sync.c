@@ -34,7 +34,6 @@
 #include "sync-test-util.h"
 #include "test-util.h"
 
-
 /* ---- 1. Enrolment ------------------------------------------------------------------------ */
 
 static gboolean

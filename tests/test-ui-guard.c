@@ -785,17 +785,20 @@ main (int argc, char **argv)
   adw_init ();
   sp_ui_init ();
 
-  g_test_add ("/ui-guard/screensaver", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup, test_screensaver,
-              ui_fixture_teardown);
-  g_test_add ("/ui-guard/sleep", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup, test_sleep, ui_fixture_teardown);
-  g_test_add ("/ui-guard/panic", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup, test_panic, ui_fixture_teardown);
-  g_test_add ("/ui-guard/clipboard", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup, test_clipboard,
-              ui_fixture_teardown);
-  g_test_add ("/ui-guard/duress", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup, test_duress, ui_fixture_teardown);
-  g_test_add ("/ui-guard/backup-restore", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup, test_backup_restore,
-              ui_fixture_teardown);
-  g_test_add ("/ui-guard/no-traces", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup, test_no_traces,
-              ui_fixture_teardown);
+  g_test_add ("/ui-guard/screensaver", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_screensaver, ui_fixture_teardown);
+  g_test_add ("/ui-guard/sleep", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_sleep, ui_fixture_teardown);
+  g_test_add ("/ui-guard/panic", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_panic, ui_fixture_teardown);
+  g_test_add ("/ui-guard/clipboard", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_clipboard, ui_fixture_teardown);
+  g_test_add ("/ui-guard/duress", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_duress, ui_fixture_teardown);
+  g_test_add ("/ui-guard/backup-restore", Fixture, GUINT_TO_POINTER (WAIT_SECONDS),
+              ui_fixture_setup, test_backup_restore, ui_fixture_teardown);
+  g_test_add ("/ui-guard/no-traces", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_no_traces, ui_fixture_teardown);
   status = g_test_run ();
   ui_fixture_release_app ();
   sp_test_rmtree (root);

@@ -753,7 +753,8 @@ test_preferences (void)
 
   /* sp_preferences_show presents a preferences window. */
   sp_preferences_show (NULL);
-  g_assert_true (ui_wait_for (window_of_type_shown, GSIZE_TO_POINTER (SP_TYPE_PREFERENCES_WINDOW), WAIT_SECONDS));
+  g_assert_true (ui_wait_for (window_of_type_shown, GSIZE_TO_POINTER (SP_TYPE_PREFERENCES_WINDOW),
+                              WAIT_SECONDS));
   {
     GListModel *toplevels = gtk_window_get_toplevels (); /* transfer none */
     for (guint i = g_list_model_get_n_items (toplevels); i > 0; i--)

@@ -395,10 +395,11 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/model/lazy", test_lazy_model);
   g_test_add ("/ui/lock/create-and-unlock", Fixture, NULL, ui_fixture_setup, test_create_and_unlock,
               ui_fixture_teardown);
-  g_test_add ("/ui/records/add-search-edit-delete-lock", Fixture, NULL, ui_fixture_setup, test_records,
-              ui_fixture_teardown);
+  g_test_add ("/ui/records/add-search-edit-delete-lock", Fixture, NULL, ui_fixture_setup,
+              test_records, ui_fixture_teardown);
   g_test_add ("/ui/lock/panic", Fixture, NULL, ui_fixture_setup, test_panic, ui_fixture_teardown);
-  g_test_add ("/ui/lock/idle", Fixture, NULL, ui_fixture_setup, test_idle_lock, ui_fixture_teardown);
+  g_test_add ("/ui/lock/idle", Fixture, NULL, ui_fixture_setup, test_idle_lock,
+              ui_fixture_teardown);
   {
     int status = g_test_run ();
     ui_fixture_release_app ();

@@ -31,7 +31,7 @@ gboolean ui_wait_for (UiCondition cond, gpointer data, guint seconds);
 /* Runs the main loop for @ms (letting timers that are due fire). */
 void ui_run_for (guint ms);
 /* Conditions for ui_wait_for. */
-gboolean ui_flag_set (gpointer flag);  /* *(gboolean *)flag */
+gboolean ui_flag_set (gpointer flag); /* *(gboolean *)flag */
 gboolean ui_is_mapped (gpointer widget);
 
 /* A PNG of @widget at @path (its folder is created), once it is mapped. */
