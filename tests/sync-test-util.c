@@ -727,7 +727,26 @@ cli_run (const char *vault_dir, char **out, char **err, ...)
 }
 
 void
-sync_test_cleanup (void)
+sync_test_init (int *argc, char ***argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  setlocale (LC_ALL, "");
+  g_test_init (argc, argv, NULL);
+  g_assert_true (sp_core_init (&error));
+  g_assert_no_error (error);
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+  signal (SIGPIPE, SIG_IGN);
+  tmp_root = g_dir_make_tmp ("supolka-sync-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+int
+sync_test_finish (int status)
 {
   g_clear_pointer (&cli_env, sec_env_free);
+  sp_test_rmtree (tmp_root);
+  g_clear_pointer (&tmp_root, g_free);
+  curl_global_cleanup ();
+  return status;
 }

@@ -108,8 +108,9 @@ char *forwarder_url (Forwarder *fw);
 void forwarder_stop (Forwarder *fw);
 int cli_run (const char *vault_dir, char **out, char **err, ...) G_GNUC_NULL_TERMINATED;
 GSubprocess *cli_spawnv (const char *vault_dir, const char *input, const char *const *args);
-/* At the end of main(). */
-void sync_test_cleanup (void);
+/* The start and the end of main(): GTest, core, curl, tmp_root. */
+void sync_test_init (int *argc, char ***argv);
+int sync_test_finish (int status);
 Relay *relay_start_at (const char *data_dir, guint port);
 Relay *sync_relay_start (const char *data_dir);
 

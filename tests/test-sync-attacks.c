@@ -754,7 +754,6 @@ test_malformed_tail (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
   static const struct
   {
     const char *name;
@@ -770,16 +769,7 @@ main (int argc, char **argv)
     { "replay", TAMPER_REPLAY },
     { "replay-new-seq", TAMPER_REPLAY_NEW_SEQ },
   };
-  int ret;
-
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, NULL);
-  g_assert_true (sp_core_init (&error));
-  g_assert_no_error (error);
-  curl_global_init (CURL_GLOBAL_DEFAULT);
-  signal (SIGPIPE, SIG_IGN);
-  tmp_root = g_dir_make_tmp ("supolka-sync-XXXXXX", &error);
-  g_assert_no_error (error);
+  sync_test_init (&argc, &argv);
 
   for (guint i = 0; i < G_N_ELEMENTS (tampers); i++)
     {
@@ -794,10 +784,5 @@ main (int argc, char **argv)
       g_test_add_data_func (path, GINT_TO_POINTER (mode), test_malformed_answers);
     }
 
-  ret = g_test_run ();
-  sync_test_cleanup ();
-  sp_test_rmtree (tmp_root);
-  g_free (tmp_root);
-  curl_global_cleanup ();
-  return ret;
+  return sync_test_finish (g_test_run ());
 }

@@ -437,26 +437,11 @@ test_cli (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
-  int ret;
-
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, NULL);
-  g_assert_true (sp_core_init (&error));
-  g_assert_no_error (error);
-  curl_global_init (CURL_GLOBAL_DEFAULT);
-  signal (SIGPIPE, SIG_IGN);
-  tmp_root = g_dir_make_tmp ("supolka-sync-XXXXXX", &error);
-  g_assert_no_error (error);
+  sync_test_init (&argc, &argv);
 
   g_test_add_func ("/sync/sigkill", test_sigkill);
   g_test_add_func ("/sync/socks5", test_socks5);
   g_test_add_func ("/sync/cli", test_cli);
 
-  ret = g_test_run ();
-  sync_test_cleanup ();
-  sp_test_rmtree (tmp_root);
-  g_free (tmp_root);
-  curl_global_cleanup ();
-  return ret;
+  return sync_test_finish (g_test_run ());
 }

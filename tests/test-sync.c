@@ -672,17 +672,7 @@ test_panic_reenrol (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
-  int ret;
-
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, NULL);
-  g_assert_true (sp_core_init (&error));
-  g_assert_no_error (error);
-  curl_global_init (CURL_GLOBAL_DEFAULT);
-  signal (SIGPIPE, SIG_IGN);
-  tmp_root = g_dir_make_tmp ("supolka-sync-XXXXXX", &error);
-  g_assert_no_error (error);
+  sync_test_init (&argc, &argv);
 
   g_test_add_func ("/sync/enrolment", test_enrolment);
   g_test_add_func ("/sync/convergence", test_convergence);
@@ -690,10 +680,5 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/revocation", test_revocation);
   g_test_add_func ("/sync/panic-reenrol", test_panic_reenrol);
 
-  ret = g_test_run ();
-  sync_test_cleanup ();
-  sp_test_rmtree (tmp_root);
-  g_free (tmp_root);
-  curl_global_cleanup ();
-  return ret;
+  return sync_test_finish (g_test_run ());
 }
