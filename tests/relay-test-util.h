@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* relay-test-util.h — helpers shared by the relay's end-to-end tests
- * (test-relay.c, test-relay-snapshot.c): the real binary ($SUPOLKA_RELAY) on
- * 127.0.0.1 with a data folder under tmp_root, driven over libcurl, every
- * request signed with sync_auth_sign(). Every helper asserts on failure. */
+/* relay-test-util.h — the one way tests start the real supolka-relay
+ * ($SUPOLKA_RELAY) on 127.0.0.1: a free port read back from its "listening on"
+ * line (or a fixed one, retried while a killed relay still holds it), its data
+ * folder, extra arguments, a cleaned environment, its log to a pipe, a file or
+ * a faked journal, PR_SET_PDEATHSIG so it never outlives the test; stopped
+ * with SIGTERM (must exit 0) or SIGKILL. And the small process and file helpers
+ * around it. Needs only GLib; relay-test-client.h talks to the relay over HTTP.
+ * Every helper asserts on failure. */
 #pragma once
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
 
-#include "sync-protocol.h"
+#include "proc-test-util.h"
 
 G_BEGIN_DECLS
 
@@ -18,112 +21,55 @@ G_BEGIN_DECLS
 
 /* The test's scratch folder (g_dir_make_tmp), set by the test's main(). */
 extern char *tmp_root;
-/* When ≥ 0, relays started from now on write their stderr (the request log)
- * there instead of the test's stderr. */
+/* When ≥ 0, relays started from now on without a log option write their stderr
+ * (the request log) there instead of the test's stderr. */
 extern int relay_stderr_fd;
 
 typedef struct
 {
   GPid pid;
   int out_fd;
+  int err_fd; /* the log pipe with capture_log, else -1 */
   char *data_dir;
-  char *base; /* "http://127.0.0.1:PORT" */
+  char *base;         /* "http://127.0.0.1:PORT" */
+  char *metrics_base; /* the same for --metrics-listen (with metrics), or NULL */
   guint port;
 } Relay;
 
 typedef struct
 {
-  char id[SYNC_ID_HEX_LEN + 1];
-  guint8 raw_id[SYNC_ID_LEN];
-  guint8 auth_pk[32], auth_sk[64];
-  guint8 sign_pk[32], sign_sk[64];
-  guint8 box_pk[32], box_sk[32];
-} Device;
-
-typedef struct
-{
-  char id[SYNC_ID_HEX_LEN + 1];
-  guint8 raw_id[SYNC_ID_LEN];
-} Workspace;
-
-typedef struct
-{
-  gint64 time_offset;       /* seconds added to the real clock */
-  const char *nonce;        /* a fixed nonce instead of a fresh one */
-  const char *send_nonce;   /* sign with a fresh nonce, send this X-Supolka-Nonce */
-  gboolean bad_signature;   /* flip one bit of the signature */
-  gboolean no_auth;         /* send no X-Supolka-* header */
-  const char *sign_path;    /* sign this path instead of the one sent */
-  const char *create_token; /* X-Supolka-Create-Token */
-  const char *content_type;
-  const char *base; /* another base URL (TLS) */
-  const char *ca_file;
-  gboolean may_fail; /* a transport error is an answer too (status 0) */
-} Opts;
-
-typedef struct
-{
-  long status;
-  GByteArray *body;
-  JsonNode *json;
-  char *retry_after;
-  GHashTable *headers; /* lowercased name → last value */
-} Resp;
+  const char *program; /* NULL: $SUPOLKA_RELAY; else a server that speaks alike */
+  /* --data DIR and --listen 127.0.0.1:PORT; when NULL, @args carry both (or a
+   * --config file does). */
+  const char *data_dir;
+  const char *const *args; /* more arguments, NULL-terminated, or NULL */
+  guint port;              /* 0: a free one; else this one, retried while taken */
+  gboolean clean_env;      /* unset JOURNAL_STREAM and the SUPOLKA_RELAY_* tokens */
+  gboolean capture_log;    /* stderr to a pipe; relay_stop_log() returns it */
+  gboolean journal;        /* with capture_log: $JOURNAL_STREAM names that pipe */
+  const char *log_path;    /* stderr to this new file (0600) instead */
+  gboolean metrics;        /* also read the "metrics on" line */
+} RelayOptions;
 
 const char *relay_path (void);
+/* A fresh name below tmp_root (not created). */
 char *new_data_dir (const char *name);
-char *read_line (int fd, int timeout_ms);
-void die_with_parent (gpointer user_data);
-void spawn_relay (const char *data_dir, const char *listen, const char *const *extra, GPid *pid,
-                  int *out_fd);
+/* Starts a relay on a free port with @data_dir and @extra arguments. */
 Relay *relay_start (const char *data_dir, const char *const *extra);
-int wait_child (GPid pid, int timeout_ms);
-void relay_free (Relay *relay);
+Relay *relay_start_with (const RelayOptions *opts);
+/* Runs a relay that must refuse to start: exit status 1, @needle on stderr. */
+void relay_expect_refused (const RelayOptions *opts, const char *needle);
+/* SIGTERM: the relay must stop cleanly (exit 0; under ASan, also leak-free).
+ * NULL is ignored. */
 void relay_stop (Relay *relay);
+/* The same for a relay started with capture_log; returns its whole log. */
+char *relay_stop_log (Relay *relay);
+/* SIGKILL, as a crash. */
 void relay_kill (Relay *relay);
-void random_id (guint8 raw[SYNC_ID_LEN], char hex[SYNC_ID_HEX_LEN + 1]);
-Device *device_new (void);
-void device_free (Device *d);
-Workspace workspace_new (void);
-char *device_members (const Device *d);
-void bytes_unref (gpointer bytes);
-void resp_free (Resp *resp);
-size_t on_body (char *ptr, size_t size, size_t nmemb, void *user_data);
-size_t on_header (char *ptr, size_t size, size_t nmemb, void *user_data);
-Resp *http (Relay *relay, const Device *d, const char *method, const char *path, const void *body,
-            gsize len, const Opts *opts);
-Resp *http_json (Relay *relay, const Device *d, const char *method, const char *path,
-                 const char *json, const Opts *opts);
-JsonObject *resp_object (Resp *resp);
-const char *resp_error (Resp *resp);
-gint64 resp_int (Resp *resp, const char *name);
-void expect (Resp *resp, long status, const char *error_code);
-char *ws_path (const Workspace *ws, const char *suffix);
-Resp *create_workspace (Relay *relay, const Workspace *ws, const Device *admin, const char *token);
-void make_invite (Relay *relay, const Workspace *ws, const Device *admin, guint8 token[32],
-                  gint64 ttl);
-Resp *join (Relay *relay, const Workspace *ws, const Device *d, const guint8 token[32]);
-gint64 log_head (Relay *relay, const Workspace *ws, const Device *d);
-Resp *post_log (Relay *relay, const Workspace *ws, const Device *signer, gint64 version,
-                const char *action, const char *subject);
-void enrol (Relay *relay, const Workspace *ws, const Device *admin, const Device *d);
-void setup_workspace (Relay *relay, Workspace *ws, Device **admin);
-GBytes *make_envelope (const Workspace *ws, const guint8 device_id[SYNC_ID_LEN],
-                       const Device *signer, guint64 seq, const guint8 *plain, gsize plain_len);
-GBytes *random_envelope (const Workspace *ws, const Device *d, guint64 seq, gsize plain_len);
-Resp *post_envelope (Relay *relay, const Workspace *ws, const Device *d, GBytes *envelope);
-Resp *post_raw_batch (Relay *relay, const Workspace *ws, const Device *d, const guint8 *data,
-                      gsize len);
-gint64 push (Relay *relay, const Workspace *ws, const Device *d, GBytes *envelope);
-GPtrArray *pull_all (Relay *relay, const Workspace *ws, const Device *d, gint64 since, guint limit,
-                     guint *pages);
+
+/* ---- Files ---- */
 gboolean contains_bytes (const guint8 *hay, gsize hay_len, const guint8 *needle, gsize needle_len);
 gboolean dir_contains (const char *dir, const guint8 *needle, gsize needle_len, guint *files);
 void remove_tree (const char *path);
-/* The answer's header @name (any case), or NULL. */
-const char *resp_header (Resp *resp, const char *name);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Device, device_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Resp, resp_free)
 
 G_END_DECLS

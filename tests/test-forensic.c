@@ -12,11 +12,10 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "relay-test-util.h"
 #include "sec-cli-run.h"
 #include "supolka-core.h"
 #include "test-util.h"
@@ -106,90 +105,19 @@ find_markers (const char *const *dirs, guint *files)
   return hits;
 }
 
-/* Starts supolka-relay on 127.0.0.1 (a free port) with its data folder and its
- * log inside root; returns its base URL, or NULL when $SUPOLKA_RELAY is unset. */
-static char *
-relay_start (const char *root, GPid *pid)
-{
-  const char *relay = g_getenv ("SUPOLKA_RELAY");
-  g_autofree char *data = g_build_filename (root, "relay-data", NULL);
-  g_autofree char *log = g_build_filename (root, "relay.log", NULL);
-  const char *argv[] = { relay, "--listen", "127.0.0.1:0", "--data", data, NULL };
-  g_autoptr (GError) error = NULL;
-  GString *line = g_string_new (NULL);
-  int out_fd = -1, log_fd;
-  char c;
-
-  if (relay == NULL)
-    {
-      g_string_free (line, TRUE);
-      return NULL;
-    }
-  g_assert_cmpint (g_mkdir_with_parents (data, 0700), ==, 0);
-  log_fd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  g_assert_cmpint (log_fd, >=, 0);
-  g_assert_true (g_spawn_async_with_pipes_and_fds (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                                   NULL, NULL, -1, -1, log_fd, NULL, NULL, 0, pid,
-                                                   NULL, &out_fd, NULL, &error));
-  g_assert_no_error (error);
-  close (log_fd);
-  /* It prints "listening on 127.0.0.1:PORT" once it is ready. */
-  while (read (out_fd, &c, 1) == 1 && c != '\n')
-    g_string_append_c (line, c);
-  close (out_fd);
-  g_assert_true (g_str_has_prefix (line->str, "listening on "));
-  {
-    char *url = g_strconcat ("http://", line->str + strlen ("listening on "), NULL);
-    g_string_free (line, TRUE);
-    return url;
-  }
-}
-
-static void
-relay_stop (GPid pid)
-{
-  int status;
-
-  kill (pid, SIGTERM);
-  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
-  g_spawn_close_pid (pid);
-}
-
 static void
 expect (int got, int want)
 {
   g_assert_cmpint (got, ==, want);
 }
 
+/* The session. The vault is in the default place ($XDG_DATA_HOME/supolka). */
 static void
-test_session (void)
+session_local (SecEnv *env, const char *csv, const char *export, const char *backup)
 {
-  g_autoptr (SecEnv) env = NULL;
-  g_autofree char *user_dir = NULL; /* the user's own plaintext: not ours */
-  g_autofree char *csv = NULL;
-  g_autofree char *export = NULL;
-  g_autofree char *backup = NULL;
   g_autofree char *id = NULL;
   g_autofree char *out = NULL;
-  g_autofree char *csv_text = NULL;
-  g_autoptr (GPtrArray) hits = NULL;
-  const char *dirs[3] = { NULL, NULL, NULL };
-  g_autofree char *relay_url = NULL;
-  GPid relay_pid = 0;
-  guint files = 0;
 
-  if (!sec_require_cli ())
-    return;
-  g_assert_true (sp_core_init (NULL));
-  env = sec_env_new ();
-  user_dir = sp_test_tmpdir ();
-  csv = g_build_filename (user_dir, "people.csv", NULL);
-  csv_text = g_strdup_printf ("full_name,notes\r\n\"%s\",\"%s\"\r\n", M_CSV, M_CYR);
-  g_assert_true (g_file_set_contents (csv, csv_text, -1, NULL));
-  export = g_build_filename (env->root, "export.csv", NULL);
-  backup = g_build_filename (env->root, "vault-backup.splk", NULL);
-
-  /* The session. The vault is in the default place ($XDG_DATA_HOME/supolka). */
   expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "init", "--kdf",
                    "interactive", NULL),
           0);
@@ -225,49 +153,82 @@ test_session (void)
                    backup, "--kdf", "interactive", NULL),
           0);
   expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "check", NULL), 0);
+}
 
-  /* Sync with a second device of the same person through a real relay. */
-  relay_url = relay_start (env->root, &relay_pid);
-  if (relay_url)
-    {
-      g_autofree char *second = g_build_filename (env->root, "second-device", NULL);
-      g_autofree char *invite = NULL, *code = NULL;
+/* Sync with a second device of the same person through a real relay whose
+ * data folder and log are inside the scanned tree. */
+static void
+session_sync (SecEnv *env)
+{
+  g_autofree char *data = g_build_filename (env->root, "relay-data", NULL);
+  g_autofree char *log = g_build_filename (env->root, "relay.log", NULL);
+  g_autofree char *second = g_build_filename (env->root, "second-device", NULL);
+  g_autofree char *invite = NULL, *code = NULL, *out = NULL;
+  const RelayOptions opts = { .data_dir = data, .log_path = log };
+  Relay *relay = relay_start_with (&opts);
 
-      expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "workspace", "create",
-                       "--relay", relay_url, NULL),
-              0);
-      expect (sec_run (env, PASS "\n", &invite, NULL, "--passphrase-fd", "3", "workspace", "invite",
-                       NULL),
-              0);
-      g_strstrip (invite);
-      expect (sec_run (env, PASS "\n", NULL, NULL, "--vault", second, "--passphrase-fd", "3",
-                       "init", "--kdf", "interactive", NULL),
-              0);
-      expect (sec_run (env, PASS "\n", &code, NULL, "--vault", second, "--passphrase-fd", "3",
-                       "--json", "workspace", "join", invite, NULL),
-              0);
-      {
-        const char *digits = strstr (code, "\"safety_code\"");
-        g_autofree char *safety = NULL;
-        g_assert_nonnull (digits);
-        digits = strchr (digits + 14, '"');
-        g_assert_nonnull (digits);
-        safety = g_strndup (digits + 1, 11);
-        expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "workspace", "approve",
-                         safety, NULL),
-                0);
-      }
-      expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "sync", NULL), 0);
-      expect (sec_run (env, PASS "\n", NULL, NULL, "--vault", second, "--passphrase-fd", "3",
-                       "sync", NULL),
-              0);
-      g_clear_pointer (&out, g_free);
-      expect (sec_run (env, PASS "\n", &out, NULL, "--vault", second, "--passphrase-fd", "3",
-                       "search", "forensic", NULL),
-              0);
-      g_assert_nonnull (strstr (out, M_ADD)); /* it really travelled */
-      relay_stop (relay_pid);                 /* its WAL is checkpointed into relay.db */
-    }
+  expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "workspace", "create",
+                   "--relay", relay->base, NULL),
+          0);
+  expect (
+      sec_run (env, PASS "\n", &invite, NULL, "--passphrase-fd", "3", "workspace", "invite", NULL),
+      0);
+  g_strstrip (invite);
+  expect (sec_run (env, PASS "\n", NULL, NULL, "--vault", second, "--passphrase-fd", "3", "init",
+                   "--kdf", "interactive", NULL),
+          0);
+  expect (sec_run (env, PASS "\n", &code, NULL, "--vault", second, "--passphrase-fd", "3", "--json",
+                   "workspace", "join", invite, NULL),
+          0);
+  {
+    const char *digits = strstr (code, "\"safety_code\"");
+    g_autofree char *safety = NULL;
+    g_assert_nonnull (digits);
+    digits = strchr (digits + 14, '"');
+    g_assert_nonnull (digits);
+    safety = g_strndup (digits + 1, 11);
+    expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "workspace", "approve",
+                     safety, NULL),
+            0);
+  }
+  expect (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "sync", NULL), 0);
+  expect (
+      sec_run (env, PASS "\n", NULL, NULL, "--vault", second, "--passphrase-fd", "3", "sync", NULL),
+      0);
+  expect (sec_run (env, PASS "\n", &out, NULL, "--vault", second, "--passphrase-fd", "3", "search",
+                   "forensic", NULL),
+          0);
+  g_assert_nonnull (strstr (out, M_ADD)); /* it really travelled */
+  relay_stop (relay);                     /* its WAL is checkpointed into relay.db */
+}
+
+static void
+test_session (void)
+{
+  g_autoptr (SecEnv) env = NULL;
+  g_autofree char *user_dir = NULL; /* the user's own plaintext: not ours */
+  g_autofree char *csv = NULL;
+  g_autofree char *export = NULL;
+  g_autofree char *backup = NULL;
+  g_autofree char *csv_text = NULL;
+  g_autoptr (GPtrArray) hits = NULL;
+  const char *dirs[3] = { NULL, NULL, NULL };
+  guint files = 0;
+
+  if (!sec_require_cli ())
+    return;
+  g_assert_true (sp_core_init (NULL));
+  env = sec_env_new ();
+  user_dir = sp_test_tmpdir ();
+  csv = g_build_filename (user_dir, "people.csv", NULL);
+  csv_text = g_strdup_printf ("full_name,notes\r\n\"%s\",\"%s\"\r\n", M_CSV, M_CYR);
+  g_assert_true (g_file_set_contents (csv, csv_text, -1, NULL));
+  export = g_build_filename (env->root, "export.csv", NULL);
+  backup = g_build_filename (env->root, "vault-backup.splk", NULL);
+
+  session_local (env, csv, export, backup);
+  if (g_getenv ("SUPOLKA_RELAY") != NULL)
+    session_sync (env);
   else
     g_test_message ("SUPOLKA_RELAY is not set: the session does not sync");
   /* "lock": every command closed the vault when it exited. */

@@ -10,164 +10,25 @@
  *              journald priority prefix when stderr is the journal.
  */
 #include <curl/curl.h>
-#include <errno.h>
 #include <glib/gstdio.h>
-#include <poll.h>
-#include <signal.h>
 #include <sodium.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "relay-test-util.h"
 #include "sync-protocol.h"
 
-#define HOST "127.0.0.1"
 #define METRICS_TOKEN "metrics-token-0123456789abcdef"
 
-static char *tmp_root;
-
 /* ---- Processes ------------------------------------------------------------------ */
-
-typedef struct
-{
-  GPid pid;
-  int out_fd;
-  int err_fd;
-  char *base;         /* "http://127.0.0.1:PORT" */
-  char *metrics_base; /* the same for --metrics-listen, or NULL */
-} Relay;
 
 static char *
 new_dir (const char *name)
 {
-  static guint counter;
-  char *dir = g_strdup_printf ("%s/%s-%u", tmp_root, name, ++counter);
+  char *dir = new_data_dir (name);
 
   g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
   return dir;
-}
-
-/* One line from @fd within @timeout_ms; NULL on EOF or timeout. */
-static char *
-read_line (int fd, int timeout_ms)
-{
-  GString *line = g_string_new (NULL);
-  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
-
-  for (;;)
-    {
-      struct pollfd pfd = { fd, POLLIN, 0 };
-      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
-      char c;
-      ssize_t n;
-
-      if (left <= 0 || poll (&pfd, 1, (int)left) <= 0)
-        break;
-      n = read (fd, &c, 1);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      if (c == '\n')
-        return g_string_free (line, FALSE);
-      g_string_append_c (line, c);
-    }
-  g_string_free (line, TRUE);
-  return NULL;
-}
-
-/* Everything left on @fd until EOF (the writer has exited). */
-static char *
-read_all (int fd, int timeout_ms)
-{
-  GString *out = g_string_new (NULL);
-  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
-
-  for (;;)
-    {
-      struct pollfd pfd = { fd, POLLIN, 0 };
-      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
-      char buf[4096];
-      ssize_t n;
-
-      if (left <= 0)
-        g_error ("no EOF on the relay's output in time");
-      if (poll (&pfd, 1, (int)left) <= 0)
-        continue;
-      n = read (fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      g_string_append_len (out, buf, n);
-    }
-  return g_string_free (out, FALSE);
-}
-
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/* Starts the relay with @args (NULL-terminated) and @journal: fakes
- * $JOURNAL_STREAM so that the child's stderr counts as the journal. */
-static void
-spawn (const char *const *args, gboolean journal, GPid *pid, int *out_fd, int *err_fd)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_auto (GStrv) envp = g_get_environ ();
-  g_autoptr (GError) error = NULL;
-  int err_pipe[2];
-
-  g_ptr_array_add (argv, (gpointer)g_getenv ("SUPOLKA_RELAY"));
-  g_assert_nonnull (argv->pdata[0]);
-  for (; args != NULL && *args != NULL; args++)
-    g_ptr_array_add (argv, (gpointer)*args);
-  g_ptr_array_add (argv, NULL);
-
-  envp = g_environ_unsetenv (envp, "JOURNAL_STREAM");
-  envp = g_environ_unsetenv (envp, "SUPOLKA_RELAY_CREATE_TOKEN");
-  envp = g_environ_unsetenv (envp, "SUPOLKA_RELAY_METRICS_TOKEN");
-  g_assert_cmpint (pipe (err_pipe), ==, 0);
-  if (journal)
-    {
-      struct stat st;
-      g_autofree char *stream = NULL;
-
-      g_assert_cmpint (fstat (err_pipe[1], &st), ==, 0);
-      stream = g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, (guint64)st.st_dev,
-                                (guint64)st.st_ino);
-      envp = g_environ_setenv (envp, "JOURNAL_STREAM", stream, TRUE);
-    }
-  g_spawn_async_with_pipes_and_fds (
-      NULL, (const char *const *)argv->pdata, (const char *const *)envp, G_SPAWN_DO_NOT_REAP_CHILD,
-      die_with_parent, NULL, -1, -1, err_pipe[1], NULL, NULL, 0, pid, NULL, out_fd, NULL, &error);
-  g_assert_no_error (error);
-  close (err_pipe[1]);
-  *err_fd = err_pipe[0];
-}
-
-static int
-wait_child (GPid pid, int timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
-  int status = 0;
-
-  while (waitpid (pid, &status, WNOHANG) == 0)
-    {
-      if (g_get_monotonic_time () > deadline)
-        {
-          kill (pid, SIGKILL);
-          waitpid (pid, &status, 0);
-          g_error ("child %d did not exit in time", (int)pid);
-        }
-      g_usleep (10000);
-    }
-  g_spawn_close_pid (pid);
-  return status;
 }
 
 /* NULL-terminated argument lists, built up in tests. */
@@ -195,77 +56,28 @@ args_get (GPtrArray *args)
   return (const char *const *)args->pdata;
 }
 
+/* The relay with @args (they name --listen and --data, or a --config), its
+ * environment without JOURNAL_STREAM or tokens, its log captured; with
+ * @journal, $JOURNAL_STREAM names that log's pipe. */
 static Relay *
 relay_start_full (GPtrArray *args, gboolean journal, gboolean metrics)
 {
-  Relay *relay = g_new0 (Relay, 1);
-  g_autofree char *line = NULL;
-  const char *prefix = "listening on " HOST ":";
-  const char *mprefix = "metrics on " HOST ":";
-  guint64 port = 0;
+  const RelayOptions opts = { .args = args_get (args),
+                              .clean_env = TRUE,
+                              .capture_log = TRUE,
+                              .journal = journal,
+                              .metrics = metrics };
 
-  spawn (args_get (args), journal, &relay->pid, &relay->out_fd, &relay->err_fd);
-  line = read_line (relay->out_fd, 20000);
-  if (line == NULL)
-    {
-      g_autofree char *err = read_all (relay->err_fd, 20000);
-
-      g_error ("the relay did not start: %s", err);
-    }
-  g_assert_true (g_str_has_prefix (line, prefix));
-  g_assert_true (g_ascii_string_to_unsigned (line + strlen (prefix), 10, 1, 65535, &port, NULL));
-  relay->base = g_strdup_printf ("http://" HOST ":%u", (guint)port);
-  if (metrics)
-    {
-      g_free (line);
-      line = read_line (relay->out_fd, 20000);
-      g_assert_nonnull (line);
-      g_assert_true (g_str_has_prefix (line, mprefix));
-      g_assert_true (
-          g_ascii_string_to_unsigned (line + strlen (mprefix), 10, 1, 65535, &port, NULL));
-      relay->metrics_base = g_strdup_printf ("http://" HOST ":%u", (guint)port);
-    }
-  return relay;
-}
-
-/* SIGTERM; the relay must exit 0. Returns what it wrote on stderr. */
-static char *
-relay_stop (Relay *relay)
-{
-  char *err;
-  int status;
-
-  kill (relay->pid, SIGTERM);
-  err = read_all (relay->err_fd, 20000);
-  status = wait_child (relay->pid, 20000);
-  g_assert_true (WIFEXITED (status));
-  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
-  close (relay->out_fd);
-  close (relay->err_fd);
-  g_free (relay->base);
-  g_free (relay->metrics_base);
-  g_free (relay);
-  return err;
+  return relay_start_with (&opts);
 }
 
 /* Runs a relay that must refuse to start: exit status 1, @needle in stderr. */
 static void
 expect_refused (GPtrArray *args, const char *needle)
 {
-  g_autofree char *err = NULL;
-  GPid pid;
-  int out_fd, err_fd;
-  int status;
+  const RelayOptions opts = { .args = args_get (args), .clean_env = TRUE };
 
-  spawn (args_get (args), FALSE, &pid, &out_fd, &err_fd);
-  err = read_all (err_fd, 20000);
-  status = wait_child (pid, 20000);
-  close (out_fd);
-  close (err_fd);
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 1)
-    g_error ("expected exit 1 (\"%s\"), got status %d; stderr: %s", needle, status, err);
-  if (strstr (err, needle) == NULL)
-    g_error ("expected \"%s\" in the error, got: %s", needle, err);
+  relay_expect_refused (&opts, needle);
 }
 
 /* ---- HTTP ---------------------------------------------------------------------------- */
@@ -638,7 +450,7 @@ test_metrics_counts (void)
 
     expect_status (r, 405);
   }
-  err = relay_stop (relay);
+  err = relay_stop_log (relay);
 }
 
 static void
@@ -673,7 +485,7 @@ test_metrics_token (void)
   }
   values = scrape (relay, "Authorization: Bearer " METRICS_TOKEN);
   g_assert_cmpint (metric (values, "supolka_relay_workspaces"), ==, 0);
-  err = relay_stop (relay);
+  err = relay_stop_log (relay);
   /* The token is never logged. */
   g_assert_null (strstr (err, METRICS_TOKEN));
 }
@@ -778,7 +590,7 @@ test_config_values (void)
   /* rate = 1: a burst of 4, then 429. Sixteen requests in a row could all pass
    * only if they took more than twelve seconds. */
   g_assert_cmpint (count_rate_limited (relay->base, ws, admin, 16), >, 0);
-  err = relay_stop (relay);
+  err = relay_stop_log (relay);
 }
 
 static void
@@ -810,7 +622,7 @@ test_config_override (void)
   g_assert_cmpint (create_workspace (relay->base, ws, admin, "cli-token-5678"), ==, 201);
   /* --rate 1000 wins over rate = 1: a burst of 4000. */
   g_assert_cmpint (count_rate_limited (relay->base, ws, admin, 16), ==, 0);
-  err = relay_stop (relay);
+  err = relay_stop_log (relay);
 }
 
 static void
@@ -929,7 +741,7 @@ log_of_session (const char *extra, gboolean journal)
   get_expect (relay->base, "/no/such/path", 404);
   random_id (ws, (char[SYNC_ID_HEX_LEN + 1]){ 0 });
   g_assert_cmpint (create_workspace (relay->base, ws, admin, NULL), ==, 201);
-  return relay_stop (relay);
+  return relay_stop_log (relay);
 }
 
 static void
@@ -1000,24 +812,6 @@ test_logs_journal (void)
 }
 
 /* ---- Main ------------------------------------------------------------------------- */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 int
 main (int argc, char **argv)

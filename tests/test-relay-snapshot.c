@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "relay-test-util.h"
+#include "relay-test-client.h"
 
 static Relay *main_relay;  /* default limits */
 static Relay *small_relay; /* --max-snapshot-mb 1 --quota-mb 2 */

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "relay-test-util.h"
+#include "relay-test-client.h"
 
 #define CREATE_TOKEN "test-create-token-7f3a"
 
@@ -131,6 +131,26 @@ test_create_token (void)
   expect (right, 201, NULL);
 }
 
+/* An invite more than 7 days away is refused; one that lapsed cannot be used. */
+static void
+check_invite_lifetime (const Workspace *ws, const Device *admin, const Device *late)
+{
+  g_autofree char *invites_path = ws_path (ws, "/invites");
+  g_autofree char *json = NULL;
+  g_autoptr (Resp) too_far = NULL;
+  g_autoptr (Resp) expired = NULL;
+  guint8 short_token[32];
+
+  json = g_strdup_printf ("{\"token_hash\":\"%064d\",\"expires\":%" G_GINT64_FORMAT "}", 0,
+                          g_get_real_time () / G_USEC_PER_SEC + 8 * 24 * 3600);
+  too_far = http_json (main_relay, admin, "POST", invites_path, json, NULL);
+  expect (too_far, 400, "invalid");
+  make_invite (main_relay, ws, admin, short_token, 2);
+  g_usleep (3100 * 1000);
+  expired = join (main_relay, ws, late, short_token);
+  expect (expired, 403, "invite");
+}
+
 static void
 test_enrol (void)
 {
@@ -143,8 +163,6 @@ test_enrol (void)
   g_autoptr (Resp) rejoined = NULL;
   g_autoptr (Resp) reused = NULL;
   g_autoptr (Resp) wrong = NULL;
-  g_autoptr (Resp) expired = NULL;
-  g_autoptr (Resp) too_far = NULL;
   g_autoptr (Resp) devices = NULL;
   g_autoptr (Resp) devices2 = NULL;
   g_autoptr (Resp) pending_push = NULL;
@@ -155,11 +173,8 @@ test_enrol (void)
   g_autoptr (GBytes) envelope = NULL;
   g_autofree char *devices_path = NULL;
   g_autofree char *batches_path = NULL;
-  g_autofree char *invites_path = NULL;
-  g_autofree char *json = NULL;
   guint8 token[32];
   guint8 token2[32];
-  guint8 short_token[32];
   guint8 random_token[32];
   JsonArray *list;
   guint i;
@@ -184,16 +199,7 @@ test_enrol (void)
   second = join (main_relay, &ws, stranger, token2);
   expect (second, 202, NULL);
 
-  /* An invite more than 7 days away is refused; one that lapsed cannot be used. */
-  invites_path = ws_path (&ws, "/invites");
-  json = g_strdup_printf ("{\"token_hash\":\"%064d\",\"expires\":%" G_GINT64_FORMAT "}", 0,
-                          g_get_real_time () / G_USEC_PER_SEC + 8 * 24 * 3600);
-  too_far = http_json (main_relay, admin, "POST", invites_path, json, NULL);
-  expect (too_far, 400, "invalid");
-  make_invite (main_relay, &ws, admin, short_token, 2);
-  g_usleep (3100 * 1000);
-  expired = join (main_relay, &ws, late, short_token);
-  expect (expired, 403, "invite");
+  check_invite_lifetime (&ws, admin, late);
 
   /* Pending: may read the device list and the log, may not touch batches. */
   devices = http (main_relay, joiner, "GET", devices_path, NULL, 0, NULL);

@@ -23,8 +23,9 @@
 #include "sp-record-editor.h"
 #include "sp-window.h"
 #include "test-util.h"
+#include "ui-test-util.h"
 
-#define PASSPHRASE "correct horse battery"
+#define PASSPHRASE UI_PASSPHRASE
 #define DURESS "under duress staple"
 #define BACKUP_PASSPHRASE "backup passphrase here"
 #define NEW_PASSPHRASE "a brand new passphrase"
@@ -32,195 +33,23 @@
 #define PHONE "+375291234567"
 #define WAIT_SECONDS 20
 
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_for (Condition cond, gpointer data)
-{
-  gint64 end = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (1000);
-    }
-  return TRUE;
-}
-
-static void
-drain (void)
-{
-  for (int i = 0; i < 50; i++)
-    while (g_main_context_iteration (NULL, FALSE))
-      ;
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *)data;
-}
-
-static gboolean
-set_flag (gpointer data)
-{
-  *(gboolean *)data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main loop for ms (letting timers that are due fire). */
-static void
-run_for (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, set_flag, &done);
-  g_assert_true (wait_for (flag_set, &done));
-  drain ();
-}
-
-static gboolean
-is_mapped (gpointer data)
-{
-  return gtk_widget_get_mapped (GTK_WIDGET (data));
-}
-
 /* With $SUPOLKA_SHOTS set, writes a PNG of widget there (to look at). */
 static void
 shot (gpointer widget, const char *name)
 {
   const char *dir = g_getenv ("SUPOLKA_SHOTS");
+  g_autofree char *file = g_strdup_printf ("guard-%s.png", name);
   g_autofree char *path = NULL;
-  g_autoptr (GdkPaintable) paintable = NULL;
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  int w, h;
 
   if (dir == NULL || *dir == '\0')
     return;
-  g_assert_true (wait_for (is_mapped, widget));
-  drain ();
-  g_mkdir_with_parents (dir, 0700);
-  path = g_strdup_printf ("%s/guard-%s.png", dir, name);
-  w = gtk_widget_get_width (widget);
-  h = gtk_widget_get_height (widget);
-  paintable = gtk_widget_paintable_new (widget);
-  for (int i = 0; i < 200 && node == NULL; i++)
-    {
-      GtkSnapshot *snapshot = gtk_snapshot_new ();
-      gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
-      node = gtk_snapshot_free_to_node (snapshot);
-      if (node == NULL)
-        {
-          g_usleep (10000);
-          drain ();
-        }
-    }
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
+  path = g_build_filename (dir, file, NULL);
+  ui_save_png (widget, path);
 }
 
-static SpApplication *the_app;
 static char *root; /* fresh HOME, XDG dirs and TMPDIR */
 
-typedef struct
-{
-  char *tmp;
-  char *vault_dir;
-  SpApplication *app;
-  SpWindow *window;
-} Fixture;
-
-static void
-fixture_setup (Fixture *fx, gconstpointer data)
-{
-  g_autoptr (GError) error = NULL;
-
-  fx->tmp = sp_test_tmpdir ();
-  fx->vault_dir = g_build_filename (fx->tmp, "data", "vault", NULL);
-  g_setenv ("SUPOLKA_VAULT", fx->vault_dir, TRUE);
-  if (the_app == NULL)
-    {
-      the_app = sp_application_new (G_APPLICATION_NON_UNIQUE);
-      g_assert_true (g_application_register (G_APPLICATION (the_app), NULL, &error));
-      g_assert_no_error (error);
-    }
-  fx->app = the_app;
-  sp_application_set_auto_lock_delay (fx->app, 0);
-  g_application_activate (G_APPLICATION (fx->app));
-  fx->window = SP_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (fx->app)));
-  g_assert_nonnull (fx->window);
-  drain ();
-}
-
-static void
-fixture_teardown (Fixture *fx, gconstpointer data)
-{
-  GtkWindow *dialog = sp_guard_get_dialog (fx->app);
-
-  if (dialog)
-    gtk_window_destroy (dialog);
-  sp_application_lock (fx->app);
-  g_assert_null (sp_application_get_vault (fx->app));
-  g_object_add_weak_pointer (G_OBJECT (fx->window), (gpointer *)&fx->window);
-  gtk_window_destroy (GTK_WINDOW (fx->window));
-  drain ();
-  g_assert_null (fx->window);
-  sp_test_rmtree (fx->tmp);
-  g_free (fx->tmp);
-  g_free (fx->vault_dir);
-  g_unsetenv ("SUPOLKA_VAULT");
-}
-
-static gboolean
-lock_page_idle (gpointer data)
-{
-  return !sp_lock_page_is_busy (SP_LOCK_PAGE (data));
-}
-
-static gboolean
-vault_open (gpointer data)
-{
-  return sp_application_get_vault (SP_APPLICATION (data)) != NULL;
-}
-
-static gboolean
-vault_closed (gpointer data)
-{
-  return sp_application_get_vault (SP_APPLICATION (data)) == NULL;
-}
-
-static void
-submit_passphrase (Fixture *fx, const char *text, const char *repeat)
-{
-  SpLockPage *page = sp_window_get_lock_page (fx->window);
-
-  gtk_editable_set_text (sp_lock_page_get_passphrase_entry (page), text);
-  if (repeat)
-    gtk_editable_set_text (sp_lock_page_get_repeat_entry (page), repeat);
-  gtk_widget_activate_action (GTK_WIDGET (page), "lock.unlock", NULL);
-  g_assert_true (wait_for (lock_page_idle, page));
-  drain ();
-}
-
-static void
-create_vault (Fixture *fx)
-{
-  g_assert_true (sp_lock_page_is_creating (sp_window_get_lock_page (fx->window)));
-  submit_passphrase (fx, PASSPHRASE, PASSPHRASE);
-  g_assert_true (wait_for (vault_open, fx->app));
-}
-
-static void
-unlock (Fixture *fx, const char *passphrase)
-{
-  submit_passphrase (fx, passphrase, NULL);
-  g_assert_true (wait_for (vault_open, fx->app));
-}
+typedef UiFixture Fixture;
 
 static char *
 key_path (Fixture *fx)
@@ -283,11 +112,11 @@ test_screensaver (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   owner = g_bus_own_name_on_connection (fake, "org.gnome.ScreenSaver", G_BUS_NAME_OWNER_FLAGS_NONE,
                                         name_acquired, name_lost, &state, NULL);
-  g_assert_true (wait_for (name_settled, &state));
+  g_assert_true (ui_wait_for (name_settled, &state, WAIT_SECONDS));
   g_assert_true (state.acquired);
-  g_assert_true (wait_for (watching, fx->app));
+  g_assert_true (ui_wait_for (watching, fx->app, WAIT_SECONDS));
 
-  create_vault (fx);
+  ui_create_vault (fx);
   /* The screen saver going off locks nothing. */
   g_assert_true (g_dbus_connection_emit_signal (fake, NULL, "/org/gnome/ScreenSaver",
                                                 "org.gnome.ScreenSaver", "ActiveChanged",
@@ -299,11 +128,11 @@ test_screensaver (Fixture *fx, gconstpointer data)
                                                 "org.gnome.ScreenSaver", "ActiveChanged",
                                                 g_variant_new ("(b)", TRUE), &error));
   g_assert_no_error (error);
-  g_assert_true (wait_for (vault_closed, fx->app));
+  g_assert_true (ui_wait_for (ui_vault_closed, fx->app, WAIT_SECONDS));
   g_assert_null (sp_window_get_main_view (fx->window));
 
   /* Unlocked again: the handler the signals call, directly. */
-  unlock (fx, PASSPHRASE);
+  ui_unlock (fx, PASSPHRASE);
   g_bus_unown_name (owner);
   sp_guard_screen_lock_changed (fx->app, FALSE);
   g_assert_nonnull (sp_application_get_vault (fx->app));
@@ -315,11 +144,11 @@ test_screensaver (Fixture *fx, gconstpointer data)
 static void
 test_sleep (Fixture *fx, gconstpointer data)
 {
-  create_vault (fx);
+  ui_create_vault (fx);
   /* Resuming locks nothing; suspending locks (PrepareForSleep is on the
    * system bus, which a test cannot own: the handler is called directly). */
   sp_guard_prepare_for_sleep (fx->app, FALSE);
-  drain ();
+  ui_drain ();
   g_assert_nonnull (sp_application_get_vault (fx->app));
   sp_guard_prepare_for_sleep (fx->app, TRUE);
   g_assert_null (sp_application_get_vault (fx->app));
@@ -335,7 +164,7 @@ test_panic (Fixture *fx, gconstpointer data)
   g_autofree char *db = NULL;
   gint64 start, end;
 
-  create_vault (fx);
+  ui_create_vault (fx);
   g_free (sp_test_insert (sp_application_get_vault (fx->app), "org", "name", MARKER, NULL));
   key = key_path (fx);
   db = g_build_filename (fx->vault_dir, "vault.db", NULL);
@@ -377,7 +206,7 @@ clipboard_text (GdkClipboard *clipboard)
   ReadText r = { FALSE, NULL };
 
   gdk_clipboard_read_text_async (clipboard, NULL, read_text_done, &r);
-  g_assert_true (wait_for (flag_set, &r.done));
+  g_assert_true (ui_wait_for (ui_flag_set, &r.done, WAIT_SECONDS));
   return r.text;
 }
 
@@ -423,7 +252,7 @@ clipboard_mime (GdkClipboard *clipboard, const char *mime)
   ReadBytes r = { FALSE, NULL };
 
   gdk_clipboard_read_async (clipboard, mimes, G_PRIORITY_DEFAULT, NULL, read_mime_done, &r);
-  g_assert_true (wait_for (flag_set, &r.done));
+  g_assert_true (ui_wait_for (ui_flag_set, &r.done, WAIT_SECONDS));
   return r.bytes;
 }
 
@@ -446,7 +275,7 @@ show_person_with_phone (Fixture *fx)
   SpBrowser *browser = sp_main_view_get_browser (sp_window_get_main_view (fx->window));
 
   sp_browser_show_record (browser, id);
-  drain ();
+  ui_drain ();
   g_assert_nonnull (sp_browser_get_detail (browser));
   return sp_browser_get_detail (browser);
 }
@@ -472,10 +301,10 @@ copy_field (SpRecordDetail *detail, const char *field)
   for (int i = 0; i < 20; i++)
     {
       gtk_widget_activate_action (GTK_WIDGET (detail), "detail.copy", "s", field);
-      drain ();
+      ui_drain ();
       if (!info->sensitive || holds_secret (clipboard))
         return;
-      run_for (50);
+      ui_run_for (50);
     }
   g_assert_true (holds_secret (clipboard));
 }
@@ -488,7 +317,7 @@ test_clipboard (Fixture *fx, gconstpointer data)
   g_autofree char *text = NULL;
   g_autoptr (GBytes) hint = NULL;
 
-  create_vault (fx);
+  ui_create_vault (fx);
   detail = show_person_with_phone (fx);
   shot (fx->window, "detail-copy");
   sp_guard_set_clipboard_delay (400);
@@ -504,7 +333,7 @@ test_clipboard (Fixture *fx, gconstpointer data)
   g_assert_nonnull (hint);
   g_assert_cmpmem (g_bytes_get_data (hint, NULL), g_bytes_get_size (hint), "secret", 6);
   /* After the delay it is gone. */
-  g_assert_true (wait_for (clipboard_empty, clipboard));
+  g_assert_true (ui_wait_for (clipboard_empty, clipboard, WAIT_SECONDS));
 
   /* Something else copied meanwhile stays. */
   copy_field (detail, "email");
@@ -512,7 +341,7 @@ test_clipboard (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (text, ==, "anna@example.org");
   g_clear_pointer (&text, g_free);
   gdk_clipboard_set_text (clipboard, "copied elsewhere");
-  run_for (1200);
+  ui_run_for (1200);
   text = clipboard_text (clipboard);
   g_assert_cmpstr (text, ==, "copied elsewhere");
   g_clear_pointer (&text, g_free);
@@ -530,7 +359,7 @@ test_clipboard (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (text, ==, PHONE);
   g_clear_pointer (&text, g_free);
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "app.lock", NULL);
-  drain ();
+  ui_drain ();
   g_assert_true (clipboard_empty (clipboard));
   sp_guard_set_clipboard_delay (0);
 }
@@ -562,15 +391,15 @@ static void
 dialog_ok (GtkWindow *dialog)
 {
   gtk_widget_activate_action (GTK_WIDGET (dialog), "guard.ok", NULL);
-  g_assert_true (wait_for (dialog_idle, dialog));
-  drain ();
+  g_assert_true (ui_wait_for (dialog_idle, dialog, WAIT_SECONDS));
+  ui_drain ();
 }
 
 static GtkWindow *
 open_duress (Fixture *fx)
 {
   g_action_group_activate_action (G_ACTION_GROUP (fx->app), "duress", NULL);
-  g_assert_true (wait_for (dialog_open, fx->app));
+  g_assert_true (ui_wait_for (dialog_open, fx->app, WAIT_SECONDS));
   return sp_guard_get_dialog (fx->app);
 }
 
@@ -583,7 +412,7 @@ test_duress (Fixture *fx, gconstpointer data)
   g_autofree char *key = NULL;
   SpVault *vault;
 
-  create_vault (fx);
+  ui_create_vault (fx);
   g_free (sp_test_insert (sp_application_get_vault (fx->app), "org", "name", MARKER, NULL));
   key = key_path (fx);
   key_before = sp_test_read_file (key);
@@ -608,7 +437,7 @@ test_duress (Fixture *fx, gconstpointer data)
   g_assert_null (sp_guard_dialog_get_error (dialog));
   g_assert_true (sp_guard_dialog_is_done (dialog));
   gtk_widget_activate_action (GTK_WIDGET (dialog), "guard.cancel", NULL);
-  drain ();
+  ui_drain ();
   g_assert_null (sp_guard_get_dialog (fx->app));
   /* Same size: nothing tells that a duress passphrase is set. */
   key_after = sp_test_read_file (key);
@@ -617,19 +446,19 @@ test_duress (Fixture *fx, gconstpointer data)
 
   /* Unlocking with it: an empty vault, the real data destroyed. */
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "app.lock", NULL);
-  drain ();
-  unlock (fx, DURESS);
+  ui_drain ();
+  ui_unlock (fx, DURESS);
   vault = sp_application_get_vault (fx->app);
   g_assert_cmpint (sp_vault_count (vault, "org", NULL, NULL), ==, 0);
   g_assert_false (sp_test_tree_contains (fx->vault_dir, MARKER, strlen (MARKER)));
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "app.lock", NULL);
-  drain ();
-  submit_passphrase (fx, PASSPHRASE, NULL);
+  ui_drain ();
+  ui_submit_passphrase (fx, PASSPHRASE, NULL);
   g_assert_null (sp_application_get_vault (fx->app));
   g_assert_nonnull (sp_lock_page_get_error (sp_window_get_lock_page (fx->window)));
 
   /* Set, then removed from the dialog: it opens nothing any more. */
-  unlock (fx, DURESS);
+  ui_unlock (fx, DURESS);
   dialog = open_duress (fx);
   fill (dialog, "passphrase", "second duress words");
   fill (dialog, "repeat", "second duress words");
@@ -638,15 +467,15 @@ test_duress (Fixture *fx, gconstpointer data)
   gtk_window_destroy (dialog);
   dialog = open_duress (fx);
   gtk_widget_activate_action (GTK_WIDGET (dialog), "guard.remove", NULL);
-  g_assert_true (wait_for (dialog_idle, dialog));
-  drain ();
+  g_assert_true (ui_wait_for (dialog_idle, dialog, WAIT_SECONDS));
+  ui_drain ();
   g_assert_true (sp_guard_dialog_is_done (dialog));
   gtk_window_destroy (dialog);
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "app.lock", NULL);
-  drain ();
-  submit_passphrase (fx, "second duress words", NULL);
+  ui_drain ();
+  ui_submit_passphrase (fx, "second duress words", NULL);
   g_assert_null (sp_application_get_vault (fx->app));
-  unlock (fx, DURESS);
+  ui_unlock (fx, DURESS);
 }
 
 /* ---- Backup and restore ------------------------------------------------------------ */
@@ -685,14 +514,14 @@ choose_file (const char *path)
   g_autoptr (GError) error = NULL;
   g_autofree char *name = g_path_get_basename (path);
 
-  g_assert_true (wait_for (chooser_open, &chooser));
-  drain ();
+  g_assert_true (ui_wait_for (chooser_open, &chooser, WAIT_SECONDS));
+  ui_drain ();
   if (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)) == GTK_FILE_CHOOSER_ACTION_SAVE)
     {
       g_assert_true (
           gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, &error));
       g_assert_no_error (error);
-      drain ();
+      ui_drain ();
       gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
     }
   else
@@ -700,21 +529,21 @@ choose_file (const char *path)
       g_assert_true (gtk_file_chooser_set_file (GTK_FILE_CHOOSER (chooser), file, &error));
       g_assert_no_error (error);
       /* The folder loads asynchronously: wait until the file is selected. */
-      g_assert_true (wait_for (chooser_has_file, chooser));
+      g_assert_true (ui_wait_for (chooser_has_file, chooser, WAIT_SECONDS));
     }
-  drain ();
+  ui_drain ();
   /* The chooser may still be checking the name: answer until it closes. */
   g_object_add_weak_pointer (G_OBJECT (chooser), (gpointer *)&chooser);
   for (int i = 0; i < 100 && chooser && gtk_widget_get_visible (GTK_WIDGET (chooser)); i++)
     {
       gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
-      drain ();
+      ui_drain ();
       if (chooser && gtk_widget_get_visible (GTK_WIDGET (chooser)))
-        run_for (50);
+        ui_run_for (50);
     }
   if (chooser)
     g_object_remove_weak_pointer (G_OBJECT (chooser), (gpointer *)&chooser);
-  drain ();
+  ui_drain ();
 }
 G_GNUC_END_IGNORE_DEPRECATIONS
 
@@ -723,7 +552,7 @@ restore_dialog (Fixture *fx, const char *path)
 {
   g_action_group_activate_action (G_ACTION_GROUP (fx->app), "restore", NULL);
   choose_file (path);
-  g_assert_true (wait_for (dialog_open, fx->app));
+  g_assert_true (ui_wait_for (dialog_open, fx->app, WAIT_SECONDS));
   return sp_guard_get_dialog (fx->app);
 }
 
@@ -744,7 +573,7 @@ test_backup_restore (Fixture *fx, gconstpointer data)
   guint8 *copy;
   gsize len;
 
-  create_vault (fx);
+  ui_create_vault (fx);
   vault = sp_application_get_vault (fx->app);
   org = sp_test_insert (vault, "org", "name", "Клуб " MARKER, "region", "brest", NULL);
   person = sp_test_insert (vault, "person", "full_name", "Ганна", "phone", PHONE, NULL);
@@ -752,7 +581,7 @@ test_backup_restore (Fixture *fx, gconstpointer data)
   /* Back up: the file chooser, then the backup passphrase twice. */
   g_action_group_activate_action (G_ACTION_GROUP (fx->app), "backup", NULL);
   choose_file (backup);
-  g_assert_true (wait_for (dialog_open, fx->app));
+  g_assert_true (ui_wait_for (dialog_open, fx->app, WAIT_SECONDS));
   dialog = sp_guard_get_dialog (fx->app);
   shot (dialog, "backup");
   fill (dialog, "passphrase", BACKUP_PASSPHRASE);
@@ -783,7 +612,7 @@ test_backup_restore (Fixture *fx, gconstpointer data)
 
   /* The vault is destroyed (panic); then restored from the lock screen. */
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "app.panic", NULL);
-  drain ();
+  ui_drain ();
   g_assert_false (sp_vault_exists (fx->vault_dir));
 
   /* The tampered file: a clear error, nothing created. */
@@ -821,7 +650,7 @@ test_backup_restore (Fixture *fx, gconstpointer data)
   gtk_window_destroy (dialog);
   g_assert_true (sp_vault_exists (fx->vault_dir));
   g_assert_false (sp_lock_page_is_creating (sp_window_get_lock_page (fx->window)));
-  unlock (fx, NEW_PASSPHRASE);
+  ui_unlock (fx, NEW_PASSPHRASE);
   vault = sp_application_get_vault (fx->app);
   rec = sp_vault_get (vault, org, &error);
   g_assert_no_error (error);
@@ -835,7 +664,7 @@ test_backup_restore (Fixture *fx, gconstpointer data)
   /* A tampered backup over an existing vault, even with Replace on:
    * refused, the vault untouched. */
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "app.lock", NULL);
-  drain ();
+  ui_drain ();
   dialog = restore_dialog (fx, tampered);
   g_assert_true (gtk_widget_is_visible (sp_guard_dialog_get_replace (dialog)));
   gtk_switch_set_active (GTK_SWITCH (sp_guard_dialog_get_replace (dialog)), TRUE);
@@ -850,7 +679,7 @@ test_backup_restore (Fixture *fx, gconstpointer data)
   dialog_ok (dialog);
   g_assert_nonnull (strstr (sp_guard_dialog_get_error (dialog), "damaged, incomplete"));
   gtk_window_destroy (dialog);
-  unlock (fx, NEW_PASSPHRASE);
+  ui_unlock (fx, NEW_PASSPHRASE);
   g_assert_cmpint (sp_vault_count (sp_application_get_vault (fx->app), "org", NULL, NULL), ==, 1);
 
   /* No recent-files entry for the backup, in memory or on disk. */
@@ -882,32 +711,32 @@ test_no_traces (Fixture *fx, gconstpointer data)
   GdkClipboard *clipboard = gdk_display_get_clipboard (gdk_display_get_default ());
   g_autofree char *text = NULL;
 
-  create_vault (fx);
+  ui_create_vault (fx);
   browser = sp_main_view_get_browser (sp_window_get_main_view (fx->window));
   sp_main_view_show_page (sp_window_get_main_view (fx->window), "person");
-  drain ();
+  ui_drain ();
   /* A person typed into the editor, with a marker and a phone. */
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.new-record", NULL);
-  drain ();
+  ui_drain ();
   editor = sp_browser_get_editor (browser);
   g_assert_nonnull (editor);
   sp_record_editor_set_value (editor, "full_name", MARKER " Person");
   sp_record_editor_set_value (editor, "phone", PHONE);
   sp_record_editor_set_value (editor, "notes", "met at " MARKER);
   gtk_widget_activate_action (GTK_WIDGET (browser), "browser.save", NULL);
-  drain ();
+  ui_drain ();
   detail = sp_browser_get_detail (browser);
   g_assert_nonnull (detail);
   g_assert_cmpstr (sp_record_get (sp_record_detail_get_record (detail), "full_name"), ==,
                    MARKER " Person");
   /* Search for it, copy its phone, then lock. */
   gtk_editable_set_text (sp_browser_get_search_entry (browser), MARKER);
-  drain ();
+  ui_drain ();
   copy_field (detail, "phone");
   text = clipboard_text (clipboard);
   g_assert_cmpstr (text, ==, PHONE);
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "app.lock", NULL);
-  drain ();
+  ui_drain ();
   g_assert_true (clipboard_empty (clipboard));
   /* Nothing anywhere under HOME, the XDG folders and TMPDIR (the vault
    * folder included: it is encrypted) holds the marker or the phone. */
@@ -956,19 +785,22 @@ main (int argc, char **argv)
   adw_init ();
   sp_ui_init ();
 
-  g_test_add ("/ui-guard/screensaver", Fixture, NULL, fixture_setup, test_screensaver,
-              fixture_teardown);
-  g_test_add ("/ui-guard/sleep", Fixture, NULL, fixture_setup, test_sleep, fixture_teardown);
-  g_test_add ("/ui-guard/panic", Fixture, NULL, fixture_setup, test_panic, fixture_teardown);
-  g_test_add ("/ui-guard/clipboard", Fixture, NULL, fixture_setup, test_clipboard,
-              fixture_teardown);
-  g_test_add ("/ui-guard/duress", Fixture, NULL, fixture_setup, test_duress, fixture_teardown);
-  g_test_add ("/ui-guard/backup-restore", Fixture, NULL, fixture_setup, test_backup_restore,
-              fixture_teardown);
-  g_test_add ("/ui-guard/no-traces", Fixture, NULL, fixture_setup, test_no_traces,
-              fixture_teardown);
+  g_test_add ("/ui-guard/screensaver", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_screensaver, ui_fixture_teardown);
+  g_test_add ("/ui-guard/sleep", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_sleep, ui_fixture_teardown);
+  g_test_add ("/ui-guard/panic", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_panic, ui_fixture_teardown);
+  g_test_add ("/ui-guard/clipboard", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_clipboard, ui_fixture_teardown);
+  g_test_add ("/ui-guard/duress", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_duress, ui_fixture_teardown);
+  g_test_add ("/ui-guard/backup-restore", Fixture, GUINT_TO_POINTER (WAIT_SECONDS),
+              ui_fixture_setup, test_backup_restore, ui_fixture_teardown);
+  g_test_add ("/ui-guard/no-traces", Fixture, GUINT_TO_POINTER (WAIT_SECONDS), ui_fixture_setup,
+              test_no_traces, ui_fixture_teardown);
   status = g_test_run ();
-  g_clear_object (&the_app);
+  ui_fixture_release_app ();
   sp_test_rmtree (root);
   g_free (root);
   return status;

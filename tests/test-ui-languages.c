@@ -30,6 +30,7 @@
 #include "sp-window.h"
 #include "test-util.h"
 #include "ui-demo.h"
+#include "ui-test-util.h"
 
 #define PASSPHRASE "demo passphrase"
 #define NBSP "\302\240"
@@ -183,7 +184,7 @@ wait_frame (GtkWidget *window)
   gboolean painted = FALSE;
   gulong id;
 
-  sp_demo_drain ();
+  ui_drain_paced ();
   if (clock == NULL)
     return;
   id = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), &painted);
@@ -192,7 +193,7 @@ wait_frame (GtkWidget *window)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (5000);
   g_signal_handler_disconnect (clock, id);
-  sp_demo_drain ();
+  ui_drain_paced ();
 }
 
 /* The checks on one screen; the number of problems found (each reported). */
@@ -314,7 +315,7 @@ test_screens (void)
       problems += check_screen (window, "person-edit", size);
 
       sp_main_view_show_page (main_view, "event");
-      sp_demo_drain ();
+      ui_drain_paced ();
       /* The event's date in the list, written the language's way. */
       if (size == &sizes[0])
         g_assert_true (shows_text (window, event_date));
@@ -339,7 +340,7 @@ test_screens (void)
 
       sp_application_lock (app);
       gtk_window_destroy (GTK_WINDOW (window));
-      sp_demo_drain ();
+      ui_drain_paced ();
     }
   g_assert_cmpuint (problems, ==, 0);
   sp_demo_clear (&demo);

@@ -18,6 +18,10 @@
 #include "sp-stats-page.h"
 #include "sp-bar-chart.h"
 #include "test-util.h"
+#include "ui-test-util.h"
+
+/* A guard against a hang (about a minute), never what is tested. */
+#define WAIT_SECONDS 60
 
 static char *data_home; /* XDG_DATA_HOME for the whole run: where recents would go */
 
@@ -27,39 +31,6 @@ static void
 change_free_cb (gpointer p)
 {
   sp_change_free (p);
-}
-
-static gboolean
-tick_cb (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the main loop until cond (data) holds. A 10 ms tick wakes the loop
- * while threads (file I/O) work; after a generous bound (about a minute) the
- * test fails rather than hang. The bound is a guard, never what is tested. */
-static void
-wait_until (gboolean (*cond) (gpointer), gpointer data)
-{
-  guint tick = g_timeout_add (10, tick_cb, NULL);
-
-  for (guint i = 0; i < 6000 && !cond (data); i++)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-  g_assert_true (cond (data));
-}
-
-static gboolean
-flag_is_set (gpointer data)
-{
-  return *(gboolean *)data;
-}
-
-static void
-drain (void)
-{
-  for (guint i = 0; i < 100 && g_main_context_pending (NULL); i++)
-    g_main_context_iteration (NULL, FALSE);
 }
 
 /* Depth-first search through the widget tree. */
@@ -194,40 +165,13 @@ save_shot (GtkWidget *window, const char *name)
 {
   const char *dir = g_getenv ("SUPOLKA_SHOTS");
   g_autofree char *path = NULL;
-  g_autoptr (GdkPaintable) paintable = NULL;
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GtkSnapshot *snapshot;
-  GskRenderer *renderer;
-  guint tick;
-  int w = 0, h = 0;
 
   if (dir == NULL || *dir == '\0')
     return;
-  g_mkdir_with_parents (dir, 0700);
   gtk_window_present (GTK_WINDOW (window));
-  wait_until (widget_is_drawn, window);
-  /* Let layout and the first frames settle (a bounded number of turns). */
-  for (guint i = 0; i < 50; i++)
-    g_main_context_iteration (NULL, FALSE);
-  paintable = gtk_widget_paintable_new (window);
-  /* An empty node means nothing was drawn yet: run the loop a little more. */
-  tick = g_timeout_add (10, tick_cb, NULL);
-  for (guint i = 0; i < 3000 && node == NULL; i++)
-    {
-      g_main_context_iteration (NULL, TRUE);
-      w = gtk_widget_get_width (window);
-      h = gtk_widget_get_height (window);
-      snapshot = gtk_snapshot_new ();
-      gdk_paintable_snapshot (paintable, snapshot, w, h);
-      node = gtk_snapshot_free_to_node (snapshot);
-    }
-  g_source_remove (tick);
-  g_assert_nonnull (node);
-  renderer = gtk_native_get_renderer (GTK_NATIVE (window));
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  g_assert_true (ui_wait_for (widget_is_drawn, window, WAIT_SECONDS));
   path = g_strdup_printf ("%s/%s.png", dir, name);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
+  ui_save_png (window, path);
   g_test_message ("screenshot: %s", path);
 }
 
@@ -262,11 +206,11 @@ shoot_page (GtkWidget *page, const char *title, const char *name)
   gtk_window_set_default_size (GTK_WINDOW (window), 360, 800);
   gtk_widget_set_size_request (window, 360, 800);
   gtk_window_destroy (GTK_WINDOW (window));
-  drain ();
+  ui_drain_some (100);
   window = page_window (page, title, 360, 1100);
   save_shot (window, narrow);
   gtk_window_destroy (GTK_WINDOW (window));
-  drain ();
+  ui_drain_some (100);
   g_object_unref (page);
 }
 
@@ -427,7 +371,7 @@ test_stats_figures (void)
   csv_path = g_build_filename (tmp, "figures.csv", NULL);
   file = g_file_new_for_path (csv_path);
   sp_stats_page_export_async (page, file, NULL, export_cb, &result);
-  wait_until (flag_is_set, &result.done);
+  g_assert_true (ui_wait_for (ui_flag_set, &result.done, WAIT_SECONDS));
   g_assert_no_error (result.error);
   g_assert_true (result.ok);
   g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
@@ -454,7 +398,7 @@ test_stats_figures (void)
   }
   g_assert_cmpint (g_stat (csv_path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
-  drain ();
+  ui_drain_some (100);
   g_assert_false (recents_mention ("figures.csv"));
 
   shoot_page (page, "Statistics", "stats");
@@ -521,13 +465,13 @@ test_stats_export_dialog (void)
   GtkWidget *dialog, *accept;
 
   gtk_window_present (GTK_WINDOW (window));
-  wait_until (widget_is_drawn, window);
+  g_assert_true (ui_wait_for (widget_is_drawn, window, WAIT_SECONDS));
   g_assert_true (gtk_widget_activate_action (page, "stats.export", NULL));
-  wait_until (file_dialog_shown, NULL);
+  g_assert_true (ui_wait_for (file_dialog_shown, NULL, WAIT_SECONDS));
   dialog = find_file_dialog ();
   /* The dialog starts in the home folder (HOME is a temporary folder here,
    * without Documents); it names the file once the folder has loaded. */
-  wait_until (chooser_names, path);
+  g_assert_true (ui_wait_for (chooser_names, path, WAIT_SECONDS));
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
   accept = gtk_dialog_get_widget_for_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
   G_GNUC_END_IGNORE_DEPRECATIONS
@@ -536,15 +480,15 @@ test_stats_export_dialog (void)
    * records recent files). */
   g_signal_emit_by_name (accept, "clicked");
   /* A new file is written in place: wait for its last row, not for the name. */
-  wait_until (export_written, path);
+  g_assert_true (ui_wait_for (export_written, path, WAIT_SECONDS));
   g_assert_true (g_file_get_contents (path, &csv, NULL, NULL));
   g_assert_nonnull (strstr (csv, "\r\n\"orgs_by_region\",\"gomel\",\"1\",\"\",\"\"\r\n"));
-  drain ();
+  ui_drain_some (100);
   g_assert_false (recents_mention ("statistics.csv"));
   g_assert_null (find_file_dialog ());
 
   gtk_window_destroy (GTK_WINDOW (window));
-  drain ();
+  ui_drain_some (100);
   g_unlink (path);
   free_vault (vault, g_steal_pointer (&dir));
 }
@@ -799,7 +743,7 @@ test_preferences (void)
 
   save_shot (window, "preferences");
   gtk_window_destroy (GTK_WINDOW (window));
-  drain ();
+  ui_drain_some (100);
 
   /* The language setting reaches gettext at the next start. */
   g_unsetenv ("LANGUAGE");
@@ -809,7 +753,8 @@ test_preferences (void)
 
   /* sp_preferences_show presents a preferences window. */
   sp_preferences_show (NULL);
-  wait_until (window_of_type_shown, GSIZE_TO_POINTER (SP_TYPE_PREFERENCES_WINDOW));
+  g_assert_true (ui_wait_for (window_of_type_shown, GSIZE_TO_POINTER (SP_TYPE_PREFERENCES_WINDOW),
+                              WAIT_SECONDS));
   {
     GListModel *toplevels = gtk_window_get_toplevels (); /* transfer none */
     for (guint i = g_list_model_get_n_items (toplevels); i > 0; i--)
@@ -819,7 +764,7 @@ test_preferences (void)
           gtk_window_destroy (GTK_WINDOW (w));
       }
   }
-  drain ();
+  ui_drain_some (100);
   {
     g_autoptr (GSettingsSchema) schema = NULL;
     g_auto (GStrv) keys = NULL;
@@ -861,7 +806,7 @@ test_shortcuts (void)
     }
   save_shot (window, "shortcuts");
   gtk_window_destroy (GTK_WINDOW (window));
-  drain ();
+  ui_drain_some (100);
   g_object_unref (window);
 }
 

@@ -7,16 +7,12 @@
  *
  * Runs under Xvfb (make check wraps meson test in xvfb-run). Conditions are
  * awaited by iterating the main context with a generous bound; nothing
- * asserts on time. PNG screenshots go to $SUPOLKA_SHOTS (default /tmp/shots).
+ * asserts on time. PNG screenshots go to BUILDDIR/tests/shots/ui-sync.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sp-application.h"
@@ -27,118 +23,16 @@
 #include "sp-window.h"
 #include "supolka-core.h"
 #include "supolka-sync.h"
+#include "relay-test-util.h"
 #include "test-util.h"
+#include "ui-test-util.h"
 
 #define WAIT_SECONDS 180
 
-static char *tmp_root;
-static char *shots_dir;
-static GPid relay_pid;
-static int relay_out = -1;
-static char *relay_url;
+static const char *shots_dir = SHOTS_DIR;
+static Relay *the_relay;
 
 /* ---- Helpers -------------------------------------------------------------- */
-
-static gboolean
-tick_cb (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the main context until cond holds (a 10 ms tick wakes it while a
- * worker thread talks to the relay); fails after a generous bound. */
-static void
-wait_until (gboolean (*cond) (gpointer), gpointer data)
-{
-  gint64 end = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
-  guint tick = g_timeout_add (10, tick_cb, NULL);
-
-  while (!cond (data) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-  g_assert_true (cond (data));
-}
-
-static void
-drain (void)
-{
-  for (int i = 0; i < 50; i++)
-    while (g_main_context_iteration (NULL, FALSE))
-      ;
-}
-
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static char *
-read_line (int fd, int timeout_ms)
-{
-  GString *line = g_string_new (NULL);
-  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
-
-  for (;;)
-    {
-      struct pollfd pfd = { fd, POLLIN, 0 };
-      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
-      char c;
-      ssize_t n;
-
-      if (left <= 0 || poll (&pfd, 1, (int)left) <= 0)
-        break;
-      n = read (fd, &c, 1);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      if (c == '\n')
-        return g_string_free (line, FALSE);
-      g_string_append_c (line, c);
-    }
-  g_string_free (line, TRUE);
-  return NULL;
-}
-
-static void
-relay_start (void)
-{
-  const char *path = g_getenv ("SUPOLKA_RELAY");
-  const char *prefix = "listening on 127.0.0.1:";
-  g_autofree char *data = g_build_filename (tmp_root, "relay", NULL);
-  g_autofree char *line = NULL;
-  g_autoptr (GError) error = NULL;
-  guint64 port = 0;
-
-  if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
-    g_error ("SUPOLKA_RELAY is not set to the built supolka-relay: run this with meson test");
-  g_assert_cmpint (g_mkdir_with_parents (data, 0700), ==, 0);
-  {
-    const char *argv[]
-        = { path, "--listen", "127.0.0.1:0", "--data", data, "--rate", "1000", NULL };
-
-    g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
-                              NULL, &relay_pid, NULL, &relay_out, NULL, &error);
-  }
-  g_assert_no_error (error);
-  line = read_line (relay_out, 20000);
-  g_assert_nonnull (line);
-  g_assert_true (g_str_has_prefix (line, prefix));
-  g_assert_true (g_ascii_string_to_unsigned (line + strlen (prefix), 10, 1, 65535, &port, NULL));
-  relay_url = g_strdup_printf ("http://127.0.0.1:%u", (guint)port);
-}
-
-static void
-relay_stop (void)
-{
-  int status;
-
-  kill (relay_pid, SIGTERM);
-  waitpid (relay_pid, &status, 0);
-  g_spawn_close_pid (relay_pid);
-  close (relay_out);
-}
 
 static gboolean
 is_mapped (gpointer data)
@@ -162,8 +56,8 @@ shoot (GtkWidget *widget, const char *name)
 
   /* Held while drawing: a dialog may finish and close itself meanwhile. */
   g_object_ref (widget);
-  wait_until (is_mapped, widget);
-  drain ();
+  g_assert_true (ui_wait_for (is_mapped, widget, WAIT_SECONDS));
+  ui_drain ();
   if (!gtk_widget_get_mapped (widget))
     {
       /* Gone from the screen while the loop ran (slow machines, sanitizers):
@@ -187,7 +81,7 @@ shoot (GtkWidget *widget, const char *name)
       if (node == NULL)
         {
           g_usleep (10000);
-          drain ();
+          ui_drain ();
         }
     }
   if (node == NULL)
@@ -246,7 +140,7 @@ open_dialog (const char *action)
   GtkWindow *dialog;
 
   gtk_widget_activate_action (GTK_WIDGET (w.status), action, NULL);
-  drain ();
+  ui_drain ();
   dialog = sp_sync_status_get_dialog (w.status);
   g_assert_nonnull (dialog);
   g_assert_true (SP_IS_SYNC_DIALOG (dialog));
@@ -258,15 +152,15 @@ static void
 submit (SpSyncDialog *dialog)
 {
   gtk_widget_activate_action (GTK_WIDGET (dialog), "dialog.submit", NULL);
-  wait_until (dialog_idle, dialog);
-  drain ();
+  g_assert_true (ui_wait_for (dialog_idle, dialog, WAIT_SECONDS));
+  ui_drain ();
 }
 
 static void
 close_dialog (SpSyncDialog *dialog)
 {
   gtk_window_destroy (GTK_WINDOW (dialog));
-  drain ();
+  ui_drain ();
   g_assert_null (sp_sync_status_get_dialog (w.status));
 }
 
@@ -276,8 +170,8 @@ sync_now (void)
   gtk_widget_activate_action (GTK_WIDGET (w.status), "sync.now", NULL);
   g_assert_true (sp_sync_status_is_running (w.status));
   g_assert_cmpstr (sp_sync_status_get_text (w.status), ==, "Syncing…");
-  wait_until (status_idle, w.status);
-  drain ();
+  g_assert_true (ui_wait_for (status_idle, w.status, WAIT_SECONDS));
+  ui_drain ();
 }
 
 static gint64
@@ -375,7 +269,7 @@ test_flow (void)
   /* The application shows vault A; the status sits in the header bar. */
   w.a = sp_test_vault_new (&w.a_dir);
   sp_application_set_vault (w.app, w.a);
-  drain ();
+  ui_drain ();
   main_view = sp_window_get_main_view (w.window);
   g_assert_nonnull (main_view);
   w.status = sp_sync_status_from_main_view (GTK_WIDGET (main_view));
@@ -397,7 +291,7 @@ test_flow (void)
   g_object_unref (shoot (GTK_WIDGET (dialog), "dialog-create-invalid"));
   gtk_widget_activate_action (GTK_WIDGET (dialog), "dialog.submit", NULL);
   g_assert_false (sp_sync_dialog_is_busy (dialog));
-  sp_sync_dialog_set_input (dialog, relay_url);
+  sp_sync_dialog_set_input (dialog, the_relay->base);
   g_assert_null (sp_sync_dialog_get_error (dialog));
   g_object_unref (shoot (GTK_WIDGET (dialog), "dialog-create"));
   submit (dialog);
@@ -415,7 +309,7 @@ test_flow (void)
   g_assert_nonnull (invite);
   g_assert_true (sync_invite_parse (invite, &relay, ws, token, pk, &error));
   g_assert_no_error (error);
-  g_assert_cmpstr (relay, ==, relay_url);
+  g_assert_cmpstr (relay, ==, the_relay->base);
   g_assert_cmpint (sp_sync_qr_get_modules (sp_sync_dialog_get_qr (dialog)), >=, 21);
   g_object_unref (shoot (GTK_WIDGET (dialog), "dialog-invite"));
   qr_shot = shoot (sp_sync_dialog_get_qr (dialog), "qr");
@@ -480,8 +374,8 @@ test_flow (void)
   /* Devices: two, A active admin (self), B active; remove B after the
    * confirmation. */
   dialog = open_dialog ("sync.devices");
-  wait_until (dialog_idle, dialog);
-  drain ();
+  g_assert_true (ui_wait_for (dialog_idle, dialog, WAIT_SECONDS));
+  ui_drain ();
   g_assert_null (sp_sync_dialog_get_error (dialog));
   devices = sp_sync_dialog_get_devices (dialog);
   g_assert_nonnull (devices);
@@ -504,7 +398,7 @@ test_flow (void)
   g_object_unref (shoot (confirm, "dialog-revoke-confirm"));
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (confirm), "remove");
   /* Revoked, then the list is fetched again. */
-  wait_until (others_revoked, dialog);
+  g_assert_true (ui_wait_for (others_revoked, dialog, WAIT_SECONDS));
   g_assert_null (sp_sync_dialog_get_error (dialog));
   devices = sp_sync_dialog_get_devices (dialog);
   for (guint i = 0; i < devices->len; i++)
@@ -539,7 +433,7 @@ test_join_dialog (void)
   SpSyncDialog *dialog;
   const char *code;
 
-  wait_until (status_idle, w.status);
+  g_assert_true (ui_wait_for (status_idle, w.status, WAIT_SECONDS));
   invite = sync_workspace_invite (w.a, 1, NULL, &error);
   g_assert_no_error (error);
   c = sp_test_vault_new (&c_dir);
@@ -548,7 +442,7 @@ test_join_dialog (void)
   view = sp_main_view_new (c);
   gtk_window_set_child (GTK_WINDOW (window), view);
   gtk_window_present (GTK_WINDOW (window));
-  drain ();
+  ui_drain ();
   status = sp_sync_status_from_main_view (view);
   g_assert_cmpstr (sp_sync_status_get_text (status), ==, "Not syncing");
 
@@ -568,13 +462,13 @@ test_join_dialog (void)
   g_assert_true (g_regex_match_simple ("^[0-9 ]{9,}$", code, 0, 0));
   g_object_unref (shoot (GTK_WIDGET (dialog), "dialog-join"));
   gtk_window_destroy (GTK_WINDOW (dialog));
-  drain ();
+  ui_drain ();
   g_assert_cmpstr (sp_sync_status_get_text (status), ==, "Waiting for approval");
   gtk_popover_popup (GTK_POPOVER (sp_sync_status_get_popover (status)));
   g_object_unref (shoot (sp_sync_status_get_popover (status), "status-waiting"));
   gtk_popover_popdown (GTK_POPOVER (sp_sync_status_get_popover (status)));
   gtk_window_destroy (GTK_WINDOW (window));
-  drain ();
+  ui_drain ();
   g_clear_pointer (&c, sp_vault_close);
   sp_test_rmtree (c_dir);
 }
@@ -586,10 +480,10 @@ test_lock_during_sync (void)
 {
   SpLockPage *page;
 
-  wait_until (status_idle, w.status);
+  g_assert_true (ui_wait_for (status_idle, w.status, WAIT_SECONDS));
   g_assert_nonnull (sp_application_get_vault (w.app));
   /* A stopped relay keeps the worker waiting for its answer. */
-  g_assert_cmpint (kill (relay_pid, SIGSTOP), ==, 0);
+  g_assert_cmpint (kill (the_relay->pid, SIGSTOP), ==, 0);
   gtk_widget_activate_action (GTK_WIDGET (w.status), "sync.now", NULL);
   g_assert_true (sp_sync_status_is_running (w.status));
   g_assert_true (sp_sync_is_busy ());
@@ -610,17 +504,17 @@ test_lock_during_sync (void)
   g_assert_null (sp_application_get_vault (w.app));
   g_assert_null (sp_window_get_main_view (w.window));
   /* Nothing (not the running task) keeps the status widget alive. */
-  drain ();
+  ui_drain ();
   g_assert_null (w.status);
   page = sp_window_get_lock_page (w.window);
   g_assert_nonnull (page);
   /* Locking did not wait for the network; the worker closes the vault when
    * its call returns. */
   g_assert_true (sp_sync_is_busy ());
-  g_assert_cmpint (kill (relay_pid, SIGCONT), ==, 0);
+  g_assert_cmpint (kill (the_relay->pid, SIGCONT), ==, 0);
   sp_sync_wait_idle ();
   g_assert_false (sp_sync_is_busy ());
-  drain ();
+  ui_drain ();
 }
 
 int
@@ -634,9 +528,13 @@ main (int argc, char **argv)
   adw_init ();
   sp_ui_init ();
   tmp_root = sp_test_tmpdir ();
-  shots_dir = g_strdup (g_getenv ("SUPOLKA_SHOTS") ? g_getenv ("SUPOLKA_SHOTS") : "/tmp/shots");
   g_assert_cmpint (g_mkdir_with_parents (shots_dir, 0700), ==, 0);
-  relay_start ();
+  {
+    g_autofree char *data = g_build_filename (tmp_root, "relay", NULL);
+    const char *const args[] = { "--rate", "1000", NULL };
+
+    the_relay = relay_start (data, args);
+  }
 
   w.app = sp_application_new (G_APPLICATION_NON_UNIQUE);
   g_assert_true (g_application_register (G_APPLICATION (w.app), NULL, &error));
@@ -646,7 +544,7 @@ main (int argc, char **argv)
   w.window = SP_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (w.app)));
   g_assert_nonnull (w.window);
   gtk_window_set_default_size (GTK_WINDOW (w.window), 1000, 640);
-  drain ();
+  ui_drain ();
 
   g_test_add_func ("/ui-sync/relay-url", test_relay_url);
   g_test_add_func ("/ui-sync/flow", test_flow);
@@ -657,17 +555,15 @@ main (int argc, char **argv)
   sp_sync_wait_idle ();
   sp_application_lock (w.app);
   gtk_window_destroy (GTK_WINDOW (w.window));
-  drain ();
+  ui_drain ();
   g_clear_pointer (&w.b, sp_vault_close);
   g_object_unref (w.app);
-  relay_stop ();
+  relay_stop (g_steal_pointer (&the_relay));
   sp_test_rmtree (tmp_root);
   sp_test_rmtree (w.a_dir);
   sp_test_rmtree (w.b_dir);
   g_free (tmp_root);
   g_free (w.a_dir);
   g_free (w.b_dir);
-  g_free (relay_url);
-  g_free (shots_dir);
   return rc;
 }

@@ -20,128 +20,12 @@
 #include "sp-record-model.h"
 #include "sp-window.h"
 #include "test-util.h"
+#include "ui-test-util.h"
 
-#define PASSPHRASE "correct horse battery"
+#define PASSPHRASE UI_PASSPHRASE
 #define WAIT_SECONDS 120
 
-typedef gboolean (*Condition) (gpointer data);
-
-/* Iterates the main context until cond holds; FALSE after WAIT_SECONDS. */
-static gboolean
-wait_for (Condition cond, gpointer data)
-{
-  gint64 end = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (1000);
-    }
-  return TRUE;
-}
-
-/* Lets pending idle work (layout, timeouts due now) run. */
-static void
-drain (void)
-{
-  for (int i = 0; i < 50; i++)
-    while (g_main_context_iteration (NULL, FALSE))
-      ;
-}
-
-static SpApplication *the_app;
-
-typedef struct
-{
-  char *tmp;
-  SpApplication *app;
-  SpWindow *window;
-} Fixture;
-
-static void
-fixture_setup (Fixture *fx, gconstpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *vault_dir = NULL;
-
-  fx->tmp = sp_test_tmpdir ();
-  vault_dir = g_build_filename (fx->tmp, "vault", NULL);
-  g_setenv ("SUPOLKA_VAULT", vault_dir, TRUE);
-  /* One application per process (it owns a bus name); a fresh window each test. */
-  if (the_app == NULL)
-    {
-      the_app = sp_application_new (G_APPLICATION_NON_UNIQUE);
-      g_assert_true (g_application_register (G_APPLICATION (the_app), NULL, &error));
-      g_assert_no_error (error);
-    }
-  fx->app = the_app;
-  /* No idle lock in the middle of a test (the idle test sets its own). */
-  sp_application_set_auto_lock_delay (fx->app, 0);
-  g_assert_null (gtk_application_get_active_window (GTK_APPLICATION (fx->app)));
-  g_application_activate (G_APPLICATION (fx->app));
-  fx->window = SP_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (fx->app)));
-  g_assert_nonnull (fx->window);
-  drain ();
-}
-
-static void
-fixture_teardown (Fixture *fx, gconstpointer data)
-{
-  sp_application_lock (fx->app);
-  g_assert_null (sp_application_get_vault (fx->app));
-  g_object_add_weak_pointer (G_OBJECT (fx->window), (gpointer *)&fx->window);
-  gtk_window_destroy (GTK_WINDOW (fx->window));
-  drain ();
-  g_assert_null (fx->window); /* nothing kept the window alive */
-  sp_test_rmtree (fx->tmp);
-  g_free (fx->tmp);
-  g_unsetenv ("SUPOLKA_VAULT");
-}
-
-static gboolean
-lock_page_idle (gpointer data)
-{
-  return !sp_lock_page_is_busy (SP_LOCK_PAGE (data));
-}
-
-static gboolean
-vault_open (gpointer data)
-{
-  return sp_application_get_vault (SP_APPLICATION (data)) != NULL;
-}
-
-static gboolean
-vault_closed (gpointer data)
-{
-  return sp_application_get_vault (SP_APPLICATION (data)) == NULL;
-}
-
-/* Types into the lock page and presses Unlock / Create. */
-static void
-submit_passphrase (Fixture *fx, const char *text, const char *repeat)
-{
-  SpLockPage *page = sp_window_get_lock_page (fx->window);
-
-  gtk_editable_set_text (sp_lock_page_get_passphrase_entry (page), text);
-  if (repeat)
-    gtk_editable_set_text (sp_lock_page_get_repeat_entry (page), repeat);
-  gtk_widget_activate_action (GTK_WIDGET (page), "lock.unlock", NULL);
-  g_assert_true (wait_for (lock_page_idle, page));
-  drain ();
-}
-
-static void
-create_vault (Fixture *fx)
-{
-  SpLockPage *page = sp_window_get_lock_page (fx->window);
-
-  g_assert_true (sp_lock_page_is_creating (page));
-  submit_passphrase (fx, PASSPHRASE, PASSPHRASE);
-  g_assert_true (wait_for (vault_open, fx->app));
-  g_assert_nonnull (sp_window_get_main_view (fx->window));
-}
+typedef UiFixture Fixture;
 
 static SpBrowser *
 browser_of (Fixture *fx)
@@ -173,8 +57,8 @@ search_and_wait (SpBrowser *browser, const char *text, guint n)
 
   gtk_editable_set_text (sp_browser_get_search_entry (browser), text);
   /* GtkSearchEntry reports after its typing delay: wait for the model. */
-  g_assert_true (wait_for (model_has_n, &w));
-  drain ();
+  g_assert_true (ui_wait_for (model_has_n, &w, WAIT_SECONDS));
+  ui_drain ();
 }
 
 static char *
@@ -194,35 +78,35 @@ test_create_and_unlock (Fixture *fx, gconstpointer data)
 
   /* Create: a short passphrase and a mismatch are refused before any KDF. */
   g_assert_true (sp_lock_page_is_creating (page));
-  submit_passphrase (fx, "short", "short");
+  ui_submit_passphrase (fx, "short", "short");
   g_assert_nonnull (sp_lock_page_get_error (page));
   g_assert_null (sp_application_get_vault (fx->app));
-  submit_passphrase (fx, PASSPHRASE, "something else");
+  ui_submit_passphrase (fx, PASSPHRASE, "something else");
   g_assert_nonnull (sp_lock_page_get_error (page));
   g_assert_null (sp_application_get_vault (fx->app));
   g_assert_cmpuint (sp_passphrase_strength ("short"), ==, 0);
   g_assert_cmpuint (sp_passphrase_strength ("four words of passphrase"), >,
                     sp_passphrase_strength ("abcdefgh"));
 
-  create_vault (fx);
+  ui_create_vault (fx);
   g_assert_null (sp_lock_page_get_error (page));
 
   /* Lock, then a wrong passphrase, then the right one. */
   g_action_group_activate_action (G_ACTION_GROUP (fx->app), "lock", NULL);
-  drain ();
+  ui_drain ();
   g_assert_null (sp_application_get_vault (fx->app));
   g_assert_null (sp_window_get_main_view (fx->window));
   g_assert_false (sp_lock_page_is_creating (page));
 
-  submit_passphrase (fx, "not the passphrase", NULL);
+  ui_submit_passphrase (fx, "not the passphrase", NULL);
   g_assert_null (sp_application_get_vault (fx->app));
   g_assert_nonnull (sp_lock_page_get_error (page));
   g_assert_nonnull (strstr (sp_lock_page_get_error (page), "Wrong passphrase"));
   /* The entry is emptied after a failure. */
   g_assert_cmpstr (gtk_editable_get_text (sp_lock_page_get_passphrase_entry (page)), ==, "");
 
-  submit_passphrase (fx, PASSPHRASE, NULL);
-  g_assert_true (wait_for (vault_open, fx->app));
+  ui_submit_passphrase (fx, PASSPHRASE, NULL);
+  g_assert_true (ui_wait_for (ui_vault_open, fx->app, WAIT_SECONDS));
   g_assert_null (sp_lock_page_get_error (page));
   g_assert_nonnull (sp_window_get_main_view (fx->window));
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (fx->window)), ==, "Supolka");
@@ -247,7 +131,7 @@ test_records (Fixture *fx, gconstpointer data)
   CountWait w;
   guint generation;
 
-  create_vault (fx);
+  ui_create_vault (fx);
   vault = sp_application_get_vault (fx->app);
   browser = browser_of (fx);
   g_assert_cmpstr (sp_browser_get_kind (browser), ==, "org");
@@ -255,20 +139,20 @@ test_records (Fixture *fx, gconstpointer data)
 
   /* New record (Ctrl+N), saved empty: the required name is marked. */
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.new-record", NULL);
-  drain ();
+  ui_drain ();
   editor = sp_browser_get_editor (browser);
   g_assert_nonnull (editor);
   g_assert_cmpstr (sp_record_editor_get_kind (editor), ==, "org");
   sp_record_editor_set_value (editor, "email", "not an address");
   gtk_widget_activate_action (GTK_WIDGET (browser), "browser.save", NULL);
-  drain ();
+  ui_drain ();
   g_assert_nonnull (sp_record_editor_get_field_error (editor, "email"));
   g_assert_null (sp_record_editor_get_field_error (editor, "name"));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (sp_browser_get_model (browser))), ==,
                     0);
   sp_record_editor_set_value (editor, "email", "info@example.org");
   gtk_widget_activate_action (GTK_WIDGET (browser), "browser.save", NULL);
-  drain ();
+  ui_drain ();
   g_assert_nonnull (sp_record_editor_get_field_error (editor, "name"));
   g_assert_null (sp_record_editor_get_field_error (editor, "email"));
   g_assert_true (
@@ -280,7 +164,7 @@ test_records (Fixture *fx, gconstpointer data)
   sp_record_editor_set_value (editor, "status", "member");
   sp_record_editor_set_value (editor, "themes", "ecology; Youth, ecology");
   gtk_widget_activate_action (GTK_WIDGET (browser), "browser.save", NULL);
-  drain ();
+  ui_drain ();
   g_assert_null (sp_browser_get_editor (browser));
   g_assert_nonnull (sp_browser_get_detail (browser));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (sp_browser_get_model (browser))), ==,
@@ -313,7 +197,7 @@ test_records (Fixture *fx, gconstpointer data)
   /* Edit through the editor. */
   sp_browser_show_record (browser, id);
   gtk_widget_activate_action (GTK_WIDGET (browser), "browser.edit", NULL);
-  drain ();
+  ui_drain ();
   editor = sp_browser_get_editor (browser);
   g_assert_nonnull (editor);
   {
@@ -323,7 +207,7 @@ test_records (Fixture *fx, gconstpointer data)
   sp_record_editor_set_value (editor, "locality", "Барысаў");
   sp_record_editor_set_value (editor, "status", "partner");
   gtk_widget_activate_action (GTK_WIDGET (browser), "browser.save", NULL);
-  drain ();
+  ui_drain ();
   g_assert_null (sp_browser_get_editor (browser));
   rec = sp_vault_get (vault, id, &error);
   g_assert_no_error (error);
@@ -356,7 +240,7 @@ test_records (Fixture *fx, gconstpointer data)
   /* Delete, then Undo (the toast's action). */
   sp_browser_show_record (browser, id);
   gtk_widget_activate_action (GTK_WIDGET (browser), "browser.delete", NULL);
-  drain ();
+  ui_drain ();
   rec = sp_vault_get (vault, id, &error);
   g_assert_no_error (error);
   g_assert_true (sp_record_is_deleted (rec));
@@ -365,7 +249,7 @@ test_records (Fixture *fx, gconstpointer data)
                     1);
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.undo-delete", "(us)",
                               sp_window_get_generation (fx->window), id);
-  drain ();
+  ui_drain ();
   rec = sp_vault_get (vault, id, &error);
   g_assert_no_error (error);
   g_assert_false (sp_record_is_deleted (rec));
@@ -383,7 +267,7 @@ test_records (Fixture *fx, gconstpointer data)
   g_object_add_weak_pointer (G_OBJECT (list_view), (gpointer *)&list_view);
   g_object_add_weak_pointer (G_OBJECT (model), (gpointer *)&model);
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "app.lock", NULL);
-  drain ();
+  ui_drain ();
   g_assert_null (sp_application_get_vault (fx->app));
   g_assert_null (sp_window_get_main_view (fx->window));
   g_assert_null (main_view);
@@ -393,12 +277,12 @@ test_records (Fixture *fx, gconstpointer data)
   /* New-record and search have nothing to act on while locked. */
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.new-record", NULL);
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.search", NULL);
-  drain ();
+  ui_drain ();
   g_assert_null (sp_window_get_main_view (fx->window));
 
   /* Unlocked again: a fresh view over the same data. */
-  submit_passphrase (fx, PASSPHRASE, NULL);
-  g_assert_true (wait_for (vault_open, fx->app));
+  ui_submit_passphrase (fx, PASSPHRASE, NULL);
+  g_assert_true (ui_wait_for (ui_vault_open, fx->app, WAIT_SECONDS));
   vault = sp_application_get_vault (fx->app);
   browser = browser_of (fx);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (sp_browser_get_model (browser))), ==,
@@ -408,16 +292,16 @@ test_records (Fixture *fx, gconstpointer data)
   generation = sp_window_get_generation (fx->window);
   sp_browser_show_record (browser, id);
   gtk_widget_activate_action (GTK_WIDGET (browser), "browser.delete", NULL);
-  drain ();
+  ui_drain ();
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.undo-delete", "(us)", generation - 1,
                               id);
-  drain ();
+  ui_drain ();
   rec = sp_vault_get (vault, id, &error);
   g_assert_no_error (error);
   g_assert_true (sp_record_is_deleted (rec));
   g_clear_pointer (&rec, sp_record_unref);
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.undo-delete", "(us)", generation, id);
-  drain ();
+  ui_drain ();
   rec = sp_vault_get (vault, id, &error);
   g_assert_false (sp_record_is_deleted (rec));
   g_clear_pointer (&rec, sp_record_unref);
@@ -426,9 +310,9 @@ test_records (Fixture *fx, gconstpointer data)
 static void
 test_panic (Fixture *fx, gconstpointer data)
 {
-  create_vault (fx);
+  ui_create_vault (fx);
   g_action_group_activate_action (G_ACTION_GROUP (fx->app), "panic", NULL);
-  drain ();
+  ui_drain ();
   g_assert_null (sp_application_get_vault (fx->app));
   g_assert_null (sp_window_get_main_view (fx->window));
 }
@@ -436,10 +320,10 @@ test_panic (Fixture *fx, gconstpointer data)
 static void
 test_idle_lock (Fixture *fx, gconstpointer data)
 {
-  create_vault (fx);
+  ui_create_vault (fx);
   /* Input resets the clock; without any, the vault locks by itself. */
   sp_application_set_auto_lock_delay (fx->app, 1);
-  g_assert_true (wait_for (vault_closed, fx->app));
+  g_assert_true (ui_wait_for (ui_vault_closed, fx->app, WAIT_SECONDS));
   g_assert_null (sp_window_get_main_view (fx->window));
 }
 
@@ -509,15 +393,16 @@ main (int argc, char **argv)
   sp_ui_init ();
 
   g_test_add_func ("/ui/model/lazy", test_lazy_model);
-  g_test_add ("/ui/lock/create-and-unlock", Fixture, NULL, fixture_setup, test_create_and_unlock,
-              fixture_teardown);
-  g_test_add ("/ui/records/add-search-edit-delete-lock", Fixture, NULL, fixture_setup, test_records,
-              fixture_teardown);
-  g_test_add ("/ui/lock/panic", Fixture, NULL, fixture_setup, test_panic, fixture_teardown);
-  g_test_add ("/ui/lock/idle", Fixture, NULL, fixture_setup, test_idle_lock, fixture_teardown);
+  g_test_add ("/ui/lock/create-and-unlock", Fixture, NULL, ui_fixture_setup, test_create_and_unlock,
+              ui_fixture_teardown);
+  g_test_add ("/ui/records/add-search-edit-delete-lock", Fixture, NULL, ui_fixture_setup,
+              test_records, ui_fixture_teardown);
+  g_test_add ("/ui/lock/panic", Fixture, NULL, ui_fixture_setup, test_panic, ui_fixture_teardown);
+  g_test_add ("/ui/lock/idle", Fixture, NULL, ui_fixture_setup, test_idle_lock,
+              ui_fixture_teardown);
   {
     int status = g_test_run ();
-    g_clear_object (&the_app);
+    ui_fixture_release_app ();
     return status;
   }
 }

@@ -3,6 +3,7 @@
 
 #include "test-util.h"
 #include "ui-demo.h"
+#include "ui-test-util.h"
 
 void
 sp_demo_fill (SpVault *vault, SpDemo *demo)
@@ -104,17 +105,6 @@ sp_demo_is_data (const char *text)
 }
 
 void
-sp_demo_drain (void)
-{
-  for (int i = 0; i < 20; i++)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (10000);
-    }
-}
-
-void
 sp_demo_wait_width (GtkWidget *window, int width)
 {
   for (int i = 0; i < 500 && gtk_widget_get_width (window) != width; i++)
@@ -128,7 +118,7 @@ sp_demo_wait_width (GtkWidget *window, int width)
 void
 sp_demo_scroll_to_end (GtkWidget *widget)
 {
-  sp_demo_drain ();
+  ui_drain_paced ();
   while (widget && !GTK_IS_SCROLLED_WINDOW (widget))
     widget = gtk_widget_get_first_child (widget);
   if (widget)

@@ -22,8 +22,6 @@ void sp_demo_clear (SpDemo *demo);
  * text may be ellipsized in a narrow list, the interface's own may not. */
 gboolean sp_demo_is_data (const char *text);
 
-/* Lets pending main-loop work (layout, idle callbacks, timeouts due) run. */
-void sp_demo_drain (void);
 /* Iterates the main loop until window is width pixels wide (5 s at most). */
 void sp_demo_wait_width (GtkWidget *window, int width);
 /* Scrolls the first scrolled window below widget to its end. */

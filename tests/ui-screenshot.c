@@ -21,6 +21,7 @@
 #include "sp-window.h"
 #include "test-util.h"
 #include "ui-demo.h"
+#include "ui-test-util.h"
 
 #define PASSPHRASE "demo passphrase"
 
@@ -32,7 +33,7 @@ shoot (GtkWidget *window, const char *dir, const char *name, const char *size)
       = g_strdup_printf ("%s-%s-%s.png", name, size, lang && *lang ? lang : "default");
   g_autofree char *path = g_build_filename (dir, file, NULL);
 
-  sp_demo_drain ();
+  ui_drain_paced ();
   if (!sp_demo_save_png (window, path))
     g_error ("could not render %s to %s", name, path);
   g_print ("%s (%d×%d)\n", path, gtk_widget_get_width (window), gtk_widget_get_height (window));
@@ -133,7 +134,7 @@ main (int argc, char **argv)
 
       sp_application_lock (app);
       gtk_window_destroy (GTK_WINDOW (window));
-      sp_demo_drain ();
+      ui_drain_paced ();
     }
   sp_demo_clear (&demo);
   sp_test_rmtree (tmp);

@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "relay-test-util.h" /* shared with test-relay.c: devices, workspaces, envelopes */
+#include "relay-test-client.h" /* shared with test-relay.c: devices, workspaces, envelopes */
 
 #define CLIENTS 50
 #define PER_WORKSPACE 10
@@ -345,28 +345,14 @@ count_stored (Relay *relay, const Workspace *ws, Device **devices, Client *clien
   return found;
 }
 
-/* This executable as the baseline server, like relay_start() starts the relay. */
+/* This executable as the baseline server, started as the relay is. */
 static Relay *
-baseline_start (Bench *b, int stderr_fd)
+baseline_start (Bench *b)
 {
-  const char *argv[] = { bench_self (b), "--serve-baseline", NULL };
-  Relay *server = g_new0 (Relay, 1);
-  g_autofree char *line = NULL;
-  g_autoptr (GError) error = NULL;
-  const char *prefix = "listening on " HOST ":";
-  guint64 port = 0;
+  const char *const args[] = { "--serve-baseline", NULL };
+  const RelayOptions opts = { .program = bench_self (b), .args = args };
 
-  g_spawn_async_with_pipes_and_fds (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
-                                    NULL, -1, -1, stderr_fd, NULL, NULL, 0, &server->pid, NULL,
-                                    &server->out_fd, NULL, &error);
-  g_assert_no_error (error);
-  line = read_line (server->out_fd, 20000);
-  g_assert_nonnull (line);
-  g_assert_true (g_str_has_prefix (line, prefix));
-  g_assert_true (g_ascii_string_to_unsigned (line + strlen (prefix), 10, 1, 65535, &port, NULL));
-  server->port = (guint)port;
-  server->base = g_strdup_printf ("http://" HOST ":%u", server->port);
-  return server;
+  return relay_start_with (&opts);
 }
 
 void
@@ -420,13 +406,11 @@ bench_relay (Bench *b)
   clients_clear (clients);
   relay_stop (relay); /* asserts a clean exit */
 
-  baseline = baseline_start (b, relay_stderr_fd);
+  baseline = baseline_start (b);
   bench_progress (b, "baseline server: %u clients for %.0f s", CLIENTS, bench_load_seconds (b));
   run_load (b, baseline->base, baseline->pid, ws, devices, TRUE, &base, clients);
   clients_clear (clients);
-  kill (baseline->pid, SIGTERM);
-  wait_child (baseline->pid, 20000);
-  relay_free (baseline);
+  relay_kill (baseline);
 
   {
     g_autofree char *what = g_strdup_printf (

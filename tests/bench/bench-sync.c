@@ -34,6 +34,7 @@
 #include "bench-data.h"
 #include "bench.h"
 #include "relay-test-util.h"
+#include "sync-protocol.h"
 #include "supolka-sync.h"
 #include "sync-batch.h"
 
