@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "supolka-sync.h"
+#include "sync-batch.h"
 #include "sync-http.h"
 #include "sync-protocol.h"
 

@@ -220,7 +220,7 @@ sync_workspace_invite (SpVault *vault, guint ttl_hours, const SyncOptions *opts,
 
   if (c == NULL || !sync_log_refresh (c, error) || !sync_require_admin (c, error))
     return NULL;
-  ttl_hours = CLAMP (ttl_hours ? ttl_hours : 48, 1, 168);
+  ttl_hours = sync_invite_ttl_clamp (ttl_hours);
   expires = g_get_real_time () / G_USEC_PER_SEC + (gint64)ttl_hours * 3600;
   randombytes_buf (token, sizeof token);
   sync_hash (token, sizeof token, hash);
