@@ -12,26 +12,24 @@
 /* ---- Snapshots ----
  * A snapshot is every change the maker's vault holds, with the device chains it
  * had applied and the relay cursor they reach, sealed under the epoch key and
- * signed by an admin (docs/PROTOCOL.md):
- *
- *    0  magic "SPLS"     4 | 4 version 1, 3 zero | 8 workspace 16 | 24 device 16
- *   40  epoch u32        4 | 44 cursor u64  8    | 52 log_head 32 | 84 commitment 32
- *  116  nonce           24 | 140 ct_len u64 8    | 148 ciphertext | signature 64
- *
- * Associated data: bytes 0–147; the signature is over BLAKE2b-512 of all before it. */
+ * signed by an admin (docs/PROTOCOL.md). Its binary frame is the codec in
+ * sync/protocol (SyncSnapshotHeader); the JSON inside and the cryptography
+ * are here. */
 
-#define SNAP_HEADER 148
 #define SNAP_MAX_PLAIN (512u * 1024u * 1024u)
-#define SNAP_MAX_BYTES (600u * 1024u * 1024u)
 
+/* The key for one snapshot, bound to its workspace, device, epoch and cursor
+ * as the written @header holds them. */
 static void
-snapshot_key (const guint8 sync_epoch_key[SYNC_KEY_BYTES], const guint8 *header, guint8 out[32])
+snapshot_key (const guint8 epoch_secret[SYNC_KEY_BYTES],
+              const guint8 header[SYNC_SNAPSHOT_HEADER_LEN], guint8 out[32])
 {
   crypto_generichash_state st;
 
-  crypto_generichash_init (&st, sync_epoch_key, SYNC_KEY_BYTES, 32);
+  crypto_generichash_init (&st, epoch_secret, SYNC_KEY_BYTES, 32);
   crypto_generichash_update (&st, (const guint8 *)"SPLK-snapshot-key-1", 19);
-  crypto_generichash_update (&st, header + 8, 44); /* workspace, device, epoch, cursor */
+  crypto_generichash_update (&st, header + SYNC_SNAPSHOT_KEY_CONTEXT_OFFSET,
+                             SYNC_SNAPSHOT_KEY_CONTEXT_LEN);
   crypto_generichash_final (&st, out, 32);
 }
 
@@ -102,6 +100,37 @@ snapshot_json (SyncCtx *c, gint64 cursor, GError **error)
   return sync_to_json (b);
 }
 
+/* Encrypts the deflated JSON @packed and frames and signs it. */
+static GBytes *
+snapshot_seal (SyncCtx *c, SpSecret *ekey, gint64 cursor, GBytes *packed)
+{
+  SyncSnapshotHeader h = { 0 };
+  gsize plen = g_bytes_get_size (packed), total;
+  guint8 key[32];
+  guint8 *snap;
+
+  memcpy (h.workspace, c->ws, SYNC_ID_BYTES);
+  memcpy (h.device, c->dev_raw, SYNC_ID_BYTES);
+  h.epoch = c->epoch;
+  h.cursor = (guint64)cursor;
+  memcpy (h.log_head, c->head_hash, SYNC_HASH_BYTES);
+  randombytes_buf (h.nonce, sizeof h.nonce);
+  h.ct_len = plen + SYNC_SNAPSHOT_TAG_LEN;
+  total = sync_snapshot_total_len (h.ct_len);
+  snap = g_malloc0 (total);
+  /* The key hangs on the header's fields; the commitment to it then goes in. */
+  sync_snapshot_write_header (&h, snap);
+  snapshot_key (sp_secret_data (ekey), snap, key);
+  key_commit (key, h.commitment);
+  sync_snapshot_write_header (&h, snap);
+  crypto_aead_xchacha20poly1305_ietf_encrypt (snap + SYNC_SNAPSHOT_HEADER_LEN, NULL,
+                                              g_bytes_get_data (packed, NULL), plen, snap,
+                                              SYNC_SNAPSHOT_HEADER_LEN, NULL, h.nonce, key);
+  sodium_memzero (key, sizeof key);
+  sync_snapshot_sign (snap, total, sp_secret_data (c->sign_sk));
+  return g_bytes_new_take (snap, total);
+}
+
 gboolean
 sync_snapshot_upload (SpVault *vault, gboolean prune, const SyncOptions *opts, GError **error)
 {
@@ -109,10 +138,10 @@ sync_snapshot_upload (SpVault *vault, gboolean prune, const SyncOptions *opts, G
   g_autoptr (SpSecret) ekey = NULL;
   g_autofree char *json = NULL, *path = NULL;
   g_autoptr (GBytes) packed = NULL;
+  g_autoptr (GBytes) sealed = NULL;
   g_autoptr (JsonObject) ans = NULL;
-  guint8 key[32], digest[64];
-  guint8 *snap;
-  gsize plen, total;
+  const guint8 *snap;
+  gsize total;
   gint64 cursor;
 
   if (c == NULL || !sync_log_refresh (c, error) || !sync_require_admin (c, error))
@@ -132,27 +161,8 @@ sync_snapshot_upload (SpVault *vault, gboolean prune, const SyncOptions *opts, G
   sodium_memzero (json, strlen (json));
   if (packed == NULL)
     return FALSE;
-  plen = g_bytes_get_size (packed);
-  total = SNAP_HEADER + plen + crypto_aead_xchacha20poly1305_ietf_ABYTES + 64;
-  snap = g_malloc0 (total);
-  memcpy (snap, "SPLS", 4);
-  snap[4] = 1;
-  memcpy (snap + 8, c->ws, 16);
-  memcpy (snap + 24, c->dev_raw, 16);
-  for (int i = 0; i < 4; i++)
-    snap[40 + i] = (guint8)(c->epoch >> (8 * i));
-  sync_le64_put (snap + 44, (guint64)cursor);
-  memcpy (snap + 52, c->head_hash, 32);
-  snapshot_key (sp_secret_data (ekey), snap, key);
-  key_commit (key, snap + 84);
-  randombytes_buf (snap + 116, 24);
-  sync_le64_put (snap + 140, plen + crypto_aead_xchacha20poly1305_ietf_ABYTES);
-  crypto_aead_xchacha20poly1305_ietf_encrypt (snap + SNAP_HEADER, NULL,
-                                              g_bytes_get_data (packed, NULL), plen, snap,
-                                              SNAP_HEADER, NULL, snap + 116, key);
-  sodium_memzero (key, sizeof key);
-  crypto_generichash (digest, 64, snap, total - 64, NULL, 0);
-  crypto_sign_detached (snap + total - 64, NULL, digest, 64, sp_secret_data (c->sign_sk));
+  sealed = snapshot_seal (c, ekey, cursor, packed);
+  snap = g_bytes_get_data (sealed, &total);
 
   path = g_strdup_printf ("/v1/workspaces/%s/snapshot?cursor=%" G_GINT64_FORMAT, c->ws_hex, cursor);
   {
@@ -160,7 +170,6 @@ sync_snapshot_upload (SpVault *vault, gboolean prune, const SyncOptions *opts, G
     long status = 0;
     gboolean ok = sync_http_request (c->http, "PUT", path, snap, total, "application/octet-stream",
                                      &status, &answer, error);
-    g_free (snap);
     if (!ok)
       return FALSE;
     if (status != 201 && status != 200)
@@ -241,12 +250,11 @@ snapshot_fetch (SyncCtx *c, GBytes **plain, guint64 *cursor_out, GError **error)
   g_autoptr (SpSecret) ekey = NULL;
   g_autofree guint8 *packed = NULL;
   g_autofree char *signer_hex = NULL, *head_hex = NULL;
+  SyncSnapshotHeader h;
   const guint8 *d;
-  guint8 key[32], commit[32], digest[64];
+  guint8 key[32], commit[32];
   const SyncMember *signer;
   const gint64 *head_version;
-  guint64 ct_len, cursor;
-  guint32 epoch = 0;
   long status = 0;
   gsize len;
 
@@ -259,43 +267,37 @@ snapshot_fetch (SyncCtx *c, GBytes **plain, guint64 *cursor_out, GError **error)
       return FALSE;
     }
   d = g_bytes_get_data (answer, &len);
-  if (len < SNAP_HEADER + crypto_aead_xchacha20poly1305_ietf_ABYTES + 64 || len > SNAP_MAX_BYTES
-      || memcmp (d, "SPLS", 4) != 0 || d[4] != 1 || d[5] || d[6] || d[7])
+  if (!sync_snapshot_parse_header (d, len, &h, NULL))
     return snap_bad (error, "shape");
-  ct_len = sync_le64_get (d + 140);
-  if (ct_len != len - SNAP_HEADER - 64 || memcmp (d + 8, c->ws, 16) != 0)
-    return snap_bad (error, "length");
-  for (int i = 0; i < 4; i++)
-    epoch |= (guint32)d[40 + i] << (8 * i);
-  cursor = sync_le64_get (d + 44);
-  signer_hex = sync_hex_encode (d + 24, 16);
-  head_hex = sync_hex_encode (d + 52, 32);
+  if (memcmp (h.workspace, c->ws, SYNC_ID_BYTES) != 0)
+    return snap_bad (error, "workspace");
+  signer_hex = sync_hex_encode (h.device, SYNC_ID_BYTES);
+  head_hex = sync_hex_encode (h.log_head, SYNC_HASH_BYTES);
   signer = g_hash_table_lookup (c->members, signer_hex);
   head_version = g_hash_table_lookup (c->log_heads, head_hex);
-  crypto_generichash (digest, 64, d, len - 64, NULL, 0);
   if (signer == NULL || !signer->admin || head_version == NULL
       || (signer->removed_at && *head_version >= signer->removed_at)
-      || crypto_sign_verify_detached (d + len - 64, digest, 64, signer->sign_pk) != 0)
+      || !sync_snapshot_signature_ok (d, len, signer->sign_pk))
     return snap_bad (error, "signature");
-  ekey = sync_epoch_key (c, epoch);
+  ekey = sync_epoch_key (c, h.epoch);
   if (ekey == NULL)
     return snap_bad (error, "key");
   snapshot_key (sp_secret_data (ekey), d, key);
   key_commit (key, commit);
-  if (sodium_memcmp (commit, d + 84, 32) != 0)
+  if (sodium_memcmp (commit, h.commitment, 32) != 0)
     return snap_bad (error, "commitment");
-  packed = g_malloc (ct_len);
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt (packed, NULL, NULL, d + SNAP_HEADER, ct_len, d,
-                                                  SNAP_HEADER, d + 116, key)
+  packed = g_malloc (h.ct_len);
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt (packed, NULL, NULL, d + SYNC_SNAPSHOT_HEADER_LEN,
+                                                  h.ct_len, d, SYNC_SNAPSHOT_HEADER_LEN, h.nonce,
+                                                  key)
       != 0)
     {
       sodium_memzero (key, sizeof key);
       return snap_bad (error, "tag");
     }
   sodium_memzero (key, sizeof key);
-  *cursor_out = cursor;
-  *plain = sync_inflate (packed, ct_len - crypto_aead_xchacha20poly1305_ietf_ABYTES, SNAP_MAX_PLAIN,
-                         error);
+  *cursor_out = h.cursor;
+  *plain = sync_inflate (packed, h.ct_len - SYNC_SNAPSHOT_TAG_LEN, SNAP_MAX_PLAIN, error);
   return *plain != NULL;
 }
 
