@@ -94,6 +94,8 @@ gboolean sync_state_get_chain (SpVault *v, const char *key, guint64 *seq,
 gboolean sync_state_set_chain (SpVault *v, const char *key, guint64 seq,
                                const guint8 hash[SYNC_HASH_BYTES], GError **error);
 gint64 sync_state_get_int (SpVault *v, const char *key);
+/* Ends the vault transaction: commits if @ok, else rolls back and returns FALSE. */
+gboolean sync_vault_end (SpVault *v, gboolean ok, GError **error);
 gboolean sync_state_set_int (SpVault *v, const char *key, gint64 value, GError **error);
 
 /* sync-membership.c */

@@ -233,6 +233,17 @@ sync_state_get_int (SpVault *v, const char *key)
 }
 
 gboolean
+sync_vault_end (SpVault *v, gboolean ok, GError **error)
+{
+  if (!ok)
+    {
+      sp_vault_rollback (v);
+      return FALSE;
+    }
+  return sp_vault_commit (v, error);
+}
+
+gboolean
 sync_state_set_int (SpVault *v, const char *key, gint64 value, GError **error)
 {
   g_autofree char *s = g_strdup_printf ("%" G_GINT64_FORMAT, value);

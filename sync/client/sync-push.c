@@ -77,12 +77,7 @@ flush_outbox (SyncCtx *c, SyncReport *report, GError **error)
        && sync_state_set_int (c->vault, "own/pushed", last, error)
        && sp_vault_sync_set (c->vault, "outbox", NULL, 0, error)
        && sp_vault_sync_set (c->vault, "outbox/last", NULL, 0, error);
-  if (!ok)
-    {
-      sp_vault_rollback (c->vault);
-      return FALSE;
-    }
-  if (!sp_vault_commit (c->vault, error))
+  if (!sync_vault_end (c->vault, ok, error))
     return FALSE;
   if (report)
     report->pushed_batches++;
@@ -177,12 +172,7 @@ sync_push (SyncCtx *c, guint max_changes, SyncReport *report, GError **error)
       ok = sp_vault_sync_set (c->vault, "outbox", g_bytes_get_data (env, NULL),
                               g_bytes_get_size (env), error)
            && sync_state_set_int (c->vault, "outbox/last", through, error);
-      if (!ok)
-        {
-          sp_vault_rollback (c->vault);
-          return FALSE;
-        }
-      if (!sp_vault_commit (c->vault, error) || !flush_outbox (c, report, error))
+      if (!sync_vault_end (c->vault, ok, error) || !flush_outbox (c, report, error))
         return FALSE;
       if (report)
         report->pushed_changes += part->len;

@@ -397,12 +397,7 @@ sync_snapshot_apply (SyncCtx *c, SyncReport *report, GError **error)
        && snapshot_apply_chains (c, chains, error);
   if (ok && (gint64)cursor > sync_state_get_int (c->vault, "cursor"))
     ok = sync_state_set_int (c->vault, "cursor", (gint64)cursor, error);
-  if (!ok)
-    {
-      sp_vault_rollback (c->vault);
-      return FALSE;
-    }
-  if (!sp_vault_commit (c->vault, error))
+  if (!sync_vault_end (c->vault, ok, error))
     return FALSE;
   if (report)
     report->applied_changes += changes->len;

@@ -127,7 +127,6 @@ sync_workspace_create (SpVault *vault, const char *relay_url, const SyncOptions 
   g_autoptr (JsonBuilder) body = json_builder_new ();
   g_autoptr (JsonBuilder) req = json_builder_new ();
   g_autofree char *body_s = NULL, *entry = NULL, *req_s = NULL, *path = NULL;
-  g_autofree char *sign64 = NULL, *auth64 = NULL, *box64 = NULL;
   g_autoptr (JsonObject) ans = NULL;
   guint8 key[SYNC_KEY_BYTES];
   gboolean ok;
@@ -159,18 +158,8 @@ sync_workspace_create (SpVault *vault, const char *relay_url, const SyncOptions 
   body_s = sync_to_json (body);
   entry = sync_log_sign (c, body_s);
 
-  sign64 = sync_b64 (c->sign_pk, 32);
-  auth64 = sync_b64 (c->auth_pk, 32);
-  box64 = sync_b64 (c->box_pk, 32);
   json_builder_begin_object (req);
-  json_builder_set_member_name (req, "device");
-  json_builder_add_string_value (req, c->device);
-  json_builder_set_member_name (req, "auth_pk");
-  json_builder_add_string_value (req, auth64);
-  json_builder_set_member_name (req, "sign_pk");
-  json_builder_add_string_value (req, sign64);
-  json_builder_set_member_name (req, "box_pk");
-  json_builder_add_string_value (req, box64);
+  sync_log_add_member_keys (req, c->device, c->sign_pk, c->box_pk, c->auth_pk);
   json_builder_set_member_name (req, "entry");
   json_builder_add_string_value (req, entry);
   json_builder_end_object (req);
@@ -188,10 +177,7 @@ sync_workspace_create (SpVault *vault, const char *relay_url, const SyncOptions 
   ok = store_workspace (c, error) && sync_log_apply (c, 1, entry, strlen (entry), error)
        && sp_vault_sync_set_string (vault, "log/0000000001", entry, error);
   sodium_memzero (key, sizeof key);
-  if (ok)
-    return sp_vault_commit (vault, error);
-  sp_vault_rollback (vault);
-  return FALSE;
+  return sync_vault_end (vault, ok, error);
 }
 
 gboolean
@@ -270,7 +256,6 @@ sync_workspace_join (SpVault *vault, const char *invite, const SyncOptions *opts
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonObject) ans = NULL;
   g_autofree char *relay = NULL, *req = NULL, *path = NULL, *tok_hex = NULL;
-  g_autofree char *sign64 = NULL, *auth64 = NULL, *box64 = NULL;
   guint8 token[32];
   gboolean ok;
 
@@ -287,20 +272,10 @@ sync_workspace_join (SpVault *vault, const char *invite, const SyncOptions *opts
     return NULL;
   sync_http_set_identity (c->http, c->device, c->auth_sk);
   tok_hex = sync_hex_encode (token, sizeof token);
-  sign64 = sync_b64 (c->sign_pk, 32);
-  auth64 = sync_b64 (c->auth_pk, 32);
-  box64 = sync_b64 (c->box_pk, 32);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "token");
   json_builder_add_string_value (b, tok_hex);
-  json_builder_set_member_name (b, "device");
-  json_builder_add_string_value (b, c->device);
-  json_builder_set_member_name (b, "auth_pk");
-  json_builder_add_string_value (b, auth64);
-  json_builder_set_member_name (b, "sign_pk");
-  json_builder_add_string_value (b, sign64);
-  json_builder_set_member_name (b, "box_pk");
-  json_builder_add_string_value (b, box64);
+  sync_log_add_member_keys (b, c->device, c->sign_pk, c->box_pk, c->auth_pk);
   json_builder_end_object (b);
   req = sync_to_json (b);
   path = sync_ws_path (c, "/join");
@@ -311,12 +286,7 @@ sync_workspace_join (SpVault *vault, const char *invite, const SyncOptions *opts
   if (!sp_vault_begin (vault, error))
     return NULL;
   ok = store_workspace (c, error) && sync_state_set_secret (vault, "join/token", token, 32, error);
-  if (!ok)
-    {
-      sp_vault_rollback (vault);
-      return NULL;
-    }
-  if (!sp_vault_commit (vault, error))
+  if (!sync_vault_end (vault, ok, error))
     return NULL;
   return safety_code (c->ws, token, c->sign_pk, c->box_pk, c->auth_pk);
 }

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "sync-frame.h"
 #include "sync-protocol.h"
 
 /* Field offsets (see the table in sync-protocol.h). */
@@ -32,23 +33,6 @@ G_STATIC_ASSERT (SYNC_SNAPSHOT_TAG_LEN == crypto_aead_xchacha20poly1305_ietf_ABY
 #define OVERHEAD (SYNC_SNAPSHOT_HEADER_LEN + SYNC_SNAPSHOT_SIGNATURE_LEN)
 #define SIGNED_DIGEST_LEN 64 /* BLAKE2b-512 */
 
-static guint64
-read_le (const guint8 *p, guint n)
-{
-  guint64 v = 0;
-
-  for (guint i = n; i-- > 0;)
-    v = (v << 8) | p[i];
-  return v;
-}
-
-static void
-write_le (guint8 *p, guint64 v, guint n)
-{
-  for (guint i = 0; i < n; i++)
-    p[i] = (guint8)(v >> (8 * i));
-}
-
 static gboolean
 bad_snapshot (GError **error, const char *what)
 {
@@ -60,6 +44,7 @@ bad_snapshot (GError **error, const char *what)
 gboolean
 sync_snapshot_parse_header (const guint8 *data, gsize len, SyncSnapshotHeader *out, GError **error)
 {
+  const char *problem;
   guint64 ct_len;
 
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
@@ -68,21 +53,17 @@ sync_snapshot_parse_header (const guint8 *data, gsize len, SyncSnapshotHeader *o
   memset (out, 0, sizeof *out);
   if (len < OVERHEAD + SYNC_SNAPSHOT_TAG_LEN || len > SYNC_SNAPSHOT_MAX_LEN)
     return bad_snapshot (error, "too short or too long");
-  if (memcmp (data + OFF_MAGIC, SYNC_SNAPSHOT_MAGIC, 4) != 0)
-    return bad_snapshot (error, "wrong magic");
-  if (data[OFF_VERSION] != SYNC_SNAPSHOT_VERSION)
-    return bad_snapshot (error, "unknown version");
-  if (data[OFF_RESERVED] != 0 || data[OFF_RESERVED + 1] != 0 || data[OFF_RESERVED + 2] != 0)
-    return bad_snapshot (error, "reserved bytes are not zero");
-  ct_len = read_le (data + OFF_CT_LEN, 8);
+  if ((problem = sync_frame_prefix_problem (data, SYNC_SNAPSHOT_MAGIC, SYNC_SNAPSHOT_VERSION)))
+    return bad_snapshot (error, problem);
+  ct_len = sync_frame_read_le (data + OFF_CT_LEN, 8);
   /* len ≤ 600 MiB, so the subtraction is exact and nothing overflows. */
   if (ct_len != len - OVERHEAD)
     return bad_snapshot (error, "ct_len does not match the snapshot's length");
 
   memcpy (out->workspace, data + OFF_WORKSPACE, SYNC_ID_LEN);
   memcpy (out->device, data + OFF_DEVICE, SYNC_ID_LEN);
-  out->epoch = (guint32)read_le (data + OFF_EPOCH, 4);
-  out->cursor = read_le (data + OFF_CURSOR, 8);
+  out->epoch = (guint32)sync_frame_read_le (data + OFF_EPOCH, 4);
+  out->cursor = sync_frame_read_le (data + OFF_CURSOR, 8);
   memcpy (out->log_head, data + OFF_LOG_HEAD, SYNC_HASH_LEN);
   memcpy (out->commitment, data + OFF_COMMITMENT, SYNC_HASH_LEN);
   memcpy (out->nonce, data + OFF_NONCE, SYNC_SNAPSHOT_NONCE_LEN);
@@ -95,17 +76,15 @@ sync_snapshot_write_header (const SyncSnapshotHeader *header, guint8 out[SYNC_SN
 {
   g_return_if_fail (header != NULL && out != NULL);
 
-  memset (out, 0, SYNC_SNAPSHOT_HEADER_LEN);
-  memcpy (out + OFF_MAGIC, SYNC_SNAPSHOT_MAGIC, 4);
-  out[OFF_VERSION] = SYNC_SNAPSHOT_VERSION;
+  sync_frame_write_prefix (out, SYNC_SNAPSHOT_MAGIC, SYNC_SNAPSHOT_VERSION);
   memcpy (out + OFF_WORKSPACE, header->workspace, SYNC_ID_LEN);
   memcpy (out + OFF_DEVICE, header->device, SYNC_ID_LEN);
-  write_le (out + OFF_EPOCH, header->epoch, 4);
-  write_le (out + OFF_CURSOR, header->cursor, 8);
+  sync_frame_write_le (out + OFF_EPOCH, header->epoch, 4);
+  sync_frame_write_le (out + OFF_CURSOR, header->cursor, 8);
   memcpy (out + OFF_LOG_HEAD, header->log_head, SYNC_HASH_LEN);
   memcpy (out + OFF_COMMITMENT, header->commitment, SYNC_HASH_LEN);
   memcpy (out + OFF_NONCE, header->nonce, SYNC_SNAPSHOT_NONCE_LEN);
-  write_le (out + OFF_CT_LEN, header->ct_len, 8);
+  sync_frame_write_le (out + OFF_CT_LEN, header->ct_len, 8);
 }
 
 gsize
