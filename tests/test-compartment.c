@@ -325,8 +325,8 @@ test_move_and_filters (void)
   g_assert_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID);
   g_clear_error (&error);
   csv = sp_vault_export_csv (v, "org", &error);
-  g_assert_null (memmem (g_bytes_get_data (csv, NULL), g_bytes_get_size (csv), UID_C,
-                         strlen (UID_C)));
+  g_assert_null (
+      memmem (g_bytes_get_data (csv, NULL), g_bytes_get_size (csv), UID_C, strlen (UID_C)));
 
   /* Back to main: the value is empty, it comes from c. */
   g_assert_true (sp_vault_move (v, a, 0, &error));
@@ -350,6 +350,44 @@ peer (char **dir)
   return sp_test_vault_new (dir);
 }
 
+/* The highest local change-log sequence now. */
+static gint64
+last_seq_of (SpVault *v)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) all = NULL;
+  gint64 last = 0;
+
+  all = sp_vault_local_changes (v, 0, &last, &error);
+  g_assert_no_error (error);
+  return last;
+}
+
+/* Moved to a compartment b does not hold: b loses the record, with its
+ * history, conflicts and search entry. */
+static void
+check_lost_access (SpVault *a, SpVault *b, const char *r_c, gint64 ac, gint64 ad, gint64 bc)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) moved = NULL;
+  gint64 last = last_seq_of (a);
+  const SpChange *ch;
+
+  g_assert_true (sp_vault_move (a, r_c, ad, &error));
+  moved = sp_vault_local_changes (a, last, &last, &error);
+  g_assert_cmpuint (moved->len, ==, 1);
+  ch = moved->pdata[0];
+  g_assert_cmpint (ch->from_comp, ==, ac);
+  g_assert_true (sp_vault_apply_changes_in (b, moved, bc, &error));
+  g_assert_no_error (error);
+  g_assert_null (sp_vault_get (b, r_c, &error));
+  g_assert_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpint (count_sql (b, "SELECT count(*) FROM changes WHERE rec = ?", r_c), ==, 0);
+  g_assert_cmpuint (search_hits (b, "legal person"), ==, 0);
+  g_assert_true (sp_vault_check (b, &error));
+}
+
 static void
 test_apply_in_rules (void)
 {
@@ -368,8 +406,7 @@ test_apply_in_rules (void)
   g_autofree char *r_main = insert_in (a, 0, "org", "name", "Shared org");
   g_autofree char *r_c = insert_in (a, ac, "person", "full_name", "Legal person");
   g_autofree char *r_d = insert_in (a, ad, "person", "full_name", "Gomel person");
-  gint64 last = 0, before;
-  SpChange *ch;
+  gint64 last, before;
 
   main_rec = sp_vault_record_changes (a, r_main, &error);
   created = sp_vault_record_changes (a, r_c, &error);
@@ -391,11 +428,11 @@ test_apply_in_rules (void)
    * already logged is a no-op in any batch. */
   before = sp_vault_count (b, NULL, NULL, &error);
   g_assert_true (sp_vault_apply_changes_in (b, main_rec, bc, &error)); /* all logged */
-  g_assert_true (sp_vault_apply_changes (b, created, &error));          /* all logged */
+  g_assert_true (sp_vault_apply_changes (b, created, &error));         /* all logged */
   g_assert_no_error (error);
   sp_vault_update (a, r_main, &(SpFieldValue){ "notes", "edited in main" }, 1, &error);
   g_assert_no_error (error);
-  sp_vault_local_changes (a, 0, &last, &error);
+  last = last_seq_of (a);
   g_assert_true (sp_vault_move (a, r_main, ac, &error));
   moved = sp_vault_local_changes (a, last, &last, &error);
   g_assert_cmpuint (moved->len, ==, 1);
@@ -430,23 +467,7 @@ test_apply_in_rules (void)
   g_assert_no_error (error);
   g_assert_cmpint (comp_of (b, r_d), ==, bc);
 
-  /* Moved to a compartment b does not hold: b loses the record, with its
-   * history, conflicts and search entry. */
-  sp_vault_local_changes (a, 0, &last, &error);
-  g_assert_true (sp_vault_move (a, r_c, ad, &error));
-  g_clear_pointer (&moved, g_ptr_array_unref);
-  moved = sp_vault_local_changes (a, last, &last, &error);
-  ch = moved->pdata[0];
-  g_assert_cmpint (ch->from_comp, ==, ac);
-  g_assert_true (sp_vault_apply_changes_in (b, moved, bc, &error));
-  g_assert_no_error (error);
-  g_assert_null (sp_vault_get (b, r_c, &error));
-  g_assert_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND);
-  g_clear_error (&error);
-  g_assert_cmpint (count_sql (b, "SELECT count(*) FROM changes WHERE rec = ?", r_c), ==, 0);
-  g_assert_cmpuint (search_hits (b, "legal person"), ==, 0);
-  g_assert_true (sp_vault_check (b, &error));
-
+  check_lost_access (a, b, r_c, ac, ad, bc);
   sp_vault_close (a);
   sp_vault_close (b);
   sp_test_rmtree (da);
@@ -492,8 +513,8 @@ test_purge_moved (void)
 /* Purged compartment: each marker starts with letters no other word in the
  * vault starts with, so FTS4's prefix-compressed terms still hold its tail. */
 static const char *const gone[] = {
-  "zulgonepersonqx", "Щупальцамаркер", "QuokGoneOrgMixed", "yodgoneoldvalue",
-  "xenconflictvalue", "movmovedintogone",
+  "zulgonepersonqx", "Щупальцамаркер",   "QuokGoneOrgMixed",
+  "yodgoneoldvalue", "xenconflictvalue", "movmovedintogone",
 };
 static const char *const kept[] = { "kivkeptpersonrt", "Вепрыкаптурны", "haxmainorgvalue" };
 
@@ -551,8 +572,8 @@ decrypt_wal (const guint8 *key, const char *path, guint *frames)
   *frames = 0;
   for (gsize at = 32; len >= 32 && at + 24 + PAGE <= len; at += 24 + PAGE)
     {
-      guint32 pgno = (guint32)d[at] << 24 | (guint32)d[at + 1] << 16 | (guint32)d[at + 2] << 8
-                     | d[at + 3];
+      guint32 pgno
+          = (guint32)d[at] << 24 | (guint32)d[at + 1] << 16 | (guint32)d[at + 2] << 8 | d[at + 3];
       g_assert_cmpuint (pgno, >, 0);
       g_assert_true (decrypt_page (key, d + at + 24, pgno, out));
       (*frames)++;
