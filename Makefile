@@ -46,7 +46,7 @@ run: build
 	else \
 	  if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then echo "No display found: running the headless demo instead."; \
 	  else echo "The desktop app is not built yet: running the headless demo instead."; fi; \
-	  SUPOLKA_CLI=$(BUILD)/app/supolka-cli bash app/demo.sh; \
+	  SUPOLKA_CLI=$(BUILD)/app/supolka-cli SUPOLKA_RELAY=$(BUILD)/app/supolka-relay bash app/demo.sh; \
 	fi
 
 format:
