@@ -6,7 +6,8 @@
 # second device invited, its safety code compared and approved, an edit synced
 # each way, a concurrent edit of one field on both devices kept as a conflict and
 # resolved. Everything is stopped and deleted at the end.
-#   SUPOLKA_CLI, SUPOLKA_RELAY: the programs (default: the build tree's).
+#   SUPOLKA_CLI, SUPOLKA_RELAY: the programs (default: the build tree's);
+#   SUPOLKA_DEMO_REASON: why `make run` shows this (no-display, no-app).
 set -euo pipefail
 CLI=${SUPOLKA_CLI:-build/app/supolka-cli}
 RELAY=${SUPOLKA_RELAY:-$(dirname "$CLI")/supolka-relay}
@@ -25,6 +26,10 @@ else # no gettext-base: English
   eval_gettext () { eval "printf '%s' \"$1\""; }
 fi
 say () { printf '== %s\n' "$1"; }
+case "${SUPOLKA_DEMO_REASON:-}" in
+  no-display) gettext "No display found: running the headless demo instead."; echo ;;
+  no-app) gettext "The desktop app is not built yet: running the headless demo instead."; echo ;;
+esac
 
 tmp=$(mktemp -d)
 relay_pid=
