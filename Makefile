@@ -44,9 +44,8 @@ run: build
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] && [ -x $(BUILD)/app/supolka ]; then \
 	  exec $(BUILD)/app/supolka; \
 	else \
-	  if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then echo "No display found: running the headless demo instead."; \
-	  else echo "The desktop app is not built yet: running the headless demo instead."; fi; \
-	  SUPOLKA_CLI=$(BUILD)/app/supolka-cli bash app/demo.sh; \
+	  if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then why=no-display; else why=no-app; fi; \
+	  SUPOLKA_DEMO_REASON=$$why SUPOLKA_CLI=$(BUILD)/app/supolka-cli SUPOLKA_RELAY=$(BUILD)/app/supolka-relay bash app/demo.sh; \
 	fi
 
 format:

@@ -1771,10 +1771,7 @@ main (int argc, char **argv)
   int code = EXIT_OK;
   const char *cmd;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  sp_i18n_init ();
 
   if (!sp_core_init (&error))
     return fail (error);

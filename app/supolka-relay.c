@@ -19,7 +19,6 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib-unix.h>
-#include <locale.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "supolka-core.h"
 #include "sync-protocol.h"
 #include "sync-relay.h"
 
@@ -300,7 +300,7 @@ main (int argc, char **argv)
   SyncRelayConfig config = { 0 };
   struct rlimit no_core = { 0, 0 };
 
-  setlocale (LC_ALL, "");
+  sp_i18n_init ();
   /* Our files are for this user alone; SIGPIPE must not kill us mid-answer. */
   umask (077);
   signal (SIGPIPE, SIG_IGN);

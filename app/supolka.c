@@ -3,7 +3,6 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
-#include <locale.h>
 #include <stdio.h>
 
 #include "supolka-core.h"
@@ -23,10 +22,7 @@ main (int argc, char **argv)
       return 1;
     }
   sp_preferences_apply_language ();
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  sp_i18n_init ();
   g_set_application_name (_ ("Supolka"));
 
   app = sp_application_new (G_APPLICATION_DEFAULT_FLAGS);

@@ -33,6 +33,13 @@ GQuark sp_core_error_quark (void);
  * process cannot be made safe (libsodium failed to initialise). */
 gboolean sp_core_init (GError **error);
 
+/* Call at the start of main, once LANGUAGE is final: sets the locale from the
+ * environment and binds the "supolka" text domain (UTF-8) to the catalogues of
+ * the build tree when this executable is the one built there, else to the
+ * installed LOCALEDIR. In its own small library (GLib only), so the relay can
+ * call it without linking the rest of core. */
+void sp_i18n_init (void);
+
 /* ---- Secure memory --------------------------------------------------------
  * Secrets (passphrases, keys) live in sodium_malloc memory: guarded pages,
  * locked where the OS allows, wiped on free. */
