@@ -7,15 +7,9 @@
 #include "sp-guard.h"
 #include "sp-window.h"
 #include "sp-ui-resources.h"
-#ifdef SP_HAVE_PREFERENCES
 #include "sp-preferences.h"
-#endif
-#ifdef SP_HAVE_SHORTCUTS
 #include "sp-shortcuts.h"
-#endif
-#ifdef SP_HAVE_SYNC
 #include "sp-sync-worker.h"
-#endif
 
 struct _SpApplication
 {
@@ -189,21 +183,17 @@ action_quit (GSimpleAction *action, GVariant *param, gpointer data)
 static void
 action_preferences (GSimpleAction *action, GVariant *param, gpointer data)
 {
-#ifdef SP_HAVE_PREFERENCES
   sp_preferences_show (gtk_application_get_active_window (GTK_APPLICATION (data)));
-#endif
 }
 
 static void
 action_shortcuts (GSimpleAction *action, GVariant *param, gpointer data)
 {
-#ifdef SP_HAVE_SHORTCUTS
   GtkWidget *window = sp_shortcuts_window_new ();
 
   gtk_window_set_transient_for (GTK_WINDOW (window),
                                 gtk_application_get_active_window (GTK_APPLICATION (data)));
   gtk_window_present (GTK_WINDOW (window));
-#endif
 }
 
 static void
@@ -254,14 +244,6 @@ sp_application_startup (GApplication *app)
   sp_guard_install (self);
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions),
                                    app);
-#ifndef SP_HAVE_PREFERENCES
-  g_simple_action_set_enabled (
-      G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (app), "preferences")), FALSE);
-#endif
-#ifndef SP_HAVE_SHORTCUTS
-  g_simple_action_set_enabled (
-      G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (app), "shortcuts")), FALSE);
-#endif
   /* Keyboard shortcuts, all in one place. */
   gtk_application_set_accels_for_action (gtk_app, "app.lock", lock_accels);
   gtk_application_set_accels_for_action (gtk_app, "app.panic", panic_accels);

@@ -19,12 +19,8 @@
 #include "sp-guard.h"
 #include "sp-record-detail.h"
 #include "sp-window.h"
-#ifdef SP_HAVE_PREFERENCES
 #include "sp-preferences.h"
-#endif
-#ifdef SP_HAVE_SYNC
 #include "sp-sync-worker.h"
-#endif
 
 #define MIN_PASSPHRASE_CHARS 8
 #define DEFAULT_CLIPBOARD_DELAY_MS 30000
@@ -78,11 +74,7 @@ sp_guard_close_vault (SpVault *vault)
       return;
     }
   g_mutex_unlock (&job_mutex);
-#ifdef SP_HAVE_SYNC
   sp_sync_close_vault (vault);
-#else
-  sp_vault_close (vault);
-#endif
 }
 
 static void
@@ -541,7 +533,6 @@ new_profile (void)
   /* The test suite's fast profile, as the lock page honours it. */
   if (g_strcmp0 (g_getenv ("SUPOLKA_TEST_KDF"), "interactive") == 0)
     return SP_KDF_INTERACTIVE;
-#ifdef SP_HAVE_PREFERENCES
   {
     g_autoptr (GSettings) settings = sp_preferences_get_settings ();
     g_autofree char *name = settings ? g_settings_get_string (settings, "kdf-profile") : NULL;
@@ -550,7 +541,6 @@ new_profile (void)
     if (name && sp_kdf_profile_from_string (name, &profile) && profile >= SP_KDF_MODERATE)
       return profile;
   }
-#endif
   return SP_KDF_MODERATE;
 }
 
@@ -586,14 +576,12 @@ job_acquire (SpVault *vault, GError **error)
 {
   gboolean ok = FALSE;
 
-#ifdef SP_HAVE_SYNC
   if (sp_sync_is_busy ())
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY,
                            _ ("Sync is running. Try again when it has finished."));
       return FALSE;
     }
-#endif
   g_mutex_lock (&job_mutex);
   if (job_vault == NULL)
     {

@@ -5,15 +5,9 @@
 
 #include "sp-labels.h"
 #include "sp-main-view.h"
-#ifdef SP_HAVE_STATS_PAGE
 #include "sp-stats-page.h"
-#endif
-#ifdef SP_HAVE_CONFLICTS_PAGE
 #include "sp-conflicts-page.h"
-#endif
-#ifdef SP_HAVE_SYNC
 #include "sp-sync-status.h"
-#endif
 
 struct _SpMainView
 {
@@ -101,14 +95,10 @@ sp_main_view_show_page (SpMainView *self, const char *page)
   else if (gtk_stack_get_child_by_name (self->content, page))
     {
       gtk_stack_set_visible_child_name (self->content, page);
-#ifdef SP_HAVE_STATS_PAGE
       if (g_str_equal (page, "stats"))
         sp_stats_page_reload (self->stats);
-#endif
-#ifdef SP_HAVE_CONFLICTS_PAGE
       if (g_str_equal (page, "conflicts"))
         sp_conflicts_page_reload (self->conflicts);
-#endif
     }
   else
     return;
@@ -177,12 +167,8 @@ sp_main_view_reload (SpMainView *self)
 {
   g_return_if_fail (SP_IS_MAIN_VIEW (self));
   sp_browser_reload (self->browser);
-#ifdef SP_HAVE_STATS_PAGE
   sp_stats_page_reload (self->stats);
-#endif
-#ifdef SP_HAVE_CONFLICTS_PAGE
   sp_conflicts_page_reload (self->conflicts);
-#endif
 }
 
 void
@@ -236,7 +222,7 @@ add_sidebar_row (SpMainView *self, const Section *s)
 
 /* Part 2's pages come with their own content only: give them a header with
  * the back button a folded window needs. */
-static void G_GNUC_UNUSED
+static void
 add_page (SpMainView *self, const char *name, GtkWidget *page)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
@@ -310,16 +296,12 @@ sp_main_view_new (SpVault *vault)
   gtk_stack_add_named (self->content, GTK_WIDGET (self->browser), "records");
   for (guint i = 0; i < 4; i++)
     add_sidebar_row (self, &sections[i]);
-#ifdef SP_HAVE_STATS_PAGE
   self->stats = sp_stats_page_new_lazy (vault);
   add_page (self, "stats", self->stats);
   add_sidebar_row (self, &sections[4]);
-#endif
-#ifdef SP_HAVE_CONFLICTS_PAGE
   self->conflicts = sp_conflicts_page_new (vault);
   add_page (self, "conflicts", self->conflicts);
   add_sidebar_row (self, &sections[5]);
-#endif
   g_signal_connect_object (self->sidebar, "row-activated", G_CALLBACK (row_activated), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->sidebar, "row-selected", G_CALLBACK (row_selected), self,
@@ -328,9 +310,7 @@ sp_main_view_new (SpVault *vault)
                            G_CONNECT_SWAPPED);
   sp_main_view_show_page (self, "org");
   update_folded (self);
-#ifdef SP_HAVE_SYNC
   sp_sync_status_attach (GTK_WIDGET (self), self->sidebar_header, vault);
-#endif
   adw_leaflet_set_visible_child_name (self->leaflet, "content");
   return GTK_WIDGET (self);
 }
