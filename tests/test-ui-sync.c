@@ -22,6 +22,7 @@
 #include "sp-application.h"
 #include "sp-main-view.h"
 #include "sp-sync-dialogs.h"
+#include "sp-vault-job.h"
 #include "sp-sync-status.h"
 #include "sp-sync-worker.h"
 #include "sp-window.h"
@@ -214,13 +215,13 @@ static World w;
 static gboolean
 status_idle (gpointer data)
 {
-  return !sp_sync_status_is_running (SP_SYNC_STATUS (data)) && !sp_sync_is_busy ();
+  return !sp_sync_status_is_running (SP_SYNC_STATUS (data)) && !sp_vault_job_is_busy ();
 }
 
 static gboolean
 dialog_idle (gpointer data)
 {
-  return !sp_sync_dialog_is_busy (SP_SYNC_DIALOG (data)) && !sp_sync_is_busy ();
+  return !sp_sync_dialog_is_busy (SP_SYNC_DIALOG (data)) && !sp_vault_job_is_busy ();
 }
 
 static gboolean
@@ -592,7 +593,7 @@ test_lock_during_sync (void)
   g_assert_cmpint (kill (relay_pid, SIGSTOP), ==, 0);
   gtk_widget_activate_action (GTK_WIDGET (w.status), "sync.now", NULL);
   g_assert_true (sp_sync_status_is_running (w.status));
-  g_assert_true (sp_sync_is_busy ());
+  g_assert_true (sp_vault_job_is_busy ());
   /* While it runs the lists are insensitive; the header (lock) is not. */
   g_assert_false (gtk_widget_is_sensitive (
       GTK_WIDGET (sp_main_view_get_browser (sp_window_get_main_view (w.window)))));
@@ -616,10 +617,10 @@ test_lock_during_sync (void)
   g_assert_nonnull (page);
   /* Locking did not wait for the network; the worker closes the vault when
    * its call returns. */
-  g_assert_true (sp_sync_is_busy ());
+  g_assert_true (sp_vault_job_is_busy ());
   g_assert_cmpint (kill (relay_pid, SIGCONT), ==, 0);
-  sp_sync_wait_idle ();
-  g_assert_false (sp_sync_is_busy ());
+  sp_vault_job_wait_idle ();
+  g_assert_false (sp_vault_job_is_busy ());
   drain ();
 }
 
@@ -654,7 +655,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui-sync/lock-during-sync", test_lock_during_sync);
   rc = g_test_run ();
 
-  sp_sync_wait_idle ();
+  sp_vault_job_wait_idle ();
   sp_application_lock (w.app);
   gtk_window_destroy (GTK_WINDOW (w.window));
   drain ();

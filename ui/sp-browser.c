@@ -5,7 +5,6 @@
 
 #include "sp-browser.h"
 #include "sp-labels.h"
-#include "sp-window.h"
 
 struct _SpBrowser
 {
@@ -56,10 +55,9 @@ static void show_detail (SpBrowser *self, const char *id);
 static void
 add_toast (SpBrowser *self, const char *message, const char *undo_id)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  if (SP_IS_WINDOW (root))
-    sp_window_show_message (SP_WINDOW (root), message, undo_id);
+  /* The window shows it (toast titles are markup: fixed texts only). */
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.show-message", "(ss)", message,
+                              undo_id ? undo_id : "");
 }
 
 static const char *

@@ -145,6 +145,12 @@ action_sidebar (GtkWidget *widget, const char *action, GVariant *param)
 }
 
 static void
+action_reload (GtkWidget *widget, const char *action, GVariant *param)
+{
+  sp_main_view_reload (SP_MAIN_VIEW (widget));
+}
+
+static void
 action_kind_shown (GtkWidget *widget, const char *action, GVariant *param)
 {
   SpMainView *self = SP_MAIN_VIEW (widget);
@@ -277,6 +283,7 @@ sp_main_view_class_init (SpMainViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SpMainView, sidebar_header);
   gtk_widget_class_install_action (widget_class, "main.sidebar", NULL, action_sidebar);
   gtk_widget_class_install_action (widget_class, "main.kind-shown", "s", action_kind_shown);
+  gtk_widget_class_install_action (widget_class, "main.reload", NULL, action_reload);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 

@@ -5,8 +5,10 @@
 #include <qrencode.h>
 #include <string.h>
 
+#include "sp-secret-window.h"
 #include "sp-sync-dialogs.h"
 #include "sp-sync-worker.h"
+#include "sp-vault-job.h"
 
 #define DEFAULT_TTL_HOURS 24
 #define MAX_INPUT_LEN 4096
@@ -460,8 +462,7 @@ sp_sync_dialog_confirm_revoke (SpSyncDialog *self, const char *device)
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "sp-device", g_strdup (device), g_free);
-  g_object_set_data (G_OBJECT (dialog), "sp-personal", GINT_TO_POINTER (1));
-  g_object_set_data (G_OBJECT (dialog), "sp-sync-dialog", GINT_TO_POINTER (1));
+  sp_secret_window_attach (GTK_WINDOW (dialog), GTK_WINDOW (self));
   g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_response), self, 0);
   self->confirm = dialog;
   g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *)&self->confirm);
@@ -706,16 +707,16 @@ static void
 sp_sync_dialog_init (SpSyncDialog *self)
 {
   self->cancellable = g_cancellable_new ();
-  /* Destroyed at lock, like every window that showed the vault. */
-  g_object_set_data (G_OBJECT (self), "sp-personal", GINT_TO_POINTER (1));
-  g_object_set_data (G_OBJECT (self), "sp-sync-dialog", GINT_TO_POINTER (1));
 }
 
 GtkWidget *
 sp_sync_dialog_new (SpSyncDialogKind kind, GtkWindow *parent, SpVault *vault)
 {
-  SpSyncDialog *self = g_object_new (SP_TYPE_SYNC_DIALOG, "modal", TRUE, "transient-for", parent,
-                                     "destroy-with-parent", TRUE, "default-width", 480, NULL);
+  SpSyncDialog *self
+      = g_object_new (SP_TYPE_SYNC_DIALOG, "modal", TRUE, "default-width", 480, NULL);
+
+  /* Destroyed at lock, like every window that showed the vault. */
+  sp_secret_window_attach (GTK_WINDOW (self), parent);
 
   self->kind = kind;
   self->vault = vault;
