@@ -281,6 +281,10 @@ sp_main_view_class_init (SpMainViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SpMainView, sidebar);
   gtk_widget_class_bind_template_child (widget_class, SpMainView, content);
   gtk_widget_class_bind_template_child (widget_class, SpMainView, sidebar_header);
+  /* <signal> in sp-main-view.ui. */
+  gtk_widget_class_bind_template_callback (widget_class, row_activated);
+  gtk_widget_class_bind_template_callback (widget_class, row_selected);
+  gtk_widget_class_bind_template_callback (widget_class, update_folded);
   gtk_widget_class_install_action (widget_class, "main.sidebar", NULL, action_sidebar);
   gtk_widget_class_install_action (widget_class, "main.kind-shown", "s", action_kind_shown);
   gtk_widget_class_install_action (widget_class, "main.reload", NULL, action_reload);
@@ -309,12 +313,6 @@ sp_main_view_new (SpVault *vault)
   self->conflicts = sp_conflicts_page_new (vault);
   add_page (self, "conflicts", self->conflicts);
   add_sidebar_row (self, &sections[5]);
-  g_signal_connect_object (self->sidebar, "row-activated", G_CALLBACK (row_activated), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->sidebar, "row-selected", G_CALLBACK (row_selected), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->leaflet, "notify::folded", G_CALLBACK (update_folded), self,
-                           G_CONNECT_SWAPPED);
   sp_main_view_show_page (self, "org");
   update_folded (self);
   sp_sync_status_attach (GTK_WIDGET (self), self->sidebar_header, vault);
