@@ -21,6 +21,7 @@
 
 #include "sp-application.h"
 #include "sp-main-view.h"
+#include "sp-guard-dialogs.h"
 #include "sp-sync-dialogs.h"
 #include "sp-vault-job.h"
 #include "sp-sync-status.h"
@@ -586,6 +587,7 @@ static void
 test_lock_during_sync (void)
 {
   SpLockPage *page;
+  GtkWindow *dialog;
 
   wait_until (status_idle, w.status);
   g_assert_nonnull (sp_application_get_vault (w.app));
@@ -606,8 +608,22 @@ test_lock_during_sync (void)
                                        NULL, NULL, NULL, &error));
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
   }
+  /* So is any other vault job (one lease for all): the duress passphrase. */
+  {
+    g_action_group_activate_action (G_ACTION_GROUP (w.app), "duress", NULL);
+    dialog = sp_guard_dialog_get_current ();
+    g_assert_nonnull (dialog);
+    g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *)&dialog);
+    gtk_editable_set_text (sp_guard_dialog_get_entry (dialog, "passphrase"), "some duress words");
+    gtk_editable_set_text (sp_guard_dialog_get_entry (dialog, "repeat"), "some duress words");
+    gtk_widget_activate_action (GTK_WIDGET (dialog), "guard.ok", NULL);
+    g_assert_false (sp_guard_dialog_is_busy (dialog));
+    g_assert_nonnull (strstr (sp_guard_dialog_get_error (dialog), "still running"));
+  }
   g_object_add_weak_pointer (G_OBJECT (w.status), (gpointer *)&w.status);
   sp_application_lock (w.app);
+  /* The guard dialog is a secret window: the lock destroyed it. */
+  g_assert_null (dialog);
   g_assert_null (sp_application_get_vault (w.app));
   g_assert_null (sp_window_get_main_view (w.window));
   /* Nothing (not the running task) keeps the status widget alive. */
