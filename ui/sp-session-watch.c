@@ -105,20 +105,24 @@ sleep_signal (GDBusConnection *connection, const char *sender, const char *path,
   sp_session_watch_prepare_for_sleep (start);
 }
 
+/* The bus, or NULL when there is none (or the watch stopped meanwhile):
+ * then there is nothing to watch. */
+static GDBusConnection *
+bus_get_finish (GAsyncResult *result)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) connection = g_bus_get_finish (result, &error);
+
+  return watch.app ? g_steal_pointer (&connection) : NULL;
+}
+
 static void
 session_bus_ready (GObject *source, GAsyncResult *result, gpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  GDBusConnection *connection = g_bus_get_finish (result, &error);
+  GDBusConnection *connection = bus_get_finish (result);
 
-  /* No session bus (or shut down meanwhile): nothing to watch. */
   if (connection == NULL)
     return;
-  if (watch.app == NULL)
-    {
-      g_object_unref (connection);
-      return;
-    }
   watch.session = connection;
   watch.screensaver_ids[0] = g_dbus_connection_signal_subscribe (
       connection, "org.gnome.ScreenSaver", "org.gnome.ScreenSaver", "ActiveChanged",
@@ -188,16 +192,10 @@ session_path_done (GObject *source, GAsyncResult *result, gpointer data)
 static void
 system_bus_ready (GObject *source, GAsyncResult *result, gpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  GDBusConnection *connection = g_bus_get_finish (result, &error);
+  GDBusConnection *connection = bus_get_finish (result);
 
   if (connection == NULL)
     return;
-  if (watch.app == NULL)
-    {
-      g_object_unref (connection);
-      return;
-    }
   watch.system = connection;
   watch.sleep_id = g_dbus_connection_signal_subscribe (
       connection, LOGIN1_NAME, LOGIN1_MANAGER, "PrepareForSleep", LOGIN1_PATH, NULL,
