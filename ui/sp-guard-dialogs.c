@@ -537,9 +537,12 @@ form_password (Form *form, GtkWidget *group, const char *title)
 GtkWindow *
 sp_guard_dialog_show_duress (GtkWindow *parent, SpVault *vault)
 {
-  Form *form = form_new (SP_GUARD_DIALOG_DURESS, _ ("Duress Passphrase"), _ ("_Set"));
+  Form *form;
   GtkWidget *group;
   GtkWidget *remove_group, *remove;
+
+  g_return_val_if_fail (vault != NULL, NULL);
+  form = form_new (SP_GUARD_DIALOG_DURESS, _ ("Duress Passphrase"), _ ("_Set"));
 
   gtk_box_append (
       GTK_BOX (form->form),
@@ -575,14 +578,18 @@ sp_guard_dialog_show_duress (GtkWindow *parent, SpVault *vault)
 GtkWindow *
 sp_guard_dialog_show_backup (GtkWindow *parent, SpVault *vault, const char *path)
 {
-  Form *form = form_new (SP_GUARD_DIALOG_BACKUP, _ ("Back Up the Vault"), _ ("_Back Up"));
-  g_autofree char *name = g_filename_display_basename (path);
-  g_autofree char *where = g_strdup_printf (_ ("The backup goes to “%s”, encrypted with a "
-                                               "passphrase of its own. Use a passphrase you "
-                                               "will remember: without it the backup cannot "
-                                               "be restored."),
-                                            name);
+  g_autofree char *name = NULL;
+  g_autofree char *where = NULL;
   GtkWidget *group;
+  Form *form;
+
+  g_return_val_if_fail (vault != NULL && path != NULL, NULL);
+  form = form_new (SP_GUARD_DIALOG_BACKUP, _ ("Back Up the Vault"), _ ("_Back Up"));
+  name = g_filename_display_basename (path);
+  where = g_strdup_printf (_ ("The backup goes to “%s”, encrypted with a passphrase of its own. "
+                              "Use a passphrase you will remember: without it the backup cannot "
+                              "be restored."),
+                           name);
 
   form->path = g_strdup (path);
   gtk_box_append (GTK_BOX (form->form), wrapped_label (where, NULL));
@@ -598,11 +605,16 @@ GtkWindow *
 sp_guard_dialog_show_restore (GtkWindow *parent, const char *path, SpGuardDialogDone done,
                               gpointer user_data)
 {
-  Form *form = form_new (SP_GUARD_DIALOG_RESTORE, _ ("Restore from Backup"), _ ("_Restore"));
-  g_autofree char *name = g_filename_display_basename (path);
-  g_autofree char *from = g_strdup_printf (_ ("Restoring the vault from “%s”."), name);
+  g_autofree char *name = NULL;
+  g_autofree char *from = NULL;
   g_autofree char *dir = sp_vault_default_dir ();
   GtkWidget *group, *row;
+  Form *form;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  form = form_new (SP_GUARD_DIALOG_RESTORE, _ ("Restore from Backup"), _ ("_Restore"));
+  name = g_filename_display_basename (path);
+  from = g_strdup_printf (_ ("Restoring the vault from “%s”."), name);
 
   form->path = g_strdup (path);
   gtk_box_append (GTK_BOX (form->form), wrapped_label (from, NULL));
