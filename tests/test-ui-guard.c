@@ -1,4 +1,4 @@
-/* The desktop app's seized-device defences (ui/sp-guard.c), driven through
+/* The desktop app's seized-device defences (ui/sp-session-watch.c, sp-clipboard.c, sp-guard-dialogs.c), driven through
  * the real windows and actions under Xvfb and a private session bus
  * (xvfb-run -a dbus-run-session): lock on a screen-saver signal and before
  * suspend, panic, the secret clipboard, the duress passphrase, backup and
@@ -16,7 +16,9 @@
 #include "supolka-core.h"
 #include "sp-application.h"
 #include "sp-browser.h"
-#include "sp-guard.h"
+#include "sp-clipboard.h"
+#include "sp-guard-dialogs.h"
+#include "sp-session-watch.h"
 #include "sp-lock-page.h"
 #include "sp-main-view.h"
 #include "sp-record-detail.h"
@@ -88,7 +90,7 @@ name_settled (gpointer data)
 static gboolean
 watching (gpointer data)
 {
-  return sp_guard_is_watching_session (SP_APPLICATION (data));
+  return sp_session_watch_is_watching ();
 }
 
 static void
@@ -134,9 +136,9 @@ test_screensaver (Fixture *fx, gconstpointer data)
   /* Unlocked again: the handler the signals call, directly. */
   ui_unlock (fx, PASSPHRASE);
   g_bus_unown_name (owner);
-  sp_guard_screen_lock_changed (fx->app, FALSE);
+  sp_session_watch_screen_lock_changed (FALSE);
   g_assert_nonnull (sp_application_get_vault (fx->app));
-  sp_guard_screen_lock_changed (fx->app, TRUE);
+  sp_session_watch_screen_lock_changed (TRUE);
   g_assert_null (sp_application_get_vault (fx->app));
   g_dbus_connection_close_sync (fake, NULL, NULL);
 }
@@ -147,10 +149,10 @@ test_sleep (Fixture *fx, gconstpointer data)
   ui_create_vault (fx);
   /* Resuming locks nothing; suspending locks (PrepareForSleep is on the
    * system bus, which a test cannot own: the handler is called directly). */
-  sp_guard_prepare_for_sleep (fx->app, FALSE);
+  sp_session_watch_prepare_for_sleep (FALSE);
   ui_drain ();
   g_assert_nonnull (sp_application_get_vault (fx->app));
-  sp_guard_prepare_for_sleep (fx->app, TRUE);
+  sp_session_watch_prepare_for_sleep (TRUE);
   g_assert_null (sp_application_get_vault (fx->app));
   g_assert_null (sp_window_get_main_view (fx->window));
 }
@@ -320,7 +322,7 @@ test_clipboard (Fixture *fx, gconstpointer data)
   ui_create_vault (fx);
   detail = show_person_with_phone (fx);
   shot (fx->window, "detail-copy");
-  sp_guard_set_clipboard_delay (400);
+  sp_clipboard_set_delay (400);
 
   /* A phone number: on the clipboard with the password-manager hint. */
   copy_field (detail, "phone");
@@ -353,7 +355,7 @@ test_clipboard (Fixture *fx, gconstpointer data)
   g_clear_pointer (&text, g_free);
 
   /* Locking clears it at once, whatever the delay. */
-  sp_guard_set_clipboard_delay (600000);
+  sp_clipboard_set_delay (600000);
   copy_field (detail, "phone");
   text = clipboard_text (clipboard);
   g_assert_cmpstr (text, ==, PHONE);
@@ -361,7 +363,7 @@ test_clipboard (Fixture *fx, gconstpointer data)
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "app.lock", NULL);
   ui_drain ();
   g_assert_true (clipboard_empty (clipboard));
-  sp_guard_set_clipboard_delay (0);
+  sp_clipboard_set_delay (0);
 }
 
 /* ---- Duress --------------------------------------------------------------------- */
@@ -369,7 +371,7 @@ test_clipboard (Fixture *fx, gconstpointer data)
 static gboolean
 dialog_open (gpointer data)
 {
-  return sp_guard_get_dialog (SP_APPLICATION (data)) != NULL;
+  return sp_guard_dialog_get_current () != NULL;
 }
 
 static gboolean
@@ -400,7 +402,7 @@ open_duress (Fixture *fx)
 {
   g_action_group_activate_action (G_ACTION_GROUP (fx->app), "duress", NULL);
   g_assert_true (ui_wait_for (dialog_open, fx->app, WAIT_SECONDS));
-  return sp_guard_get_dialog (fx->app);
+  return sp_guard_dialog_get_current ();
 }
 
 static void
@@ -438,7 +440,7 @@ test_duress (Fixture *fx, gconstpointer data)
   g_assert_true (sp_guard_dialog_is_done (dialog));
   gtk_widget_activate_action (GTK_WIDGET (dialog), "guard.cancel", NULL);
   ui_drain ();
-  g_assert_null (sp_guard_get_dialog (fx->app));
+  g_assert_null (sp_guard_dialog_get_current ());
   /* Same size: nothing tells that a duress passphrase is set. */
   key_after = sp_test_read_file (key);
   g_assert_cmpuint (g_bytes_get_size (key_before), ==, g_bytes_get_size (key_after));
@@ -553,7 +555,7 @@ restore_dialog (Fixture *fx, const char *path)
   g_action_group_activate_action (G_ACTION_GROUP (fx->app), "restore", NULL);
   choose_file (path);
   g_assert_true (ui_wait_for (dialog_open, fx->app, WAIT_SECONDS));
-  return sp_guard_get_dialog (fx->app);
+  return sp_guard_dialog_get_current ();
 }
 
 static void
@@ -582,7 +584,7 @@ test_backup_restore (Fixture *fx, gconstpointer data)
   g_action_group_activate_action (G_ACTION_GROUP (fx->app), "backup", NULL);
   choose_file (backup);
   g_assert_true (ui_wait_for (dialog_open, fx->app, WAIT_SECONDS));
-  dialog = sp_guard_get_dialog (fx->app);
+  dialog = sp_guard_dialog_get_current ();
   shot (dialog, "backup");
   fill (dialog, "passphrase", BACKUP_PASSPHRASE);
   fill (dialog, "repeat", "not the same");

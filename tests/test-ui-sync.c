@@ -16,10 +16,12 @@
 #include <unistd.h>
 
 #include "sp-application.h"
+#include "sp-guard-dialogs.h"
 #include "sp-main-view.h"
 #include "sp-sync-dialogs.h"
 #include "sp-sync-status.h"
 #include "sp-sync-worker.h"
+#include "sp-vault-job.h"
 #include "sp-window.h"
 #include "supolka-core.h"
 #include "supolka-sync.h"
@@ -108,13 +110,13 @@ static World w;
 static gboolean
 status_idle (gpointer data)
 {
-  return !sp_sync_status_is_running (SP_SYNC_STATUS (data)) && !sp_sync_is_busy ();
+  return !sp_sync_status_is_running (SP_SYNC_STATUS (data)) && !sp_vault_job_is_busy ();
 }
 
 static gboolean
 dialog_idle (gpointer data)
 {
-  return !sp_sync_dialog_is_busy (SP_SYNC_DIALOG (data)) && !sp_sync_is_busy ();
+  return !sp_sync_dialog_is_busy (SP_SYNC_DIALOG (data)) && !sp_vault_job_is_busy ();
 }
 
 static gboolean
@@ -479,6 +481,7 @@ static void
 test_lock_during_sync (void)
 {
   SpLockPage *page;
+  GtkWindow *dialog;
 
   g_assert_true (ui_wait_for (status_idle, w.status, WAIT_SECONDS));
   g_assert_nonnull (sp_application_get_vault (w.app));
@@ -486,7 +489,7 @@ test_lock_during_sync (void)
   g_assert_cmpint (kill (the_relay->pid, SIGSTOP), ==, 0);
   gtk_widget_activate_action (GTK_WIDGET (w.status), "sync.now", NULL);
   g_assert_true (sp_sync_status_is_running (w.status));
-  g_assert_true (sp_sync_is_busy ());
+  g_assert_true (sp_vault_job_is_busy ());
   /* While it runs the lists are insensitive; the header (lock) is not. */
   g_assert_false (gtk_widget_is_sensitive (
       GTK_WIDGET (sp_main_view_get_browser (sp_window_get_main_view (w.window)))));
@@ -499,8 +502,22 @@ test_lock_during_sync (void)
                                        NULL, NULL, NULL, &error));
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
   }
+  /* So is any other vault job (one lease for all): the duress passphrase. */
+  {
+    g_action_group_activate_action (G_ACTION_GROUP (w.app), "duress", NULL);
+    dialog = sp_guard_dialog_get_current ();
+    g_assert_nonnull (dialog);
+    g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *)&dialog);
+    gtk_editable_set_text (sp_guard_dialog_get_entry (dialog, "passphrase"), "some duress words");
+    gtk_editable_set_text (sp_guard_dialog_get_entry (dialog, "repeat"), "some duress words");
+    gtk_widget_activate_action (GTK_WIDGET (dialog), "guard.ok", NULL);
+    g_assert_false (sp_guard_dialog_is_busy (dialog));
+    g_assert_nonnull (strstr (sp_guard_dialog_get_error (dialog), "still running"));
+  }
   g_object_add_weak_pointer (G_OBJECT (w.status), (gpointer *)&w.status);
   sp_application_lock (w.app);
+  /* The guard dialog is a secret window: the lock destroyed it. */
+  g_assert_null (dialog);
   g_assert_null (sp_application_get_vault (w.app));
   g_assert_null (sp_window_get_main_view (w.window));
   /* Nothing (not the running task) keeps the status widget alive. */
@@ -510,10 +527,10 @@ test_lock_during_sync (void)
   g_assert_nonnull (page);
   /* Locking did not wait for the network; the worker closes the vault when
    * its call returns. */
-  g_assert_true (sp_sync_is_busy ());
+  g_assert_true (sp_vault_job_is_busy ());
   g_assert_cmpint (kill (the_relay->pid, SIGCONT), ==, 0);
-  sp_sync_wait_idle ();
-  g_assert_false (sp_sync_is_busy ());
+  sp_vault_job_wait_idle ();
+  g_assert_false (sp_vault_job_is_busy ());
   ui_drain ();
 }
 
@@ -552,7 +569,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui-sync/lock-during-sync", test_lock_during_sync);
   rc = g_test_run ();
 
-  sp_sync_wait_idle ();
+  sp_vault_job_wait_idle ();
   sp_application_lock (w.app);
   gtk_window_destroy (GTK_WINDOW (w.window));
   ui_drain ();

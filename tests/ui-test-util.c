@@ -2,7 +2,7 @@
 /* ui-test-util.c — see ui-test-util.h. */
 #include <glib/gstdio.h>
 
-#include "sp-guard.h"
+#include "sp-guard-dialogs.h"
 #include "sp-lock-page.h"
 #include "test-util.h"
 #include "ui-test-util.h"
@@ -151,7 +151,7 @@ ui_fixture_setup (UiFixture *fx, gconstpointer wait_seconds)
 void
 ui_fixture_teardown (UiFixture *fx, gconstpointer data)
 {
-  GtkWindow *dialog = sp_guard_get_dialog (fx->app);
+  GtkWindow *dialog = sp_guard_dialog_get_current ();
 
   if (dialog)
     gtk_window_destroy (dialog);

@@ -1,8 +1,13 @@
 /* sp-application.h — the Supolka desktop application.
  *
- * Owns the open vault. app.lock (Ctrl+L), the idle timer (the
- * auto-lock-delay setting) and app.panic (Ctrl+Shift+Q) close it and destroy
- * every widget that showed personal data.
+ * Owns the open vault and its windows: the main windows (SpWindow) and the
+ * secret windows (every other window added to it, see sp-secret-window.h).
+ * app.lock (Ctrl+L), the idle timer (the auto-lock-delay setting), the
+ * session's screen lock and suspend (sp-session-watch.h) and app.panic
+ * (Ctrl+Shift+Q) close it and destroy every widget that showed personal data.
+ * It is the busy hook of the vault jobs (sp-vault-job.h) and owns the list
+ * of win.* actions that need the vault. Also app.duress, app.backup,
+ * app.restore (sp-guard-dialogs.h), preferences, shortcuts, about, quit.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

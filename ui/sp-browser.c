@@ -5,7 +5,6 @@
 
 #include "sp-browser.h"
 #include "sp-labels.h"
-#include "sp-window.h"
 
 struct _SpBrowser
 {
@@ -56,10 +55,9 @@ static void show_detail (SpBrowser *self, const char *id);
 static void
 add_toast (SpBrowser *self, const char *message, const char *undo_id)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  if (SP_IS_WINDOW (root))
-    sp_window_show_message (SP_WINDOW (root), message, undo_id);
+  /* The window shows it (toast titles are markup: fixed texts only). */
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.show-message", "(ss)", message,
+                              undo_id ? undo_id : "");
 }
 
 static const char *
@@ -666,6 +664,14 @@ sp_browser_finalize (GObject *object)
 }
 
 static void
+folded_changed (SpBrowser *self)
+{
+  gboolean edit = g_strcmp0 (gtk_stack_get_visible_child_name (self->detail_stack), "edit") == 0;
+
+  gtk_widget_set_visible (self->back_button, !edit && adw_leaflet_get_folded (self->leaflet));
+}
+
+static void
 sp_browser_class_init (SpBrowserClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -714,6 +720,13 @@ sp_browser_class_init (SpBrowserClass *klass)
   gtk_widget_class_install_action (widget_class, "browser.save", NULL, action_save);
   gtk_widget_class_install_action (widget_class, "browser.cancel", NULL, action_cancel);
   gtk_widget_class_install_action (widget_class, "browser.delete", NULL, action_delete);
+  /* <signal> in sp-browser.ui. */
+  gtk_widget_class_bind_template_callback (widget_class, folded_changed);
+  gtk_widget_class_bind_template_callback (widget_class, filter_changed);
+  gtk_widget_class_bind_template_callback (widget_class, search_stopped);
+  gtk_widget_class_bind_template_callback (widget_class, search_bar_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, list_activated);
+  gtk_widget_class_bind_template_callback (widget_class, list_pressed);
   gtk_widget_class_install_action (widget_class, "browser.back", NULL, action_back);
   gtk_widget_class_install_action (widget_class, "browser.search", NULL, action_search);
   gtk_widget_class_install_action (widget_class, "browser.clear-filters", NULL, clear_filters);
@@ -727,45 +740,12 @@ sp_browser_class_init (SpBrowserClass *klass)
 }
 
 static void
-folded_changed (SpBrowser *self)
-{
-  gboolean edit = g_strcmp0 (gtk_stack_get_visible_child_name (self->detail_stack), "edit") == 0;
-
-  gtk_widget_set_visible (self->back_button, !edit && adw_leaflet_get_folded (self->leaflet));
-}
-
-static void
 sp_browser_init (SpBrowser *self)
 {
-  GtkGesture *click;
-
+  /* The signals of the template's widgets: <signal> in sp-browser.ui. */
   gtk_widget_init_template (GTK_WIDGET (self));
-  g_signal_connect_object (self->leaflet, "notify::folded", G_CALLBACK (folded_changed), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->search_entry, "search-changed", G_CALLBACK (filter_changed), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->search_entry, "stop-search", G_CALLBACK (search_stopped), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->search_bar, "notify::search-mode-enabled",
-                           G_CALLBACK (search_bar_toggled), self, G_CONNECT_SWAPPED);
   gtk_search_bar_connect_entry (GTK_SEARCH_BAR (self->search_bar),
                                 GTK_EDITABLE (self->search_entry));
-  g_signal_connect_object (self->region_filter, "notify::selected", G_CALLBACK (filter_changed),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->status_filter, "notify::selected", G_CALLBACK (filter_changed),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->kind_filter, "notify::selected", G_CALLBACK (filter_changed), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->tag_filter, "changed", G_CALLBACK (filter_changed), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->sort_dropdown, "notify::selected", G_CALLBACK (filter_changed),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->list_view, "activate", G_CALLBACK (list_activated), self,
-                           G_CONNECT_SWAPPED);
-  click = gtk_gesture_click_new ();
-  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_CAPTURE);
-  g_signal_connect_object (click, "pressed", G_CALLBACK (list_pressed), self, G_CONNECT_SWAPPED);
-  gtk_widget_add_controller (self->list_view, GTK_EVENT_CONTROLLER (click));
   set_header_mode (self, "none");
 }
 

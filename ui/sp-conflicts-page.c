@@ -14,7 +14,7 @@
 
 #include "sp-conflicts-page.h"
 #include "sp-format.h"
-#include "sp-pages-resources.h"
+#include "sp-ui-resources.h"
 #include "sp-labels.h"
 
 struct _SpConflictsPage
@@ -288,7 +288,7 @@ sp_conflicts_page_class_init (SpConflictsPageClass *klass)
 
   /* Referencing the resource keeps it linked in from the static library;
    * its constructor registers it. */
-  (void)sp_pages_get_resource ();
+  (void)sp_ui_get_resource ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/supolka/Supolka/ui/sp-conflicts-page.ui");
   gtk_widget_class_bind_template_child (widget_class, SpConflictsPage, toast_overlay);

@@ -345,6 +345,9 @@ sp_lock_page_class_init (SpLockPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SpLockPage, error_label);
   gtk_widget_class_bind_template_child (widget_class, SpLockPage, spinner);
   gtk_widget_class_bind_template_child (widget_class, SpLockPage, go_button);
+  gtk_widget_class_bind_template_callback (widget_class, go_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, entry_activated);
+  gtk_widget_class_bind_template_callback (widget_class, update_strength);
   gtk_widget_class_install_action (widget_class, "lock.unlock", NULL, go_activated);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
@@ -353,15 +356,8 @@ sp_lock_page_class_init (SpLockPageClass *klass)
 static void
 sp_lock_page_init (SpLockPage *self)
 {
+  /* The signals of the template's widgets: <signal> in sp-lock-page.ui. */
   gtk_widget_init_template (GTK_WIDGET (self));
-  g_signal_connect_object (self->go_button, "clicked", G_CALLBACK (go_clicked), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->passphrase, "activate", G_CALLBACK (entry_activated), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->repeat, "activate", G_CALLBACK (entry_activated), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->passphrase, "changed", G_CALLBACK (update_strength), self,
-                           G_CONNECT_SWAPPED);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->strength_bar),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Passphrase strength"), -1);
   sp_lock_page_refresh (self);

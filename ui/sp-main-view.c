@@ -5,15 +5,9 @@
 
 #include "sp-labels.h"
 #include "sp-main-view.h"
-#ifdef SP_HAVE_STATS_PAGE
 #include "sp-stats-page.h"
-#endif
-#ifdef SP_HAVE_CONFLICTS_PAGE
 #include "sp-conflicts-page.h"
-#endif
-#ifdef SP_HAVE_SYNC
 #include "sp-sync-status.h"
-#endif
 
 struct _SpMainView
 {
@@ -101,14 +95,10 @@ sp_main_view_show_page (SpMainView *self, const char *page)
   else if (gtk_stack_get_child_by_name (self->content, page))
     {
       gtk_stack_set_visible_child_name (self->content, page);
-#ifdef SP_HAVE_STATS_PAGE
       if (g_str_equal (page, "stats"))
         sp_stats_page_reload (self->stats);
-#endif
-#ifdef SP_HAVE_CONFLICTS_PAGE
       if (g_str_equal (page, "conflicts"))
         sp_conflicts_page_reload (self->conflicts);
-#endif
     }
   else
     return;
@@ -155,6 +145,12 @@ action_sidebar (GtkWidget *widget, const char *action, GVariant *param)
 }
 
 static void
+action_reload (GtkWidget *widget, const char *action, GVariant *param)
+{
+  sp_main_view_reload (SP_MAIN_VIEW (widget));
+}
+
+static void
 action_kind_shown (GtkWidget *widget, const char *action, GVariant *param)
 {
   SpMainView *self = SP_MAIN_VIEW (widget);
@@ -177,12 +173,8 @@ sp_main_view_reload (SpMainView *self)
 {
   g_return_if_fail (SP_IS_MAIN_VIEW (self));
   sp_browser_reload (self->browser);
-#ifdef SP_HAVE_STATS_PAGE
   sp_stats_page_reload (self->stats);
-#endif
-#ifdef SP_HAVE_CONFLICTS_PAGE
   sp_conflicts_page_reload (self->conflicts);
-#endif
 }
 
 void
@@ -236,7 +228,7 @@ add_sidebar_row (SpMainView *self, const Section *s)
 
 /* Part 2's pages come with their own content only: give them a header with
  * the back button a folded window needs. */
-static void G_GNUC_UNUSED
+static void
 add_page (SpMainView *self, const char *name, GtkWidget *page)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
@@ -289,8 +281,13 @@ sp_main_view_class_init (SpMainViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SpMainView, sidebar);
   gtk_widget_class_bind_template_child (widget_class, SpMainView, content);
   gtk_widget_class_bind_template_child (widget_class, SpMainView, sidebar_header);
+  /* <signal> in sp-main-view.ui. */
+  gtk_widget_class_bind_template_callback (widget_class, row_activated);
+  gtk_widget_class_bind_template_callback (widget_class, row_selected);
+  gtk_widget_class_bind_template_callback (widget_class, update_folded);
   gtk_widget_class_install_action (widget_class, "main.sidebar", NULL, action_sidebar);
   gtk_widget_class_install_action (widget_class, "main.kind-shown", "s", action_kind_shown);
+  gtk_widget_class_install_action (widget_class, "main.reload", NULL, action_reload);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -310,27 +307,15 @@ sp_main_view_new (SpVault *vault)
   gtk_stack_add_named (self->content, GTK_WIDGET (self->browser), "records");
   for (guint i = 0; i < 4; i++)
     add_sidebar_row (self, &sections[i]);
-#ifdef SP_HAVE_STATS_PAGE
   self->stats = sp_stats_page_new_lazy (vault);
   add_page (self, "stats", self->stats);
   add_sidebar_row (self, &sections[4]);
-#endif
-#ifdef SP_HAVE_CONFLICTS_PAGE
   self->conflicts = sp_conflicts_page_new (vault);
   add_page (self, "conflicts", self->conflicts);
   add_sidebar_row (self, &sections[5]);
-#endif
-  g_signal_connect_object (self->sidebar, "row-activated", G_CALLBACK (row_activated), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->sidebar, "row-selected", G_CALLBACK (row_selected), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->leaflet, "notify::folded", G_CALLBACK (update_folded), self,
-                           G_CONNECT_SWAPPED);
   sp_main_view_show_page (self, "org");
   update_folded (self);
-#ifdef SP_HAVE_SYNC
   sp_sync_status_attach (GTK_WIDGET (self), self->sidebar_header, vault);
-#endif
   adw_leaflet_set_visible_child_name (self->leaflet, "content");
   return GTK_WIDGET (self);
 }

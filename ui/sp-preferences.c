@@ -7,7 +7,7 @@
  */
 #include <glib/gi18n-lib.h>
 
-#include "sp-pages-resources.h"
+#include "sp-ui-resources.h"
 #include "sp-preferences.h"
 #include "supolka-sync.h"
 
@@ -171,7 +171,7 @@ sp_preferences_window_class_init (SpPreferencesWindowClass *klass)
 
   /* Referencing the resource keeps it linked in from the static library;
    * its constructor registers it. */
-  (void)sp_pages_get_resource ();
+  (void)sp_ui_get_resource ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/supolka/Supolka/ui/sp-preferences.ui");
   gtk_widget_class_bind_template_child (widget_class, SpPreferencesWindow, auto_lock_spin);

@@ -3,7 +3,7 @@
  */
 #include <glib/gi18n.h>
 
-#include "sp-guard.h"
+#include "sp-clipboard.h"
 #include "sp-labels.h"
 #include "sp-format.h"
 #include "sp-record-detail.h"
@@ -341,6 +341,44 @@ reveal_toggled (GtkToggleButton *button, GtkWidget *row)
   gtk_button_set_label (GTK_BUTTON (button), on ? _ ("Hide") : _ ("Show"));
 }
 
+/* A copy button for a contact row: "detail.copy" with the field's name. */
+static void
+add_copy_button (GtkWidget *action_row, const char *field)
+{
+  GtkWidget *button = gtk_button_new_from_icon_name ("edit-copy-symbolic");
+
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_tooltip_text (button, _ ("Copy (cleared from the clipboard after 30 seconds)"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Copy"), -1);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "detail.copy");
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", field);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (action_row), button);
+}
+
+/* "detail.copy" (parameter: field name): the secret clipboard, contact data
+ * only — the rest is not worth a hidden clipboard. */
+static void
+action_copy (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SpRecordDetail *self = SP_RECORD_DETAIL (widget);
+  const char *field = g_variant_get_string (param, NULL);
+  const SpKindInfo *kind = self->record ? sp_kind_lookup (sp_record_get_kind (self->record)) : NULL;
+  const SpFieldInfo *info = kind ? sp_kind_field (kind, field) : NULL;
+  const char *value = self->record ? sp_record_get (self->record, field) : NULL;
+  guint seconds = (sp_clipboard_get_delay () + 999) / 1000;
+  g_autofree char *message = NULL;
+
+  if (info == NULL || !info->sensitive || value == NULL)
+    return;
+  sp_clipboard_copy_secret (widget, value);
+  message = g_strdup_printf (ngettext ("Copied. The clipboard is cleared in %u second.",
+                                       "Copied. The clipboard is cleared in %u seconds.", seconds),
+                             seconds);
+  g_signal_emit (self, signals[SIGNAL_TOAST], 0, message, NULL);
+}
+
 static void
 add_fields (SpRecordDetail *self, AdwPreferencesPage *page)
 {
@@ -421,7 +459,7 @@ add_fields (SpRecordDetail *self, AdwPreferencesPage *page)
           adw_action_row_set_subtitle (ADW_ACTION_ROW (row), shown);
           /* Contact data: copied as a secret, cleared after 30 s. */
           if (f->sensitive)
-            sp_guard_add_copy_button (row, f->name);
+            add_copy_button (row, f->name);
           if (f->type == SP_FIELD_LONG_TEXT)
             adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 0);
         }
@@ -519,7 +557,7 @@ sp_record_detail_class_init (SpRecordDetailClass *klass)
       = g_signal_new ("toast", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
-  gtk_widget_class_install_action (widget_class, "detail.copy", "s", sp_guard_detail_copy_action);
+  gtk_widget_class_install_action (widget_class, "detail.copy", "s", action_copy);
 }
 
 static void

@@ -6,6 +6,7 @@
 
 #include "sp-labels.h"
 #include "sp-record-editor.h"
+#include "sp-secret-window.h"
 #include "sp-ref-chooser.h"
 
 typedef struct
@@ -661,14 +662,12 @@ sp_record_editor_dialog_show (GtkWindow *parent, SpVault *vault, const char *kin
   d->user_data = user_data;
   d->user_data_free = user_data_free;
   g_object_set_data_full (G_OBJECT (window), "sp-dialog", d, dialog_data_free);
-  /* Holds personal data: the window destroys it at lock time. */
-  g_object_set_data (G_OBJECT (window), "sp-personal", GINT_TO_POINTER (1));
 
   title = g_strdup (sp_label_kind_singular (kind));
   gtk_window_set_title (GTK_WINDOW (window), title);
   gtk_window_set_modal (GTK_WINDOW (window), TRUE);
-  gtk_window_set_transient_for (GTK_WINDOW (window), parent);
-  gtk_window_set_destroy_with_parent (GTK_WINDOW (window), TRUE);
+  /* Holds personal data: the application destroys it at lock time. */
+  sp_secret_window_attach (GTK_WINDOW (window), parent);
   gtk_window_set_default_size (GTK_WINDOW (window), 460, 560);
   adw_header_bar_set_show_end_title_buttons (ADW_HEADER_BAR (header), FALSE);
   adw_header_bar_set_show_start_title_buttons (ADW_HEADER_BAR (header), FALSE);

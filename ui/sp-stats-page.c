@@ -13,7 +13,7 @@
 #include "sp-bar-chart.h"
 #include "sp-stats-page.h"
 #include "sp-format.h"
-#include "sp-pages-resources.h"
+#include "sp-ui-resources.h"
 #include "sp-labels.h"
 
 struct _SpStatsPage
@@ -476,7 +476,7 @@ sp_stats_page_class_init (SpStatsPageClass *klass)
 
   /* Referencing the resource keeps it linked in from the static library;
    * its constructor registers it. */
-  (void)sp_pages_get_resource ();
+  (void)sp_ui_get_resource ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/supolka/Supolka/ui/sp-stats-page.ui");
   gtk_widget_class_bind_template_child (widget_class, SpStatsPage, toast_overlay);

@@ -5,8 +5,10 @@
 #include <qrencode.h>
 #include <string.h>
 
+#include "sp-secret-window.h"
 #include "sp-sync-dialogs.h"
 #include "sp-sync-worker.h"
+#include "sp-vault-job.h"
 
 #define MAX_INPUT_LEN 4096
 #define QR_QUIET_ZONE 4
@@ -127,10 +129,32 @@ sp_sync_qr_get_modules (GtkWidget *qr)
 
 /* ---- The dialog ---------------------------------------------------------- */
 
+/* What makes each kind of dialog itself: its words, what it builds beside
+ * the common parts, how it checks its entry, the job it starts and what it
+ * shows when the job is done. */
+typedef struct
+{
+  const char *title;
+  const char *intro;
+  const char *entry_label; /* NULL: no entry */
+  const char *placeholder;
+  const char *primary;
+  const char *cancel;
+  const char *missing;    /* said when the entry is empty, or NULL */
+  gboolean start_at_open; /* the job runs as soon as the dialog opens */
+  /* Checks a non-empty entry as it is typed and when submitted, or NULL. */
+  gboolean (*check) (const char *text, GError **error);
+  void (*build) (SpSyncDialog *self, GtkWidget *form, GtkWidget *page);
+  SpSyncJob *(*job) (SpSyncDialog *self, const char *text);
+  /* TRUE when the workspace changed ("changed" is emitted). */
+  gboolean (*done) (SpSyncDialog *self, SpSyncJob *job);
+} KindInfo;
+
 struct _SpSyncDialog
 {
   AdwWindow parent_instance;
   SpSyncDialogKind kind;
+  const KindInfo *info;
   SpVault *vault; /* borrowed; NULL once disposed */
   GCancellable *cancellable;
   GtkWidget *primary;
@@ -197,7 +221,7 @@ entry_changed (SpSyncDialog *self)
   g_autoptr (GError) error = NULL;
   g_autofree char *text = input_text (self);
 
-  if (self->kind == SP_SYNC_DIALOG_CREATE && *text && !sp_sync_relay_url_valid (text, &error))
+  if (self->info->check && *text && !self->info->check (text, &error))
     {
       show_error (self, error->message);
       gtk_widget_set_sensitive (self->primary, FALSE);
@@ -283,7 +307,6 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (GError) error = NULL;
   SpSyncJob *job = sp_sync_job_finish (result, &error);
   SpSyncDialog *self;
-  g_autofree char *intro = NULL;
 
   if (job == NULL)
     return; /* cancelled: the dialog is gone */
@@ -297,52 +320,8 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
   show_error (self, NULL);
   g_free (self->result);
   self->result = g_steal_pointer (&job->text);
-  switch (job->op)
-    {
-      case SP_SYNC_OP_CREATE:
-        show_result (self, _ ("The workspace is ready, with this device as its admin."),
-                     _ ("Next, invite your other devices: Sync ▸ Invite a Device."));
-        break;
-      case SP_SYNC_OP_INVITE:
-        intro = g_strdup_printf (
-            ngettext ("Give this code to the new device's owner in person or through a channel you "
-                      "trust. It works once, within %u hour.",
-                      "Give this code to the new device's owner in person or through a channel you "
-                      "trust. It works once, within %u hours.",
-                      job->ttl_hours),
-            job->ttl_hours);
-        show_result (self, intro, self->result);
-        sp_sync_qr_set_text (SP_SYNC_QR (self->qr), self->result);
-        gtk_widget_set_visible (self->qr, TRUE);
-        gtk_widget_set_visible (self->copy_button, TRUE);
-        break;
-      case SP_SYNC_OP_JOIN:
-        show_result (
-            self,
-            _ ("Read this safety code to the admin of the workspace, in person or over a call "
-               "you trust. The admin types it in to approve this device; then sync."),
-            self->result);
-        gtk_widget_add_css_class (GTK_WIDGET (self->result_label), "title-1");
-        break;
-      case SP_SYNC_OP_APPROVE:
-        show_result (self,
-                     _ ("The device is approved. It receives the workspace's data at its next "
-                        "sync."),
-                     "");
-        break;
-      case SP_SYNC_OP_DEVICES:
-        g_clear_pointer (&self->devices, g_ptr_array_unref);
-        self->devices = g_steal_pointer (&job->devices);
-        fill_devices (self);
-        return;
-      case SP_SYNC_OP_REVOKE:
-        g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
-        load_devices (self);
-        return;
-      default:
-        break;
-    }
-  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  if (self->info->done (self, job))
+    g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
 static void
@@ -377,7 +356,6 @@ action_submit (GtkWidget *widget, const char *action, GVariant *param)
   SpSyncDialog *self = SP_SYNC_DIALOG (widget);
   g_autofree char *text = input_text (self);
   g_autoptr (GError) error = NULL;
-  SpSyncJob *job;
 
   if (self->busy)
     return;
@@ -386,43 +364,17 @@ action_submit (GtkWidget *widget, const char *action, GVariant *param)
       gtk_window_close (GTK_WINDOW (self));
       return;
     }
-  switch (self->kind)
+  if (self->info->check && !self->info->check (text, &error))
     {
-      case SP_SYNC_DIALOG_CREATE:
-        if (!sp_sync_relay_url_valid (text, &error))
-          {
-            show_error (self, error->message);
-            return;
-          }
-        start (self, sp_sync_job_new (SP_SYNC_OP_CREATE, text));
-        break;
-      case SP_SYNC_DIALOG_INVITE:
-        job = sp_sync_job_new (SP_SYNC_OP_INVITE, NULL);
-        job->ttl_hours = (guint)gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->ttl));
-        start (self, job);
-        break;
-      case SP_SYNC_DIALOG_JOIN:
-        if (*text == '\0')
-          {
-            show_error (self, _ ("Paste the invite code you were given."));
-            return;
-          }
-        start (self, sp_sync_job_new (SP_SYNC_OP_JOIN, text));
-        break;
-      case SP_SYNC_DIALOG_APPROVE:
-        if (*text == '\0')
-          {
-            show_error (self, _ ("Type the safety code the new device shows."));
-            return;
-          }
-        start (self, sp_sync_job_new (SP_SYNC_OP_APPROVE, text));
-        break;
-      case SP_SYNC_DIALOG_DEVICES:
-        load_devices (self);
-        break;
-      default:
-        break;
+      show_error (self, error->message);
+      return;
     }
+  if (self->info->missing && *text == '\0')
+    {
+      show_error (self, _ (self->info->missing));
+      return;
+    }
+  start (self, self->info->job (self, text));
 }
 
 static void
@@ -459,8 +411,7 @@ sp_sync_dialog_confirm_revoke (SpSyncDialog *self, const char *device)
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "sp-device", g_strdup (device), g_free);
-  g_object_set_data (G_OBJECT (dialog), "sp-personal", GINT_TO_POINTER (1));
-  g_object_set_data (G_OBJECT (dialog), "sp-sync-dialog", GINT_TO_POINTER (1));
+  sp_secret_window_attach (GTK_WINDOW (dialog), GTK_WINDOW (self));
   g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_response), self, 0);
   self->confirm = dialog;
   g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *)&self->confirm);
@@ -486,69 +437,229 @@ wrap_label (const char *text)
   return label;
 }
 
-static void
-build (SpSyncDialog *self)
-{
-  GtkWidget *toolbar = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  GtkWidget *header = adw_header_bar_new ();
-  GtkWidget *clamp = adw_clamp_new ();
-  GtkWidget *page = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *form = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *result = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *cancel = gtk_button_new_with_mnemonic (
-      self->kind == SP_SYNC_DIALOG_DEVICES ? _ ("_Close") : _ ("_Cancel"));
-  const char *title = NULL, *intro = NULL, *primary = NULL, *placeholder = NULL;
-  const char *entry_label = NULL;
+/* ---- The five kinds ------------------------------------------------------- */
 
-  switch (self->kind)
+static gboolean
+check_relay (const char *text, GError **error)
+{
+  return sp_sync_relay_url_valid (text, error);
+}
+
+static void
+create_build (SpSyncDialog *self, GtkWidget *form, GtkWidget *page)
+{
+  g_autofree char *relay = sp_sync_settings_get ("relay-url");
+
+  if (relay)
+    gtk_editable_set_text (GTK_EDITABLE (self->entry), relay);
+}
+
+static SpSyncJob *
+create_job (SpSyncDialog *self, const char *text)
+{
+  return sp_sync_job_new (SP_SYNC_OP_CREATE, text);
+}
+
+static gboolean
+create_done (SpSyncDialog *self, SpSyncJob *job)
+{
+  show_result (self, _ ("The workspace is ready, with this device as its admin."),
+               _ ("Next, invite your other devices: Sync ▸ Invite a Device."));
+  return TRUE;
+}
+
+static void
+invite_build (SpSyncDialog *self, GtkWidget *form, GtkWidget *page)
+{
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *label = gtk_label_new_with_mnemonic (_ ("_Valid for (hours)"));
+
+  self->ttl = gtk_spin_button_new_with_range (SYNC_INVITE_TTL_MIN_HOURS, SYNC_INVITE_TTL_MAX_HOURS, 1);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->ttl), SYNC_INVITE_TTL_DEFAULT_HOURS);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->ttl);
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_box_append (GTK_BOX (row), label);
+  gtk_box_append (GTK_BOX (row), self->ttl);
+  gtk_box_append (GTK_BOX (form), row);
+}
+
+static SpSyncJob *
+invite_job (SpSyncDialog *self, const char *text)
+{
+  SpSyncJob *job = sp_sync_job_new (SP_SYNC_OP_INVITE, NULL);
+
+  job->ttl_hours = (guint)gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->ttl));
+  return job;
+}
+
+static gboolean
+invite_done (SpSyncDialog *self, SpSyncJob *job)
+{
+  g_autofree char *intro = g_strdup_printf (
+      ngettext ("Give this code to the new device's owner in person or through a channel you "
+                "trust. It works once, within %u hour.",
+                "Give this code to the new device's owner in person or through a channel you "
+                "trust. It works once, within %u hours.",
+                job->ttl_hours),
+      job->ttl_hours);
+
+  gtk_widget_add_css_class (GTK_WIDGET (self->result_label), "monospace");
+  show_result (self, intro, self->result);
+  sp_sync_qr_set_text (SP_SYNC_QR (self->qr), self->result);
+  gtk_widget_set_visible (self->qr, TRUE);
+  gtk_widget_set_visible (self->copy_button, TRUE);
+  return TRUE;
+}
+
+static SpSyncJob *
+join_job (SpSyncDialog *self, const char *text)
+{
+  return sp_sync_job_new (SP_SYNC_OP_JOIN, text);
+}
+
+static gboolean
+join_done (SpSyncDialog *self, SpSyncJob *job)
+{
+  show_result (self,
+               _ ("Read this safety code to the admin of the workspace, in person or over a call "
+                  "you trust. The admin types it in to approve this device; then sync."),
+               self->result);
+  gtk_widget_add_css_class (GTK_WIDGET (self->result_label), "title-1");
+  return TRUE;
+}
+
+static void
+approve_build (SpSyncDialog *self, GtkWidget *form, GtkWidget *page)
+{
+  gtk_widget_add_css_class (self->entry, "title-2");
+}
+
+static SpSyncJob *
+approve_job (SpSyncDialog *self, const char *text)
+{
+  return sp_sync_job_new (SP_SYNC_OP_APPROVE, text);
+}
+
+static gboolean
+approve_done (SpSyncDialog *self, SpSyncJob *job)
+{
+  show_result (
+      self, _ ("The device is approved. It receives the workspace's data at its next sync."), "");
+  return TRUE;
+}
+
+static void
+devices_build (SpSyncDialog *self, GtkWidget *form, GtkWidget *page)
+{
+  self->device_list = GTK_LIST_BOX (gtk_list_box_new ());
+  gtk_list_box_set_selection_mode (self->device_list, GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->device_list), "boxed-list");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->device_list), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Devices"), -1);
+  gtk_box_append (GTK_BOX (page), GTK_WIDGET (self->device_list));
+}
+
+static SpSyncJob *
+devices_job (SpSyncDialog *self, const char *text)
+{
+  return sp_sync_job_new (SP_SYNC_OP_DEVICES, NULL);
+}
+
+/* The list received, or a device removed (then the list is read again). */
+static gboolean
+devices_done (SpSyncDialog *self, SpSyncJob *job)
+{
+  if (job->op == SP_SYNC_OP_REVOKE)
     {
-      case SP_SYNC_DIALOG_CREATE:
-        title = _ ("Create a Workspace");
-        intro = _ ("A workspace lets your devices share this vault through a relay. The relay "
-                   "only ever sees encrypted data. This device becomes the workspace's admin.");
-        entry_label = _ ("Relay address");
-        placeholder = "https://relay.example.org";
-        primary = _ ("C_reate");
-        break;
-      case SP_SYNC_DIALOG_INVITE:
-        title = _ ("Invite a Device");
-        intro = _ ("An invite code lets one new device ask to join this workspace. It gets "
-                   "nothing until you approve it with its safety code.");
-        primary = _ ("C_reate Invite Code");
-        break;
-      case SP_SYNC_DIALOG_JOIN:
-        title = _ ("Join a Workspace");
-        intro = _ ("Paste the invite code an admin of the workspace gave you. This vault then asks "
-                   "to join, and shows a safety code to read to the admin.");
-        entry_label = _ ("Invite code");
-        placeholder = "supolka1:…";
-        primary = _ ("_Join");
-        break;
-      case SP_SYNC_DIALOG_APPROVE:
-        title = _ ("Approve a Device");
-        intro = _ ("Ask the new device's owner to read you the safety code their screen shows — "
-                   "in person or over a call you trust — and type it here. If it differs from "
-                   "what they read, do not approve: someone else may be trying to join.");
-        entry_label = _ ("Safety code");
-        placeholder = "123 456 789";
-        primary = _ ("_Approve");
-        break;
-      case SP_SYNC_DIALOG_DEVICES:
-        title = _ ("Devices");
-        intro = _ ("The devices of this workspace. A removed device can no longer sync, but it "
-                   "keeps what it had already received.");
-        primary = _ ("_Refresh");
-        break;
-      default:
-        g_assert_not_reached ();
+      /* Said before the next job makes the vault busy again. */
+      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+      load_devices (self);
+      return FALSE;
     }
-  gtk_window_set_title (GTK_WINDOW (self), title);
+  g_clear_pointer (&self->devices, g_ptr_array_unref);
+  self->devices = g_steal_pointer (&job->devices);
+  fill_devices (self);
+  return FALSE;
+}
+
+/* In the order of SpSyncDialogKind. */
+static const KindInfo kinds[] = {
+  {
+      .title = N_ ("Create a Workspace"),
+      .intro = N_ ("A workspace lets your devices share this vault through a relay. The relay "
+                   "only ever sees encrypted data. This device becomes the workspace's admin."),
+      .entry_label = N_ ("Relay address"),
+      .placeholder = "https://relay.example.org",
+      .primary = N_ ("C_reate"),
+      .cancel = N_ ("_Cancel"),
+      .check = check_relay,
+      .build = create_build,
+      .job = create_job,
+      .done = create_done,
+  },
+  {
+      .title = N_ ("Invite a Device"),
+      .intro = N_ ("An invite code lets one new device ask to join this workspace. It gets "
+                   "nothing until you approve it with its safety code."),
+      .primary = N_ ("C_reate Invite Code"),
+      .cancel = N_ ("_Cancel"),
+      .build = invite_build,
+      .job = invite_job,
+      .done = invite_done,
+  },
+  {
+      .title = N_ ("Join a Workspace"),
+      .intro = N_ ("Paste the invite code an admin of the workspace gave you. This vault then asks "
+                   "to join, and shows a safety code to read to the admin."),
+      .entry_label = N_ ("Invite code"),
+      .placeholder = "supolka1:…",
+      .primary = N_ ("_Join"),
+      .cancel = N_ ("_Cancel"),
+      .missing = N_ ("Paste the invite code you were given."),
+      .job = join_job,
+      .done = join_done,
+  },
+  {
+      .title = N_ ("Approve a Device"),
+      .intro = N_ ("Ask the new device's owner to read you the safety code their screen shows — "
+                   "in person or over a call you trust — and type it here. If it differs from "
+                   "what they read, do not approve: someone else may be trying to join."),
+      .entry_label = N_ ("Safety code"),
+      .placeholder = "123 456 789",
+      .primary = N_ ("_Approve"),
+      .cancel = N_ ("_Cancel"),
+      .missing = N_ ("Type the safety code the new device shows."),
+      .build = approve_build,
+      .job = approve_job,
+      .done = approve_done,
+  },
+  {
+      .title = N_ ("Devices"),
+      .intro = N_ ("The devices of this workspace. A removed device can no longer sync, but it "
+                   "keeps what it had already received."),
+      .primary = N_ ("_Refresh"),
+      .cancel = N_ ("_Close"),
+      .start_at_open = TRUE,
+      .build = devices_build,
+      .job = devices_job,
+      .done = devices_done,
+  },
+};
+
+/* ---- Building ------------------------------------------------------------- */
+
+static void
+build_header (SpSyncDialog *self, GtkWidget *toolbar)
+{
+  GtkWidget *header = adw_header_bar_new ();
+
   adw_header_bar_set_show_end_title_buttons (ADW_HEADER_BAR (header), FALSE);
   adw_header_bar_set_show_start_title_buttons (ADW_HEADER_BAR (header), FALSE);
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (cancel), "window.close");
-  adw_header_bar_pack_start (ADW_HEADER_BAR (header), cancel);
-  self->cancel = cancel;
-  self->primary = gtk_button_new_with_mnemonic (primary);
+  self->cancel = gtk_button_new_with_mnemonic (_ (self->info->cancel));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->cancel), "window.close");
+  adw_header_bar_pack_start (ADW_HEADER_BAR (header), self->cancel);
+  self->primary = gtk_button_new_with_mnemonic (_ (self->info->primary));
   gtk_widget_add_css_class (self->primary, "suggested-action");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->primary), "dialog.submit");
   adw_header_bar_pack_end (ADW_HEADER_BAR (header), self->primary);
@@ -558,75 +669,46 @@ build (SpSyncDialog *self)
                                   _ ("Waiting for the relay"), -1);
   adw_header_bar_pack_end (ADW_HEADER_BAR (header), self->spinner);
   gtk_box_append (GTK_BOX (toolbar), header);
+}
 
-  gtk_box_append (GTK_BOX (form), wrap_label (intro));
-  if (entry_label)
-    {
-      GtkWidget *label = gtk_label_new (entry_label);
+static void
+build_entry (SpSyncDialog *self, GtkWidget *form)
+{
+  GtkWidget *label = gtk_label_new (_ (self->info->entry_label));
 
-      gtk_label_set_xalign (GTK_LABEL (label), 0);
-      gtk_widget_add_css_class (label, "heading");
-      self->entry = gtk_entry_new ();
-      gtk_entry_set_placeholder_text (GTK_ENTRY (self->entry), placeholder);
-      gtk_entry_set_max_length (GTK_ENTRY (self->entry), MAX_INPUT_LEN);
-      gtk_entry_set_activates_default (GTK_ENTRY (self->entry), TRUE);
-      gtk_accessible_update_relation (GTK_ACCESSIBLE (self->entry),
-                                      GTK_ACCESSIBLE_RELATION_LABELLED_BY, label, NULL, -1);
-      gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->entry);
-      if (self->kind == SP_SYNC_DIALOG_APPROVE)
-        gtk_widget_add_css_class (self->entry, "title-2");
-      g_signal_connect_object (self->entry, "changed", G_CALLBACK (entry_changed), self,
-                               G_CONNECT_SWAPPED);
-      gtk_box_append (GTK_BOX (form), label);
-      gtk_box_append (GTK_BOX (form), self->entry);
-      gtk_widget_set_sensitive (self->primary, FALSE);
-    }
-  if (self->kind == SP_SYNC_DIALOG_INVITE)
-    {
-      GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-      GtkWidget *label = gtk_label_new_with_mnemonic (_ ("_Valid for (hours)"));
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "heading");
+  self->entry = gtk_entry_new ();
+  gtk_entry_set_placeholder_text (GTK_ENTRY (self->entry), self->info->placeholder);
+  gtk_entry_set_max_length (GTK_ENTRY (self->entry), MAX_INPUT_LEN);
+  gtk_entry_set_activates_default (GTK_ENTRY (self->entry), TRUE);
+  gtk_accessible_update_relation (GTK_ACCESSIBLE (self->entry), GTK_ACCESSIBLE_RELATION_LABELLED_BY,
+                                  label, NULL, -1);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->entry);
+  g_signal_connect_object (self->entry, "changed", G_CALLBACK (entry_changed), self,
+                           G_CONNECT_SWAPPED);
+  gtk_box_append (GTK_BOX (form), label);
+  gtk_box_append (GTK_BOX (form), self->entry);
+  gtk_widget_set_sensitive (self->primary, FALSE);
+}
 
-      self->ttl = gtk_spin_button_new_with_range (SYNC_INVITE_TTL_MIN_HOURS,
-                                                  SYNC_INVITE_TTL_MAX_HOURS, 1);
-      gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->ttl), SYNC_INVITE_TTL_DEFAULT_HOURS);
-      gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->ttl);
-      gtk_widget_set_hexpand (label, TRUE);
-      gtk_label_set_xalign (GTK_LABEL (label), 0);
-      gtk_box_append (GTK_BOX (row), label);
-      gtk_box_append (GTK_BOX (row), self->ttl);
-      gtk_box_append (GTK_BOX (form), row);
-    }
-  if (self->kind == SP_SYNC_DIALOG_DEVICES)
-    {
-      self->device_list = GTK_LIST_BOX (gtk_list_box_new ());
-      gtk_list_box_set_selection_mode (self->device_list, GTK_SELECTION_NONE);
-      gtk_widget_add_css_class (GTK_WIDGET (self->device_list), "boxed-list");
-      gtk_accessible_update_property (GTK_ACCESSIBLE (self->device_list),
-                                      GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Devices"), -1);
-      gtk_box_append (GTK_BOX (page), GTK_WIDGET (self->device_list));
-    }
-  self->error = GTK_LABEL (wrap_label (NULL));
-  gtk_widget_add_css_class (GTK_WIDGET (self->error), "error");
-  gtk_widget_set_visible (GTK_WIDGET (self->error), FALSE);
-  gtk_box_append (GTK_BOX (form), GTK_WIDGET (self->error));
-  self->form = form;
+/* What a successful call shows. */
+static GtkWidget *
+build_result (SpSyncDialog *self)
+{
+  GtkWidget *result = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  PangoAttrList *attrs = pango_attr_list_new ();
 
-  /* What a successful call shows. */
   self->result_intro = GTK_LABEL (wrap_label (NULL));
   self->result_label = GTK_LABEL (wrap_label (NULL));
   gtk_label_set_selectable (self->result_label, TRUE);
   gtk_label_set_wrap_mode (self->result_label, PANGO_WRAP_CHAR);
-  {
-    /* A code broken across lines must not gain hyphens someone would copy. */
-    PangoAttrList *attrs = pango_attr_list_new ();
-    pango_attr_list_insert (attrs, pango_attr_insert_hyphens_new (FALSE));
-    gtk_label_set_attributes (self->result_label, attrs);
-    pango_attr_list_unref (attrs);
-  }
+  /* A code broken across lines must not gain hyphens someone would copy. */
+  pango_attr_list_insert (attrs, pango_attr_insert_hyphens_new (FALSE));
+  gtk_label_set_attributes (self->result_label, attrs);
+  pango_attr_list_unref (attrs);
   gtk_label_set_xalign (self->result_label, 0.5);
   gtk_label_set_justify (self->result_label, GTK_JUSTIFY_CENTER);
-  if (self->kind == SP_SYNC_DIALOG_INVITE)
-    gtk_widget_add_css_class (GTK_WIDGET (self->result_label), "monospace");
   gtk_box_append (GTK_BOX (result), GTK_WIDGET (self->result_intro));
   gtk_box_append (GTK_BOX (result), GTK_WIDGET (self->result_label));
   self->copy_button = gtk_button_new_from_icon_name ("edit-copy-symbolic");
@@ -645,24 +727,45 @@ build (SpSyncDialog *self)
   gtk_widget_set_visible (self->qr, FALSE);
   gtk_box_append (GTK_BOX (result), self->qr);
   self->result_page = result;
+  return result;
+}
+
+static void
+build (SpSyncDialog *self)
+{
+  GtkWidget *toolbar = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *clamp = adw_clamp_new ();
+  GtkWidget *page = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+
+  gtk_window_set_title (GTK_WINDOW (self), _ (self->info->title));
+  build_header (self, toolbar);
+  self->form = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  gtk_box_append (GTK_BOX (self->form), wrap_label (_ (self->info->intro)));
+  if (self->info->entry_label)
+    build_entry (self, self->form);
+  self->error = GTK_LABEL (wrap_label (NULL));
+  gtk_widget_add_css_class (GTK_WIDGET (self->error), "error");
+  gtk_widget_set_visible (GTK_WIDGET (self->error), FALSE);
+  if (self->info->build)
+    self->info->build (self, self->form, page);
+  gtk_box_append (GTK_BOX (self->form), GTK_WIDGET (self->error));
 
   self->stack = GTK_STACK (gtk_stack_new ());
   gtk_stack_set_vhomogeneous (self->stack, FALSE);
-  gtk_stack_add_named (self->stack, form, "form");
-  gtk_stack_add_named (self->stack, result, "result");
+  gtk_stack_add_named (self->stack, self->form, "form");
+  gtk_stack_add_named (self->stack, build_result (self), "result");
   gtk_box_prepend (GTK_BOX (page), GTK_WIDGET (self->stack));
-  for (GtkWidget *w = page; w; w = NULL)
-    {
-      gtk_widget_set_margin_top (w, 18);
-      gtk_widget_set_margin_bottom (w, 18);
-      gtk_widget_set_margin_start (w, 18);
-      gtk_widget_set_margin_end (w, 18);
-    }
+  gtk_widget_set_margin_top (page, 18);
+  gtk_widget_set_margin_bottom (page, 18);
+  gtk_widget_set_margin_start (page, 18);
+  gtk_widget_set_margin_end (page, 18);
   adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 520);
   adw_clamp_set_child (ADW_CLAMP (clamp), page);
   gtk_box_append (GTK_BOX (toolbar), clamp);
   adw_window_set_content (ADW_WINDOW (self), toolbar);
   gtk_window_set_default_widget (GTK_WINDOW (self), self->primary);
+  if (self->info->start_at_open)
+    start (self, self->info->job (self, NULL));
 }
 
 static void
@@ -706,29 +809,22 @@ static void
 sp_sync_dialog_init (SpSyncDialog *self)
 {
   self->cancellable = g_cancellable_new ();
-  /* Destroyed at lock, like every window that showed the vault. */
-  g_object_set_data (G_OBJECT (self), "sp-personal", GINT_TO_POINTER (1));
-  g_object_set_data (G_OBJECT (self), "sp-sync-dialog", GINT_TO_POINTER (1));
 }
 
 GtkWidget *
 sp_sync_dialog_new (SpSyncDialogKind kind, GtkWindow *parent, SpVault *vault)
 {
-  SpSyncDialog *self = g_object_new (SP_TYPE_SYNC_DIALOG, "modal", TRUE, "transient-for", parent,
-                                     "destroy-with-parent", TRUE, "default-width", 480, NULL);
+  SpSyncDialog *self
+      = g_object_new (SP_TYPE_SYNC_DIALOG, "modal", TRUE, "default-width", 480, NULL);
 
+  /* Destroyed at lock, like every window that showed the vault. */
+  sp_secret_window_attach (GTK_WINDOW (self), parent);
+
+  g_return_val_if_fail (kind < G_N_ELEMENTS (kinds), NULL);
   self->kind = kind;
+  self->info = &kinds[kind];
   self->vault = vault;
   build (self);
-  if (kind == SP_SYNC_DIALOG_CREATE && self->entry)
-    {
-      g_autofree char *relay = sp_sync_settings_get ("relay-url");
-
-      if (relay)
-        gtk_editable_set_text (GTK_EDITABLE (self->entry), relay);
-    }
-  if (kind == SP_SYNC_DIALOG_DEVICES)
-    load_devices (self);
   return GTK_WIDGET (self);
 }
 

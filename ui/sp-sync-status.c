@@ -3,11 +3,10 @@
  */
 #include <glib/gi18n.h>
 
-#include "sp-main-view.h"
 #include "sp-sync-dialogs.h"
 #include "sp-sync-status.h"
 #include "sp-sync-worker.h"
-#include "sp-window.h"
+#include "sp-vault-job.h"
 
 #define REFRESH_SECONDS 30
 
@@ -74,7 +73,7 @@ describe_age (gint64 seconds)
 static void
 update (SpSyncStatus *self)
 {
-  gboolean busy = self->running || sp_sync_is_busy ();
+  gboolean busy = self->running || sp_vault_job_is_busy ();
   gboolean problems = gtk_revealer_get_reveal_child (self->problems_revealer);
   const char *icon = "emblem-synchronizing-symbolic";
   g_autofree char *tooltip = NULL;
@@ -155,7 +154,7 @@ sp_sync_status_refresh (SpSyncStatus *self)
 
   g_return_if_fail (SP_IS_SYNC_STATUS (self));
   /* A worker has the vault to itself: show what was read last. */
-  if (self->vault && !self->running && !sp_sync_is_busy ())
+  if (self->vault && !self->running && !sp_vault_job_is_busy ())
     {
       sync_status_clear (&self->status);
       if (!sync_get_status (self->vault, &self->status, &error))
@@ -178,10 +177,7 @@ timer_tick (gpointer data)
 static void
 show_toast (SpSyncStatus *self, const char *text)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  if (SP_IS_WINDOW (root))
-    sp_window_add_toast (SP_WINDOW (root), adw_toast_new (text));
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.show-message", "(ss)", text, "");
 }
 
 static void
@@ -236,8 +232,8 @@ sync_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   sp_sync_status_refresh (self);
   /* The worker may have changed any record: every list is read again. */
-  if (self->main_view && job->ok)
-    sp_main_view_reload (SP_MAIN_VIEW (self->main_view));
+  if (job->ok)
+    gtk_widget_activate_action (GTK_WIDGET (self), "main.reload", NULL);
   if ((!job->ok || gtk_revealer_get_reveal_child (self->problems_revealer))
       && gtk_widget_get_mapped (GTK_WIDGET (self)))
     gtk_popover_popup (GTK_POPOVER (self->popover));

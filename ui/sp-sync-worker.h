@@ -1,15 +1,9 @@
 /* sp-sync-worker.h — the desktop app's calls into the sync client
- * (sync/client/supolka-sync.h), each in a GTask worker thread.
- *
- * Every sync call blocks on the network and needs the vault to itself. So:
- * - one call at a time in the whole process (sp_sync_job_start() refuses a
- *   second one);
- * - while it runs, the window that started it does not touch the vault: its
- *   lists and record windows are insensitive and its record actions disabled
- *   (sp_main_view_set_busy()), and they are reloaded afterwards;
- * - locking never waits for the network: sp_sync_close_vault() closes the
- *   vault at once when no call runs, and otherwise leaves closing it to the
- *   worker thread the moment its call returns (see sp-sync-worker.c).
+ * (sync/client/supolka-sync.h), each a vault job (sp-vault-job.h): one job
+ * at a time in the whole process, run in a worker thread; while it runs the
+ * application makes the windows that read the vault busy (their lists and
+ * record windows insensitive, record actions disabled), and they are
+ * reloaded afterwards; locking never waits for the network.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -45,20 +39,18 @@ typedef struct
   SyncReport report;
   GError *error;
   /* Private. */
-  SpVault *vault;
   char *relay;
   char *proxy;
-  GtkWindow *window; /* weak */
 } SpSyncJob;
 
 SpSyncJob *sp_sync_job_new (SpSyncOp op, const char *arg);
 void sp_sync_job_free (SpSyncJob *job);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpSyncJob, sp_sync_job_free)
 
-/* Runs @job (taken) on @vault in a worker thread; @callback runs in the main
- * thread when it is done (its source object is NULL; the window of
- * @source_object is made busy meanwhile). Fails (without calling
- * @callback) when another sync call is still running. The relay and proxy
+/* Runs @job (taken) on @vault as a vault job; @callback runs in the main
+ * thread when it is done (its source object is NULL; the windows other than
+ * @source_object's are made busy meanwhile). Fails with G_IO_ERROR_BUSY
+ * (without calling @callback) while another vault job is still running. The relay and proxy
  * come from the relay-url and proxy settings when they are set. Cancel
  * @cancellable when @source_object goes away: @callback then gets
  * G_IO_ERROR_CANCELLED from sp_sync_job_finish() and must not touch anything
@@ -70,20 +62,10 @@ gboolean sp_sync_job_start (SpSyncJob *job, SpVault *vault, GtkWidget *source_ob
  * @error when it was cancelled. */
 SpSyncJob *sp_sync_job_finish (GAsyncResult *result, GError **error);
 
-/* TRUE while a sync call runs (in any window). */
-gboolean sp_sync_is_busy (void);
-/* Closes @vault now, or — when a sync call still uses it — as soon as that
- * call returns. Called by the application instead of sp_vault_close(). */
-void sp_sync_close_vault (SpVault *vault);
-/* Blocks until no sync call runs (tests, application shutdown). */
-void sp_sync_wait_idle (void);
-
 /* The relay URL the settings name, or NULL; the proxy likewise. */
 char *sp_sync_settings_get (const char *key);
 /* https://HOST[...] or http:// to a loopback address; FALSE with a sentence
  * for the user in @error otherwise. */
 gboolean sp_sync_relay_url_valid (const char *url, GError **error);
-/* Makes @window's vault views insensitive (busy) or usable again. */
-void sp_sync_set_window_busy (GtkWindow *window, gboolean busy);
 
 G_END_DECLS

@@ -3,7 +3,6 @@
  */
 #include <glib/gi18n.h>
 
-#include "sp-application.h"
 #include "sp-window.h"
 
 struct _SpWindow
@@ -18,13 +17,6 @@ struct _SpWindow
 };
 
 G_DEFINE_FINAL_TYPE (SpWindow, sp_window, ADW_TYPE_APPLICATION_WINDOW)
-
-void
-sp_window_add_toast (SpWindow *self, AdwToast *toast)
-{
-  g_return_if_fail (SP_IS_WINDOW (self));
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-}
 
 void
 sp_window_show_message (SpWindow *self, const char *message, const char *undo_id)
@@ -51,18 +43,6 @@ sp_window_get_generation (SpWindow *self)
   return self->generation;
 }
 
-static void
-lock_page_unlocked (SpWindow *self, SpVault *vault)
-{
-  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
-
-  /* The application owns the vault and shows it in its windows. */
-  if (SP_IS_APPLICATION (app))
-    sp_application_set_vault (SP_APPLICATION (app), vault);
-  else
-    sp_vault_close (vault);
-}
-
 void
 sp_window_show_vault (SpWindow *self, SpVault *vault)
 {
@@ -73,30 +53,16 @@ sp_window_show_vault (SpWindow *self, SpVault *vault)
   self->main_view = SP_MAIN_VIEW (sp_main_view_new (vault));
   gtk_stack_add_named (self->stack, GTK_WIDGET (self->main_view), "main");
   gtk_stack_set_visible_child_name (self->stack, "main");
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", TRUE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-record", TRUE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", TRUE);
 }
 
 void
 sp_window_lock (SpWindow *self)
 {
-  GList *windows;
-
   g_return_if_fail (SP_IS_WINDOW (self));
   /* A toast still on screen may offer Undo: it will do nothing any more.
    * (Toasts are not dismissed here: libadwaita 1.2 crashes when a queued
    * toast is dismissed. Their titles are fixed texts, never record data.) */
   self->generation++;
-  /* Editors of links and notes are windows of their own. */
-  windows = gtk_window_list_toplevels ();
-  for (GList *l = windows; l; l = l->next)
-    g_object_ref (l->data);
-  for (GList *l = windows; l; l = l->next)
-    if (g_object_get_data (G_OBJECT (l->data), "sp-personal"))
-      gtk_window_destroy (GTK_WINDOW (l->data));
-  g_list_free_full (windows, g_object_unref);
-
   gtk_stack_set_visible_child_name (self->stack, "lock");
   if (self->main_view)
     {
@@ -105,11 +71,16 @@ sp_window_lock (SpWindow *self)
       self->main_view = NULL;
     }
   self->vault = NULL;
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-record", FALSE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
   sp_lock_page_refresh (self->lock_page);
   sp_lock_page_grab_focus (self->lock_page);
+}
+
+void
+sp_window_set_busy (SpWindow *self, gboolean busy)
+{
+  g_return_if_fail (SP_IS_WINDOW (self));
+  if (self->main_view)
+    sp_main_view_set_busy (self->main_view, busy);
 }
 
 SpLockPage *
@@ -165,14 +136,16 @@ action_undo_delete (GtkWidget *widget, const char *action, GVariant *param)
   sp_window_show_message (self, _ ("Restored"), NULL);
 }
 
-static gboolean
-window_input (GtkEventControllerLegacy *controller, GdkEvent *event, SpWindow *self)
+/* "win.show-message" ("(ss)": message, undo id or ""): how pages show a
+ * toast without knowing the window. */
+static void
+action_show_message (GtkWidget *widget, const char *action, GVariant *param)
 {
-  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  const char *message = NULL;
+  const char *undo_id = NULL;
 
-  if (SP_IS_APPLICATION (app))
-    sp_application_note_activity (SP_APPLICATION (app));
-  return GDK_EVENT_PROPAGATE;
+  g_variant_get (param, "(&s&s)", &message, &undo_id);
+  sp_window_show_message (SP_WINDOW (widget), message, *undo_id ? undo_id : NULL);
 }
 
 static void
@@ -188,25 +161,13 @@ sp_window_class_init (SpWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.search", NULL, action_search);
   gtk_widget_class_install_action (widget_class, "win.new-record", NULL, action_new_record);
   gtk_widget_class_install_action (widget_class, "win.undo-delete", "(us)", action_undo_delete);
+  gtk_widget_class_install_action (widget_class, "win.show-message", "(ss)", action_show_message);
 }
 
 static void
 sp_window_init (SpWindow *self)
 {
-  GtkEventController *legacy;
-
   gtk_widget_init_template (GTK_WIDGET (self));
-  g_signal_connect_object (self->lock_page, "unlocked", G_CALLBACK (lock_page_unlocked), self,
-                           G_CONNECT_SWAPPED);
-  /* Every key press, click and pointer motion counts as activity for the
-   * idle lock (seen in the capture phase, never consumed). */
-  legacy = gtk_event_controller_legacy_new ();
-  gtk_event_controller_set_propagation_phase (legacy, GTK_PHASE_CAPTURE);
-  g_signal_connect_object (legacy, "event", G_CALLBACK (window_input), self, 0);
-  gtk_widget_add_controller (GTK_WIDGET (self), legacy);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-record", FALSE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
 }
 
 SpWindow *
