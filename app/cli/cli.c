@@ -23,7 +23,7 @@ cli_clear (Cli *cli)
 {
   CliRequest *req = &cli->req;
 
-  g_clear_object (&cli->vault);
+  g_clear_pointer (&cli->vault, sp_vault_close);
   g_clear_pointer (&req->values, g_array_unref);
   g_clear_pointer (&req->owned, g_ptr_array_unref);
   g_clear_pointer (&req->data, g_free);

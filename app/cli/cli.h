@@ -74,7 +74,7 @@ typedef int (*CliHandler) (Cli *cli);
 typedef struct _CliCommand
 {
   const char *name;
-  const char *usage; /* N_(): what to say when the arguments are wrong */
+  const char *usage; /* marked for gettext: what to say when the arguments are wrong */
   /* When count_args is set, cli_run_command() says usage unless the command
    * has min_args to max_args arguments after its name: CLI_ARGS (1, 1). */
   gboolean count_args;
@@ -135,28 +135,13 @@ typedef struct
   };
 } CliJsonField;
 
-#define CLI_STR(n, v)                                                                              \
-  {                                                                                                \
-    (n), CLI_JSON_STR, .s = (v)                                                                    \
-  }
-#define CLI_STR_OR_NULL(n, v)                                                                      \
-  {                                                                                                \
-    (n), CLI_JSON_STR_OR_NULL, .s = (v)                                                            \
-  }
-#define CLI_INT(n, v)                                                                              \
-  {                                                                                                \
-    (n), CLI_JSON_INT, .i = (gint64)(v)                                                            \
-  }
-#define CLI_BOOL(n, v)                                                                             \
-  {                                                                                                \
-    (n), CLI_JSON_BOOL, .b = (v) ? TRUE : FALSE                                                    \
-  }
-
-#define CLI_JSON_FIELDS(...)                                                                       \
-  (const CliJsonField[])                                                                           \
-  {                                                                                                \
-    __VA_ARGS__                                                                                    \
-  }
+/* clang-format off */
+#define CLI_STR(n, v) { (n), CLI_JSON_STR, .s = (v) }
+#define CLI_STR_OR_NULL(n, v) { (n), CLI_JSON_STR_OR_NULL, .s = (v) }
+#define CLI_INT(n, v) { (n), CLI_JSON_INT, .i = (gint64)(v) }
+#define CLI_BOOL(n, v) { (n), CLI_JSON_BOOL, .b = (v) ? TRUE : FALSE }
+#define CLI_JSON_FIELDS(...) (const CliJsonField[]){ __VA_ARGS__ }
+/* clang-format on */
 #define CLI_JSON_N(...) G_N_ELEMENTS (CLI_JSON_FIELDS (__VA_ARGS__))
 /* Adds members to the object @b is building. */
 #define cli_json_members(b, ...)                                                                   \
