@@ -24,7 +24,8 @@ static const char *const flags_prune[] = { "--prune", NULL };
 static const CliCommand commands[] = {
   /* records: cli/cli-records.c */
   { .name = "add", CLI_ARGS (1, G_MAXUINT),
-    .usage = N_ ("add: which kind? (org, person, affiliation, project, event, participation, note)"),
+    .usage = N_ ("add: which kind? (org, person, affiliation, project, event, "
+                 "participation, note)"),
     .check = cli_add_check, .open_vault = TRUE, .run = cli_add_run },
   { .name = "edit", CLI_ARGS (2, G_MAXUINT),
     .usage = N_ ("edit: give an id and at least one --FIELD VALUE"),
@@ -66,9 +67,11 @@ static const CliCommand commands[] = {
   { .name = "restore", .run = cli_restore_run, .flags = flags_restore },
   /* sync: cli/cli-sync.c (workspace and device walk tables of their own) */
   { .name = "sync", .check = cli_sync_check, .open_vault = TRUE, .run = cli_sync_run },
-  { .name = "workspace", .usage = N_ ("usage: workspace create|invite|join|approve|status|snapshot"),
-    .run = cli_workspace_run, .flags = flags_prune },
-  { .name = "device", .usage = N_ ("usage: device list|revoke DEVICE"), .run = cli_device_run },
+  { .name = "workspace",
+    .usage = N_ ("usage: workspace create|invite|join|approve|status|snapshot"),
+    .run = cli_sync_group_run, .group = cli_workspace_commands, .flags = flags_prune },
+  { .name = "device", .usage = N_ ("usage: device list|revoke DEVICE"),
+    .run = cli_sync_group_run, .group = cli_device_commands },
   { NULL },
 };
 /* clang-format on */

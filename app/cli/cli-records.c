@@ -121,24 +121,26 @@ cli_delete_check (Cli *cli)
   return CLI_EXIT_OK;
 }
 
-int
-cli_delete_run (Cli *cli)
+static int
+set_deleted (Cli *cli, gboolean (*op) (SpVault *, const char *, GError **))
 {
   g_autoptr (GError) error = NULL;
 
-  if (!sp_vault_delete (cli->vault, cli->args->pdata[1], &error))
+  if (!op (cli->vault, cli->args->pdata[1], &error))
     return cli_fail (error);
   return CLI_EXIT_OK;
 }
 
 int
+cli_delete_run (Cli *cli)
+{
+  return set_deleted (cli, sp_vault_delete);
+}
+
+int
 cli_undelete_run (Cli *cli)
 {
-  g_autoptr (GError) error = NULL;
-
-  if (!sp_vault_undelete (cli->vault, cli->args->pdata[1], &error))
-    return cli_fail (error);
-  return CLI_EXIT_OK;
+  return set_deleted (cli, sp_vault_undelete);
 }
 
 int

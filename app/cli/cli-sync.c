@@ -1,7 +1,7 @@
 /* supolka-cli: sync, workspace (create, invite, join, approve, status,
  * snapshot) and device (list, revoke). workspace and device are groups: their
- * sub-commands are rows of the same CliCommand kind, walked by
- * cli_run_command() once the options of the group are read.
+ * sub-commands are rows of the same CliCommand kind (the tables at the end),
+ * walked by cli_run_command() once the options of the group are read.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -374,58 +374,37 @@ device_revoke_run (Cli *cli)
 
 /* ---- The groups ---- */
 
-static const CliCommand workspace_commands[] = {
-  { .name = "create",
-    .usage = N_ ("usage: workspace create --relay URL"),
-    .check = workspace_create_check,
-    .open_vault = TRUE,
-    .run = workspace_create_run },
-  { .name = "invite",
-    .usage = N_ ("usage: workspace invite [--hours 1-168]"),
-    .check = workspace_invite_check,
-    .open_vault = TRUE,
-    .run = workspace_invite_run },
-  { .name = "join",
-    .usage = N_ ("usage: workspace join INVITE"),
-    .check = workspace_join_check,
-    .open_vault = TRUE,
-    .run = workspace_join_run },
-  { .name = "approve",
-    .usage = N_ ("usage: workspace approve CODE"),
-    .check = workspace_approve_check,
-    .open_vault = TRUE,
-    .run = workspace_approve_run },
-  { .name = "snapshot",
-    .usage = N_ ("usage: workspace snapshot [--prune]"),
-    .check = no_words_check,
-    .open_vault = TRUE,
-    .run = workspace_snapshot_run },
-  { .name = "status",
-    .usage = N_ ("usage: workspace status"),
-    .check = no_words_check,
-    .open_vault = TRUE,
-    .run = workspace_status_run },
+/* clang-format off */
+const CliCommand cli_workspace_commands[] = {
+  { .name = "create", .usage = N_ ("usage: workspace create --relay URL"),
+    .check = workspace_create_check, .open_vault = TRUE, .run = workspace_create_run },
+  { .name = "invite", .usage = N_ ("usage: workspace invite [--hours 1-168]"),
+    .check = workspace_invite_check, .open_vault = TRUE, .run = workspace_invite_run },
+  { .name = "join", .usage = N_ ("usage: workspace join INVITE"),
+    .check = workspace_join_check, .open_vault = TRUE, .run = workspace_join_run },
+  { .name = "approve", .usage = N_ ("usage: workspace approve CODE"),
+    .check = workspace_approve_check, .open_vault = TRUE, .run = workspace_approve_run },
+  { .name = "snapshot", .usage = N_ ("usage: workspace snapshot [--prune]"),
+    .check = no_words_check, .open_vault = TRUE, .run = workspace_snapshot_run },
+  { .name = "status", .usage = N_ ("usage: workspace status"),
+    .check = no_words_check, .open_vault = TRUE, .run = workspace_status_run },
   { NULL },
 };
 
-static const CliCommand device_commands[] = {
-  { .name = "list",
-    .usage = N_ ("usage: device list"),
-    .check = no_words_check,
-    .open_vault = TRUE,
-    .run = device_list_run },
-  { .name = "revoke",
-    .usage = N_ ("usage: device revoke DEVICE"),
-    .check = one_word_check,
-    .open_vault = TRUE,
-    .run = device_revoke_run },
+const CliCommand cli_device_commands[] = {
+  { .name = "list", .usage = N_ ("usage: device list"),
+    .check = no_words_check, .open_vault = TRUE, .run = device_list_run },
+  { .name = "revoke", .usage = N_ ("usage: device revoke DEVICE"),
+    .check = one_word_check, .open_vault = TRUE, .run = device_revoke_run },
   { NULL },
 };
+/* clang-format on */
 
-/* The group's options come first: "workspace bogus --x" says "unknown option".
- * An unknown sub-command gets the group row's usage. */
-static int
-run_group (Cli *cli, const CliCommand *table)
+/* workspace and device: the group's options come first ("workspace bogus --x"
+ * says "unknown option"), then the sub-command's row from the group's table;
+ * an unknown sub-command gets the group row's usage. */
+int
+cli_sync_group_run (Cli *cli)
 {
   const char *sub = cli->args->len > 1 ? cli->args->pdata[1] : "";
   const CliCommand *cmd;
@@ -433,20 +412,8 @@ run_group (Cli *cli, const CliCommand *table)
 
   if ((code = parse_sync_args (cli, 2)) != CLI_EXIT_OK)
     return code;
-  cmd = cli_find_command (table, sub);
+  cmd = cli_find_command (cli->cmd->group, sub);
   if (cmd == NULL)
     return cli_usage (cli);
   return cli_run_command (cli, cmd);
-}
-
-int
-cli_workspace_run (Cli *cli)
-{
-  return run_group (cli, workspace_commands);
-}
-
-int
-cli_device_run (Cli *cli)
-{
-  return run_group (cli, device_commands);
 }

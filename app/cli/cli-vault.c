@@ -127,11 +127,7 @@ cli_passwd_run (Cli *cli)
     profile = sp_vault_get_kdf_profile (cli->vault);
   if (!sp_vault_change_passphrase (cli->vault, pass, profile, &error))
     return cli_fail (error);
-  if (cli->json)
-    cli_json_print_ok ();
-  else
-    g_print (_ ("The passphrase was changed.\n"));
-  return CLI_EXIT_OK;
+  return cli_print_done (cli, _ ("The passphrase was changed.\n"));
 }
 
 int
@@ -141,11 +137,7 @@ cli_check_run (Cli *cli)
 
   if (!sp_vault_check (cli->vault, &error))
     return cli_fail (error);
-  if (cli->json)
-    cli_json_print_ok ();
-  else
-    g_print (_ ("The vault is intact.\n"));
-  return CLI_EXIT_OK;
+  return cli_print_done (cli, _ ("The vault is intact.\n"));
 }
 
 /* Pads to a width in characters, not bytes (Cyrillic is two bytes each). */
@@ -268,11 +260,7 @@ cli_panic_run (Cli *cli)
 
   if (!sp_vault_panic (cli->vault_dir, &error))
     return cli_fail (error);
-  if (cli->json)
-    cli_json_print_ok ();
-  else
-    g_print (_ ("The vault was destroyed.\n"));
-  return CLI_EXIT_OK;
+  return cli_print_done (cli, _ ("The vault was destroyed.\n"));
 }
 
 int
@@ -299,21 +287,14 @@ cli_set_duress_run (Cli *cli)
     {
       if (!sp_vault_clear_duress (cli->vault, &error))
         return cli_fail (error);
-      if (cli->json)
-        cli_json_print_ok ();
-      else
-        g_print (_ ("No duress passphrase is set now.\n"));
-      return CLI_EXIT_OK;
+      return cli_print_done (cli, _ ("No duress passphrase is set now.\n"));
     }
   duress = cli_read_new_passphrase (cli, _ ("Duress passphrase: "),
                                     _ ("Repeat the duress passphrase: "), &error);
   if (duress == NULL || !sp_vault_set_duress (cli->vault, duress, &error))
     return cli_fail (error);
-  if (cli->json)
-    cli_json_print_ok ();
-  else
-    g_print (_ ("The duress passphrase was set. Unlocking with it destroys this vault.\n"));
-  return CLI_EXIT_OK;
+  return cli_print_done (
+      cli, _ ("The duress passphrase was set. Unlocking with it destroys this vault.\n"));
 }
 
 int
@@ -343,14 +324,12 @@ cli_backup_run (Cli *cli)
   g_autoptr (GError) error = NULL;
   g_autoptr (SpSecret) pass = cli_read_new_passphrase (
       cli, _ ("Backup passphrase: "), _ ("Repeat the backup passphrase: "), &error);
+  g_autofree char *text = NULL;
 
   if (pass == NULL || !sp_vault_backup (cli->vault, cli->req.file, pass, cli->req.profile, &error))
     return cli_fail (error);
-  if (cli->json)
-    cli_json_print_ok ();
-  else
-    g_print (_ ("The backup was written to %s\n"), cli->req.file);
-  return CLI_EXIT_OK;
+  text = g_strdup_printf (_ ("The backup was written to %s\n"), cli->req.file);
+  return cli_print_done (cli, text);
 }
 
 /* restore FILE [--force] [--new-passphrase] [--kdf PROFILE] */
@@ -386,6 +365,7 @@ cli_restore_run (Cli *cli)
   g_autoptr (GError) error = NULL;
   g_autoptr (SpSecret) pass = NULL;
   g_autoptr (SpSecret) new_pass = NULL;
+  g_autofree char *text = NULL;
   gboolean force = FALSE, ask_new = FALSE;
   const char *file;
   int code;
@@ -412,9 +392,6 @@ cli_restore_run (Cli *cli)
     }
   if (!sp_vault_restore (file, pass, cli->vault_dir, new_pass, cli->req.profile, force, &error))
     return cli_fail (error);
-  if (cli->json)
-    cli_json_print_ok ();
-  else
-    g_print (_ ("The vault was restored in %s\n"), cli->vault_dir);
-  return CLI_EXIT_OK;
+  text = g_strdup_printf (_ ("The vault was restored in %s\n"), cli->vault_dir);
+  return cli_print_done (cli, text);
 }

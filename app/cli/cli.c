@@ -371,8 +371,12 @@ cli_json_print_fields (const CliJsonField *fields, gsize n)
   cli_json_print (b);
 }
 
-void
-cli_json_print_ok (void)
+int
+cli_print_done (Cli *cli, const char *text)
 {
-  cli_json_print_object (CLI_BOOL ("ok", TRUE));
+  if (cli->json)
+    cli_json_print_object (CLI_BOOL ("ok", TRUE));
+  else
+    g_print ("%s", text);
+  return CLI_EXIT_OK;
 }

@@ -83,7 +83,8 @@ typedef struct _CliCommand
   CliHandler check;    /* may be NULL; runs before the vault is opened */
   gboolean open_vault; /* ask the passphrase and open cli->vault before run */
   CliHandler run;
-  const char *const *flags; /* this command's options that take no value */
+  const char *const *flags;        /* this command's options that take no value */
+  const struct _CliCommand *group; /* a group's sub-commands (workspace, device) */
 } CliCommand;
 
 #define CLI_ARGS(min, max) .count_args = TRUE, .min_args = (min), .max_args = (max)
@@ -158,7 +159,8 @@ void cli_json_add_object (JsonBuilder *b, const CliJsonField *fields, gsize n);
 void cli_json_print_fields (const CliJsonField *fields, gsize n);
 /* Prints what @b built, pretty, and a line break. */
 void cli_json_print (JsonBuilder *b);
-void cli_json_print_ok (void);
+/* A command that did what it was asked: {"ok": true} with --json, else @text. */
+int cli_print_done (Cli *cli, const char *text);
 
 /* ---- The commands (one group a file) ---- */
 /* cli-records.c */
@@ -198,7 +200,8 @@ int cli_restore_run (Cli *cli);
 /* cli-sync.c */
 int cli_sync_check (Cli *cli);
 int cli_sync_run (Cli *cli);
-int cli_workspace_run (Cli *cli);
-int cli_device_run (Cli *cli);
+int cli_sync_group_run (Cli *cli);
+extern const CliCommand cli_workspace_commands[];
+extern const CliCommand cli_device_commands[];
 
 G_END_DECLS
