@@ -58,16 +58,6 @@ cli_conflicts_run (Cli *cli)
   return CLI_EXIT_OK;
 }
 
-int
-cli_resolve_check (Cli *cli)
-{
-  g_autofree char *bad = NULL;
-
-  if (!cli_collect_fields (cli, 2, &bad))
-    return cli_usage_error (_ ("resolve: expected --FIELD VALUE, got '%s'"), bad);
-  return CLI_EXIT_OK;
-}
-
 /* Keeps the given value for each field, ending its conflict everywhere once
  * synced, even when the value is already the one shown. */
 int

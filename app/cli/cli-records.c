@@ -60,20 +60,6 @@ print_records (Cli *cli, GPtrArray *records)
 }
 
 int
-cli_add_check (Cli *cli)
-{
-  g_autofree char *bad = NULL;
-  int code;
-
-  cli->req.kind = cli->args->pdata[1];
-  if ((code = cli_check_kind (cli->req.kind)) != CLI_EXIT_OK)
-    return code;
-  if (!cli_collect_fields (cli, 2, &bad))
-    return cli_usage_error (_ ("add: expected --FIELD VALUE, got '%s'"), bad);
-  return CLI_EXIT_OK;
-}
-
-int
 cli_add_run (Cli *cli)
 {
   g_autoptr (GError) error = NULL;
@@ -87,16 +73,6 @@ cli_add_run (Cli *cli)
     cli_json_print_object (CLI_STR ("id", id));
   else
     g_print ("%s\n", id);
-  return CLI_EXIT_OK;
-}
-
-int
-cli_edit_check (Cli *cli)
-{
-  g_autofree char *bad = NULL;
-
-  if (!cli_collect_fields (cli, 2, &bad))
-    return cli_usage_error (_ ("edit: expected --FIELD VALUE, got '%s'"), bad);
   return CLI_EXIT_OK;
 }
 
@@ -121,26 +97,16 @@ cli_delete_check (Cli *cli)
   return CLI_EXIT_OK;
 }
 
-static int
-set_deleted (Cli *cli, gboolean (*op) (SpVault *, const char *, GError **))
-{
-  g_autoptr (GError) error = NULL;
-
-  if (!op (cli->vault, cli->args->pdata[1], &error))
-    return cli_fail (error);
-  return CLI_EXIT_OK;
-}
-
+/* delete and undelete */
 int
 cli_delete_run (Cli *cli)
 {
-  return set_deleted (cli, sp_vault_delete);
-}
+  g_autoptr (GError) error = NULL;
+  gboolean undelete = g_str_equal (cli->cmd->name, "undelete");
 
-int
-cli_undelete_run (Cli *cli)
-{
-  return set_deleted (cli, sp_vault_undelete);
+  if (!(undelete ? sp_vault_undelete : sp_vault_delete) (cli->vault, cli->args->pdata[1], &error))
+    return cli_fail (error);
+  return CLI_EXIT_OK;
 }
 
 int
@@ -227,9 +193,11 @@ list_option (Cli *cli, gboolean search, const char *a, const char *v)
   return CLI_EXIT_OK;
 }
 
-static int
-list_check (Cli *cli, gboolean search)
+/* list and search */
+int
+cli_list_check (Cli *cli)
 {
+  gboolean search = g_str_equal (cli->cmd->name, "search");
   int code;
 
   if (search)
@@ -257,18 +225,6 @@ list_check (Cli *cli, gboolean search)
         return code;
     }
   return CLI_EXIT_OK;
-}
-
-int
-cli_list_check (Cli *cli)
-{
-  return list_check (cli, FALSE);
-}
-
-int
-cli_search_check (Cli *cli)
-{
-  return list_check (cli, TRUE);
 }
 
 /* list and search */

@@ -141,8 +141,8 @@ cli_check_kind (const char *kind)
 /* Collects "--field value" / "--field=value" pairs from argument @start on
  * into cli->req.values; field dashes become underscores. Returns FALSE on a
  * dangling option, which @bad then names. */
-gboolean
-cli_collect_fields (Cli *cli, guint start, char **bad)
+static gboolean
+collect_fields (Cli *cli, guint start, char **bad)
 {
   GPtrArray *args = cli->args;
 
@@ -180,6 +180,30 @@ cli_collect_fields (Cli *cli, guint start, char **bad)
       g_array_append_val (cli->req.values, fv);
     }
   return TRUE;
+}
+
+/* add KIND, edit ID and resolve ID, each followed by --FIELD VALUE pairs. */
+int
+cli_field_values_check (Cli *cli)
+{
+  const char *name = cli->cmd->name;
+  g_autofree char *bad = NULL;
+  int code;
+
+  if (g_str_equal (name, "add"))
+    {
+      cli->req.kind = cli->args->pdata[1];
+      if ((code = cli_check_kind (cli->req.kind)) != CLI_EXIT_OK)
+        return code;
+    }
+  if (collect_fields (cli, 2, &bad))
+    return CLI_EXIT_OK;
+  /* one message per command, as the catalogues have them */
+  if (g_str_equal (name, "add"))
+    return cli_usage_error (_ ("add: expected --FIELD VALUE, got '%s'"), bad);
+  if (g_str_equal (name, "edit"))
+    return cli_usage_error (_ ("edit: expected --FIELD VALUE, got '%s'"), bad);
+  return cli_usage_error (_ ("resolve: expected --FIELD VALUE, got '%s'"), bad);
 }
 
 /* ---- Passphrases ---- */

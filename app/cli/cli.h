@@ -106,7 +106,8 @@ int cli_exit_code_for (const GError *error);
 int cli_check_kind (const char *kind);
 
 /* ---- Arguments and passphrases ---- */
-gboolean cli_collect_fields (Cli *cli, guint start, char **bad);
+/* add, edit, resolve: the --FIELD VALUE pairs into cli->req.values. */
+int cli_field_values_check (Cli *cli);
 SpSecret *cli_read_passphrase (Cli *cli, const char *prompt, GError **error);
 SpSecret *cli_read_new_passphrase (Cli *cli, const char *prompt, const char *again_prompt,
                                    GError **error);
@@ -164,16 +165,12 @@ int cli_print_done (Cli *cli, const char *text);
 
 /* ---- The commands (one group a file) ---- */
 /* cli-records.c */
-int cli_add_check (Cli *cli);
 int cli_add_run (Cli *cli);
-int cli_edit_check (Cli *cli);
 int cli_edit_run (Cli *cli);
 int cli_delete_check (Cli *cli);
 int cli_delete_run (Cli *cli);
-int cli_undelete_run (Cli *cli);
 int cli_show_run (Cli *cli);
 int cli_list_check (Cli *cli);
-int cli_search_check (Cli *cli);
 int cli_list_run (Cli *cli);
 int cli_fields_run (Cli *cli);
 /* cli-csv.c */
@@ -183,7 +180,6 @@ int cli_export_check (Cli *cli);
 int cli_export_run (Cli *cli);
 /* cli-conflicts.c */
 int cli_conflicts_run (Cli *cli);
-int cli_resolve_check (Cli *cli);
 int cli_resolve_run (Cli *cli);
 /* cli-vault.c */
 int cli_init_run (Cli *cli);
