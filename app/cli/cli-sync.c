@@ -158,10 +158,9 @@ workspace_invite_check (Cli *cli)
   CliSyncArgs *a = &cli->req.sync;
   guint64 hours = 48; /* sync rule: see H1 */
 
+  /* sync rule: see H1 */
   if (a->words->len
-      || (a->hours
-          && !g_ascii_string_to_unsigned (a->hours, 10, 1, 168, &hours,
-                                          NULL))) /* sync rule: see H1 */
+      || (a->hours && !g_ascii_string_to_unsigned (a->hours, 10, 1, 168, &hours, NULL)))
     return cli_usage (cli);
   a->invite_hours = (guint)hours;
   return CLI_EXIT_OK;
@@ -225,14 +224,12 @@ static int
 workspace_approve_check (Cli *cli)
 {
   GPtrArray *words = cli->req.sync.words;
-  GString *s = g_string_new (NULL);
+  GString *s;
   guint digits = 0;
 
   if (words->len < 1)
-    {
-      g_string_free (s, TRUE);
-      return cli_usage (cli);
-    }
+    return cli_usage (cli);
+  s = g_string_new (NULL);
   for (guint i = 0; i < words->len; i++)
     g_string_append (s, words->pdata[i]);
   cli->req.text = g_string_free (s, FALSE);
