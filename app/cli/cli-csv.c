@@ -1,0 +1,152 @@
+/* supolka-cli: import-csv, export-csv.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+static gboolean
+read_file_bounded (const char *path, char **data, gsize *len, GError **error)
+{
+  struct stat st;
+
+  if (g_stat (path, &st) == 0 && st.st_size > 64 * 1024 * 1024)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("%s is larger than 64 MiB"),
+                   path);
+      return FALSE;
+    }
+  if (!g_file_get_contents (path, data, len, error))
+    {
+      g_autoptr (GError) e = NULL;
+      g_propagate_error (&e, *error ? g_steal_pointer (error) : NULL);
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND, "%s", e ? e->message : path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The file is read before the passphrase is asked: a wrong path costs no KDF. */
+int
+cli_import_check (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  int code;
+
+  if (cli->args->len == 4)
+    {
+      if (!g_str_equal (cli->args->pdata[3], "--dry-run"))
+        return cli_usage_error (_ ("unexpected argument '%s'"), (const char *)cli->args->pdata[3]);
+      cli->req.flag = TRUE;
+    }
+  cli->req.kind = cli->args->pdata[1];
+  cli->req.file = cli->args->pdata[2];
+  if ((code = cli_check_kind (cli->req.kind)) != CLI_EXIT_OK)
+    return code;
+  if (!read_file_bounded (cli->req.file, &cli->req.data, &cli->req.len, &error))
+    return cli_fail (error);
+  return CLI_EXIT_OK;
+}
+
+static void
+print_report_json (const SpImportReport *report, gboolean ok, gboolean dry_run)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  cli_json_members (b, CLI_BOOL ("ok", ok), CLI_BOOL ("dry_run", dry_run),
+                    CLI_INT ("rows", report->rows),
+                    CLI_INT (dry_run ? "would_import" : "imported", report->imported),
+                    CLI_STR ("encoding", report->encoding ? report->encoding : ""));
+  json_builder_set_member_name (b, "errors");
+  json_builder_begin_array (b);
+  for (guint i = 0; report->errors && i < report->errors->len; i++)
+    {
+      const SpImportError *e = report->errors->pdata[i];
+
+      cli_json_object (b, CLI_INT ("line", e->line), CLI_STR ("field", e->field ? e->field : ""),
+                       CLI_STR ("value", e->value ? e->value : ""),
+                       CLI_STR ("message", e->message ? e->message : ""));
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  cli_json_print (b);
+}
+
+static void
+print_report_text (const SpImportReport *report, gboolean ok, gboolean dry_run)
+{
+  for (guint i = 0; report->errors && i < report->errors->len; i++)
+    {
+      const SpImportError *e = report->errors->pdata[i];
+      g_autofree char *message = cli_safe (e->message, TRUE);
+      g_printerr (_ ("line %u: %s\n"), e->line, message);
+    }
+  if (ok && dry_run)
+    g_print (ngettext ("Dry run: %u row would be imported; nothing was written.\n",
+                       "Dry run: %u rows would be imported; nothing was written.\n",
+                       report->imported),
+             report->imported);
+  else if (ok)
+    g_print (ngettext ("Imported %u row.\n", "Imported %u rows.\n", report->imported),
+             report->imported);
+}
+
+int
+cli_import_run (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpImportReport) report = NULL;
+  gboolean dry_run = cli->req.flag;
+  gboolean ok = sp_vault_import_csv (cli->vault, cli->req.kind, cli->req.data, cli->req.len,
+                                     dry_run, &report, &error);
+
+  if (cli->json && report)
+    print_report_json (report, ok, dry_run);
+  else if (report)
+    print_report_text (report, ok, dry_run);
+  if (!ok && report && report->errors && report->errors->len > 0
+      && g_str_has_suffix (
+          error->message,
+          ((SpImportError *)report->errors->pdata[report->errors->len - 1])->message))
+    return cli_exit_code_for (error); /* the report above already said it */
+  if (!ok)
+    return cli_fail (error);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_export_check (Cli *cli)
+{
+  cli->req.kind = cli->args->pdata[1];
+  cli->req.file = cli->args->pdata[2];
+  return cli_check_kind (cli->req.kind);
+}
+
+int
+cli_export_run (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) csv = sp_vault_export_csv (cli->vault, cli->req.kind, &error);
+  const char *path = cli->req.file;
+  gsize len;
+  const char *data;
+
+  if (csv == NULL)
+    return cli_fail (error);
+  data = g_bytes_get_data (csv, &len);
+  if (g_str_equal (path, "-"))
+    {
+      if (fwrite (data, 1, len, stdout) != len)
+        return CLI_EXIT_USAGE;
+      return CLI_EXIT_OK;
+    }
+  if (!g_file_set_contents_full (path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 &error))
+    return cli_fail (error);
+  g_printerr (_ ("Warning: %s is not encrypted. Keep it only as long as you need it.\n"), path);
+  return CLI_EXIT_OK;
+}

@@ -1,0 +1,274 @@
+/* supolka-cli: add, edit, delete, undelete, show, list, search, fields.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+
+#include "cli.h"
+
+static void
+add_record_json (JsonBuilder *b, const SpRecord *r)
+{
+  const SpKindInfo *kind = sp_kind_lookup (sp_record_get_kind (r));
+
+  json_builder_begin_object (b);
+  cli_json_members (
+      b, CLI_STR ("id", sp_record_get_id (r)), CLI_STR ("kind", sp_record_get_kind (r)),
+      CLI_STR ("title", sp_record_get_title (r)), CLI_STR ("created", sp_record_get_created (r)),
+      CLI_BOOL ("deleted", sp_record_is_deleted (r)),
+      CLI_BOOL ("conflicts", sp_record_has_conflicts (r)));
+  json_builder_set_member_name (b, "fields");
+  json_builder_begin_object (b);
+  for (guint i = 0; kind && i < kind->n_fields; i++)
+    {
+      const char *name = kind->fields[i].name;
+      const char *v = sp_record_get (r, name);
+
+      if (v == NULL)
+        continue;
+      if (kind->fields[i].type == SP_FIELD_INT)
+        cli_json_members (b, CLI_INT (name, g_ascii_strtoll (v, NULL, 10)));
+      else
+        cli_json_members (b, CLI_STR (name, v));
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+}
+
+static void
+print_records (Cli *cli, GPtrArray *records)
+{
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_array (b);
+      for (guint i = 0; i < records->len; i++)
+        add_record_json (b, records->pdata[i]);
+      json_builder_end_array (b);
+      cli_json_print (b);
+      return;
+    }
+  for (guint i = 0; i < records->len; i++)
+    {
+      const SpRecord *r = records->pdata[i];
+      g_autofree char *title = cli_safe (sp_record_get_title (r), TRUE);
+      g_print ("%s  %-13s %s%s%s\n", sp_record_get_id (r), sp_record_get_kind (r), title,
+               sp_record_has_conflicts (r) ? _ ("  [conflict]") : "",
+               sp_record_is_deleted (r) ? _ ("  [deleted]") : "");
+    }
+}
+
+int
+cli_add_run (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  GArray *values = cli->req.values;
+  g_autofree char *id = sp_vault_insert (cli->vault, cli->req.kind, (SpFieldValue *)values->data,
+                                         values->len, &error);
+
+  if (id == NULL)
+    return cli_fail (error);
+  if (cli->json)
+    cli_json_print_object (CLI_STR ("id", id));
+  else
+    g_print ("%s\n", id);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_edit_run (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  GArray *values = cli->req.values;
+
+  if (!sp_vault_update (cli->vault, cli->args->pdata[1], (SpFieldValue *)values->data, values->len,
+                        &error))
+    return cli_fail (error);
+  return CLI_EXIT_OK;
+}
+
+/* delete and undelete */
+int
+cli_delete_check (Cli *cli)
+{
+  if (cli->args->len != 2)
+    return cli_usage_error (_ ("%s: give exactly one id"), (const char *)cli->args->pdata[0]);
+  return CLI_EXIT_OK;
+}
+
+/* delete and undelete */
+int
+cli_delete_run (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean undelete = g_str_equal (cli->cmd->name, "undelete");
+
+  if (!(undelete ? sp_vault_undelete : sp_vault_delete) (cli->vault, cli->args->pdata[1], &error))
+    return cli_fail (error);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_show_run (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpRecord) r = sp_vault_get (cli->vault, cli->args->pdata[1], &error);
+  g_autoptr (GPtrArray) conflicts = NULL;
+  const SpKindInfo *kind;
+
+  if (r == NULL)
+    return cli_fail (error);
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+
+      add_record_json (b, r);
+      cli_json_print (b);
+      return CLI_EXIT_OK;
+    }
+  kind = sp_kind_lookup (sp_record_get_kind (r));
+  g_print ("%-22s %s\n", "id", sp_record_get_id (r));
+  g_print ("%-22s %s\n", "record", sp_record_get_kind (r));
+  g_print ("%-22s %s\n", "created", sp_record_get_created (r));
+  if (sp_record_is_deleted (r))
+    g_print ("%-22s %s\n", "deleted", _ ("yes"));
+  for (guint i = 0; kind && i < kind->n_fields; i++)
+    {
+      const char *v = sp_record_get (r, kind->fields[i].name);
+      if (v)
+        {
+          g_autofree char *text = cli_safe (v, FALSE);
+          g_print ("%-22s %s\n", kind->fields[i].name, text);
+        }
+    }
+  conflicts = sp_vault_conflicts (cli->vault, sp_record_get_id (r), &error);
+  for (guint i = 0; conflicts && i < conflicts->len; i++)
+    {
+      const SpConflict *c = conflicts->pdata[i];
+      g_autofree char *other = cli_safe (c->other_value, TRUE);
+      g_print (_ ("conflict: %s also had \"%s\" (from device %.8s)\n"), c->field, other,
+               c->other_device);
+    }
+  return CLI_EXIT_OK;
+}
+
+/* Codes are lowercase ASCII; "--region Gomel" means gomel. */
+static const char *
+lowered (Cli *cli, const char *v)
+{
+  char *s = g_ascii_strdown (v, -1);
+
+  g_ptr_array_add (cli->req.owned, s);
+  return s;
+}
+
+/* One option of list (or search) and its value @v. */
+static int
+list_option (Cli *cli, gboolean search, const char *a, const char *v)
+{
+  SpFilter *filter = &cli->req.filter;
+
+  if (g_str_equal (a, "--region") && !search)
+    filter->region = lowered (cli, v);
+  else if (g_str_equal (a, "--status") && !search)
+    filter->status = lowered (cli, v);
+  else if (g_str_equal (a, "--tag") && !search)
+    filter->tag = v;
+  else if (g_str_equal (a, "--kind") && search)
+    cli->req.kind = v;
+  else if (g_str_equal (a, "--kind"))
+    filter->kind = lowered (cli, v);
+  else if (g_str_equal (a, "--search") && !search)
+    filter->search = v;
+  else if (g_str_equal (a, "--limit"))
+    {
+      guint64 n;
+      if (!g_ascii_string_to_unsigned (v, 10, 1, G_MAXUINT, &n, NULL))
+        return cli_usage_error (_ ("--limit takes a positive number"));
+      filter->limit = (guint)n;
+    }
+  else
+    return cli_usage_error (_ ("unexpected argument '%s'"), a);
+  return CLI_EXIT_OK;
+}
+
+/* list and search */
+int
+cli_list_check (Cli *cli)
+{
+  gboolean search = g_str_equal (cli->cmd->name, "search");
+  int code;
+
+  if (search)
+    cli->req.filter.search = cli->args->pdata[1];
+  else
+    {
+      cli->req.kind = cli->args->pdata[1];
+      if ((code = cli_check_kind (cli->req.kind)) != CLI_EXIT_OK)
+        return code;
+    }
+  for (guint i = 2; i < cli->args->len; i++)
+    {
+      const char *a = cli->args->pdata[i];
+      const char *v = i + 1 < cli->args->len ? cli->args->pdata[i + 1] : NULL;
+
+      if (g_str_equal (a, "--deleted"))
+        {
+          cli->req.filter.include_deleted = TRUE;
+          continue;
+        }
+      if (v == NULL)
+        return cli_usage_error (_ ("'%s' needs a value"), a);
+      i++;
+      if ((code = list_option (cli, search, a, v)) != CLI_EXIT_OK)
+        return code;
+    }
+  return CLI_EXIT_OK;
+}
+
+/* list and search */
+int
+cli_list_run (Cli *cli)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) records
+      = sp_vault_list (cli->vault, cli->req.kind, &cli->req.filter, &error);
+
+  if (records == NULL)
+    return cli_fail (error);
+  print_records (cli, records);
+  return CLI_EXIT_OK;
+}
+
+static const char *
+field_type_name (SpFieldType t)
+{
+  static const char *const names[] = { "text",    "long_text", "enum",  "date",  "int", "tags",
+                                       "regions", "ref",       "email", "phone", "url" };
+  return (guint)t < G_N_ELEMENTS (names) ? names[t] : "?";
+}
+
+int
+cli_fields_run (Cli *cli)
+{
+  const SpKindInfo *const *kinds = sp_kinds ();
+  int code;
+
+  if (cli->args->len == 2 && (code = cli_check_kind (cli->args->pdata[1])) != CLI_EXIT_OK)
+    return code;
+  for (guint k = 0; kinds[k]; k++)
+    {
+      if (cli->args->len > 1 && !g_str_equal (cli->args->pdata[1], kinds[k]->name))
+        continue;
+      g_print ("%s\n", kinds[k]->name);
+      for (guint i = 0; i < kinds[k]->n_fields; i++)
+        {
+          const SpFieldInfo *f = &kinds[k]->fields[i];
+          g_autofree char *values = f->values ? g_strjoinv ("|", (char **)f->values) : NULL;
+          g_print ("  --%-22s %s%s%s%s\n", f->name, field_type_name (f->type), values ? " " : "",
+                   values ? values : "", f->required ? _ (" (required)") : "");
+        }
+    }
+  return CLI_EXIT_OK;
+}
