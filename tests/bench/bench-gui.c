@@ -28,12 +28,16 @@
 #include "bench.h"
 
 #define BATCH 1000
-#define CACHE_VERSION 1 /* bump when the generator or the schema changes */
+#define CACHE_VERSION 1 /* bump when the generator changes */
 
+/* Keyed by the schema version too: a build with another schema (a clone of an
+ * older or newer tree on the same machine) must never open, migrate or refuse
+ * this build's cached vault. */
 static char *
 cache_dir (guint size)
 {
-  return g_strdup_printf ("%s/supolka-bench-gui-v%d-%u", g_get_tmp_dir (), CACHE_VERSION, size);
+  return g_strdup_printf ("%s/supolka-bench-gui-v%d-s%d-%u", g_get_tmp_dir (), CACHE_VERSION,
+                          sp_vault_schema_version_latest (), size);
 }
 
 static gboolean
