@@ -1149,6 +1149,7 @@ write_cb (SpCsvRow *row, gpointer user_data, GError **error)
     {
       /* The first reading passed it: the vault refused it (a reference to a
        * missing record). The transaction may not be usable any more. */
+      ic->quiet = FALSE;
       report_add (ic, row->line, NULL, NULL,
                   row_error ? row_error->message : _ ("The vault refused the row"));
       ic->n_bad++;
