@@ -645,25 +645,28 @@ cmd_list (Cli *cli, gboolean search)
   return EXIT_OK;
 }
 
-static gboolean
-read_file_bounded (const char *path, char **data, gsize *len, GError **error)
+/* Opened before the passphrase is asked; read by the import as a stream. */
+static GFileInputStream *
+open_file_bounded (const char *path, GError **error)
 {
+  g_autoptr (GFile) file = g_file_new_for_commandline_arg (path);
+  g_autoptr (GFileInputStream) in = NULL;
+  g_autoptr (GError) e = NULL;
   struct stat st;
 
-  if (g_stat (path, &st) == 0 && st.st_size > 64 * 1024 * 1024)
+  if (g_stat (path, &st) == 0 && st.st_size > SP_CSV_MAX_BYTES)
     {
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("%s is larger than 64 MiB"),
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("%s is larger than 1 GiB"),
                    path);
-      return FALSE;
+      return NULL;
     }
-  if (!g_file_get_contents (path, data, len, error))
+  in = g_file_read (file, NULL, &e);
+  if (in == NULL)
     {
-      g_autoptr (GError) e = NULL;
-      g_propagate_error (&e, *error ? g_steal_pointer (error) : NULL);
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND, "%s", e ? e->message : path);
-      return FALSE;
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND, "%s", e->message);
+      return NULL;
     }
-  return TRUE;
+  return g_steal_pointer (&in);
 }
 
 static int
@@ -672,18 +675,26 @@ cmd_import (Cli *cli)
   g_autoptr (GError) error = NULL;
   g_autoptr (SpVault) vault = NULL;
   g_autoptr (SpImportReport) report = NULL;
-  g_autofree char *data = NULL;
-  gsize len = 0;
+  g_autoptr (GFileInputStream) in = NULL;
+  SpCsvEncoding encoding = SP_CSV_ENCODING_AUTO;
   gboolean dry_run = FALSE, ok;
   const char *kind, *path;
 
-  if (cli->args->len < 3 || cli->args->len > 4)
+  if (cli->args->len < 3)
     return usage_error (_ ("import-csv: give a kind and a file"));
-  if (cli->args->len == 4)
+  for (guint i = 3; i < cli->args->len; i++)
     {
-      if (!g_str_equal (cli->args->pdata[3], "--dry-run"))
-        return usage_error (_ ("unexpected argument '%s'"), (const char *)cli->args->pdata[3]);
-      dry_run = TRUE;
+      const char *a = cli->args->pdata[i];
+
+      if (g_str_equal (a, "--dry-run"))
+        dry_run = TRUE;
+      else if (g_str_equal (a, "--encoding") && i + 1 < cli->args->len)
+        {
+          if (!sp_csv_encoding_from_string (cli->args->pdata[++i], &encoding))
+            return usage_error (_ ("--encoding takes utf-8, utf-16 or windows-1251"));
+        }
+      else
+        return usage_error (_ ("unexpected argument '%s'"), a);
     }
   kind = cli->args->pdata[1];
   path = cli->args->pdata[2];
@@ -692,12 +703,14 @@ cmd_import (Cli *cli)
       g_printerr (_ ("supolka-cli: unknown kind of record: %s\n"), kind);
       return EXIT_INVALID;
     }
-  if (!read_file_bounded (path, &data, &len, &error))
+  in = open_file_bounded (path, &error);
+  if (in == NULL)
     return fail (error);
   vault = open_vault (cli, &error);
   if (vault == NULL)
     return fail (error);
-  ok = sp_vault_import_csv (vault, kind, data, len, dry_run, &report, &error);
+  ok = sp_vault_import_csv_stream (vault, kind, G_INPUT_STREAM (in), encoding, dry_run, &report,
+                                   &error);
 
   if (cli->json && report)
     {
@@ -743,6 +756,10 @@ cmd_import (Cli *cli)
           g_autofree char *message = safe (e->message, TRUE);
           g_printerr (_ ("line %u: %s\n"), e->line, message);
         }
+      if (ok)
+        g_print (_ ("Encoding: %s\n"), report->encoding);
+      else if (report->encoding && *report->encoding)
+        g_printerr (_ ("Encoding: %s\n"), report->encoding);
       if (ok && dry_run)
         g_print (ngettext ("Dry run: %u row would be imported; nothing was written.\n",
                            "Dry run: %u rows would be imported; nothing was written.\n",
