@@ -645,6 +645,27 @@ cmd_list (Cli *cli, gboolean search)
   return EXIT_OK;
 }
 
+/* import-csv's options after FILE: --dry-run, --encoding ENC. */
+static int
+import_options (Cli *cli, gboolean *dry_run, SpCsvEncoding *encoding)
+{
+  for (guint i = 3; i < cli->args->len; i++)
+    {
+      const char *a = cli->args->pdata[i];
+
+      if (g_str_equal (a, "--dry-run"))
+        *dry_run = TRUE;
+      else if (g_str_equal (a, "--encoding") && i + 1 < cli->args->len)
+        {
+          if (!sp_csv_encoding_from_string (cli->args->pdata[++i], encoding))
+            return usage_error (_ ("--encoding takes utf-8, utf-16 or windows-1251"));
+        }
+      else
+        return usage_error (_ ("unexpected argument '%s'"), a);
+    }
+  return EXIT_OK;
+}
+
 /* Opened before the passphrase is asked; read by the import as a stream. */
 static GFileInputStream *
 open_file_bounded (const char *path, GError **error)
@@ -678,24 +699,13 @@ cmd_import (Cli *cli)
   g_autoptr (GFileInputStream) in = NULL;
   SpCsvEncoding encoding = SP_CSV_ENCODING_AUTO;
   gboolean dry_run = FALSE, ok;
+  int rc;
   const char *kind, *path;
 
   if (cli->args->len < 3)
     return usage_error (_ ("import-csv: give a kind and a file"));
-  for (guint i = 3; i < cli->args->len; i++)
-    {
-      const char *a = cli->args->pdata[i];
-
-      if (g_str_equal (a, "--dry-run"))
-        dry_run = TRUE;
-      else if (g_str_equal (a, "--encoding") && i + 1 < cli->args->len)
-        {
-          if (!sp_csv_encoding_from_string (cli->args->pdata[++i], &encoding))
-            return usage_error (_ ("--encoding takes utf-8, utf-16 or windows-1251"));
-        }
-      else
-        return usage_error (_ ("unexpected argument '%s'"), a);
-    }
+  if ((rc = import_options (cli, &dry_run, &encoding)) != EXIT_OK)
+    return rc;
   kind = cli->args->pdata[1];
   path = cli->args->pdata[2];
   if (sp_kind_lookup (kind) == NULL)
