@@ -10,7 +10,6 @@
  * after the commit and before the vault is closed: the WAL is not truncated
  * after its checkpoint, so its size then is its high-water mark. */
 #include <glib/gstdio.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "bench.h"
@@ -29,31 +28,6 @@ typedef struct
   double db_mib, wal_mib;
   guint rows;
 } Run;
-
-static gint64
-status_kib (const char *name)
-{
-  g_autofree char *text = NULL;
-  g_autofree char *key = g_strdup_printf ("\n%s:", name);
-  const char *p;
-
-  if (!g_file_get_contents ("/proc/self/status", &text, NULL, NULL)
-      || (p = strstr (text, key)) == NULL)
-    return -1;
-  return g_ascii_strtoll (p + strlen (key), NULL, 10);
-}
-
-/* "5": the peak RSS becomes the current RSS (Linux ≥ 4.0, proc(5)). */
-static void
-reset_hwm (void)
-{
-  FILE *f = fopen ("/proc/self/clear_refs", "w");
-
-  if (f == NULL)
-    return;
-  fputs ("5", f);
-  fclose (f);
-}
 
 static double
 mib_of (const char *dir, const char *name)
@@ -105,12 +79,12 @@ parse_only (const char *path, Run *run, GError **error)
 
   if (in == NULL)
     return FALSE;
-  reset_hwm ();
+  bench_reset_hwm ();
   t0 = bench_now ();
   if (!sp_csv_read (in, &info, count_row, &rows, error))
     return FALSE;
   run->seconds = bench_now () - t0;
-  run->peak_mib = status_kib ("VmHWM") / 1024.0;
+  run->peak_mib = bench_status_kib ("VmHWM") / 1024.0;
   run->rows = rows - 1;
   return TRUE;
 }
@@ -135,12 +109,12 @@ import_into (Bench *b, const char *path, gboolean encrypted, Run *run, GError **
   ok = in != NULL;
   if (ok)
     {
-      reset_hwm ();
+      bench_reset_hwm ();
       t0 = bench_now ();
       ok = sp_vault_import_csv_stream (vault, "org", in, SP_CSV_ENCODING_AUTO, FALSE, &report,
                                        error);
       run->seconds = bench_now () - t0;
-      run->peak_mib = status_kib ("VmHWM") / 1024.0;
+      run->peak_mib = bench_status_kib ("VmHWM") / 1024.0;
       run->rows = report ? report->imported : 0;
       run->db_mib = mib_of (dir, "vault.db");
       run->wal_mib = mib_of (dir, "vault.db-wal");

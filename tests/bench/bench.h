@@ -68,6 +68,12 @@ double bench_now (void);
  * nearest rank. NAN for an empty array. */
 double bench_quantile (GArray *values, double q);
 
+/* bench-proc.c: a field of /proc/self/status in KiB ("VmHWM", "VmRSS"), -1
+ * if absent; and "5" to /proc/self/clear_refs, which resets VmHWM to the
+ * current RSS (Linux ≥ 4.0). */
+gint64 bench_status_kib (const char *name);
+gboolean bench_reset_hwm (void);
+
 /* ---- Benchmarks (one function each) ---- */
 
 void bench_vault (Bench *b);  /* store, search, unlock, at each size */
