@@ -422,36 +422,43 @@ sp_csv_sniff_init (SpCsvSniff *s)
   sp_csv_decoder_init (&s->pos, SP_CSV_ENCODING_UTF8, FALSE);
 }
 
-void
-sp_csv_sniff_feed (SpCsvSniff *s, const guint8 *in, gsize len)
+/* One byte as UTF-8: counts sequences of two bytes or more, and bad bytes. */
+static void
+sniff_utf8 (SpCsvSniff *s, guint8 b)
 {
-  for (gsize i = 0; i < len; i++)
+  for (;;)
     {
       gunichar c = 0;
-      Step step;
+      Step step = utf8_step (&s->pos.utf8, b, &c);
 
-      sniff_cp1251 (s, in[i]);
-      step = utf8_step (&s->pos.utf8, in[i], &c);
+      if (step == STEP_MORE)
+        return;
       if (step == STEP_CHAR)
         {
           if (c >= 0x80)
             s->utf8_multi++;
           advance (&s->pos, c);
+          return;
         }
-      else if (step == STEP_BAD)
+      if (s->utf8_bad++ == 0)
         {
-          if (s->utf8_bad++ == 0)
-            {
-              s->bad_line = s->pos.line;
-              s->bad_column = s->pos.column;
-            }
-          /* Count the bad byte as one character of the line, then read the
-           * byte that broke the sequence again as a start. */
-          advance (&s->pos, 0xFFFD);
-          if (s->pos.utf8.refeed)
-            i--;
-          s->pos.utf8.refeed = FALSE;
+          s->bad_line = s->pos.line;
+          s->bad_column = s->pos.column;
         }
+      advance (&s->pos, 0xFFFD); /* the bad lead byte takes one column */
+      if (!s->pos.utf8.refeed)
+        return;
+      s->pos.utf8.refeed = FALSE; /* b broke the sequence: read it as a start */
+    }
+}
+
+void
+sp_csv_sniff_feed (SpCsvSniff *s, const guint8 *in, gsize len)
+{
+  for (gsize i = 0; i < len; i++)
+    {
+      sniff_cp1251 (s, in[i]);
+      sniff_utf8 (s, in[i]);
     }
 }
 
