@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sp-csv.c — CSV import and export.
  *
- * Reading: the bytes are decoded to UTF-8 (BOM-less UTF-8, UTF-8 with BOM,
- * Windows-1251, UTF-16 with BOM), the delimiter is guessed from the header
- * line, and libcsv splits fields. libcsv reports neither lines nor positions,
- * so the text is fed to it one physical line at a time (and in pieces of at
- * most 64 KiB): that is how each row learns the line it starts on, and how an
- * oversized cell is stopped before it is buffered whole.
+ * Reading streams: the file is read in pieces of 64 KiB, decoded to UTF-8
+ * (sp-csv-decode.c: a BOM, else the encoding named, else UTF-8, else
+ * Windows-1251 only if the text reads as Belarusian or Russian), the
+ * delimiter is chosen from the header line, and libcsv splits fields. libcsv
+ * reports neither lines nor positions, so the text is fed to it one physical
+ * line at a time (and in pieces of at most 64 KiB): that is how each row
+ * learns the line it starts on, and how an oversized cell is stopped before it
+ * is buffered whole. Each row goes to a callback; nothing is kept.
  *
- * Importing is all or nothing: every cell of every row is checked first and
- * every problem is listed; the rows that passed are then written inside one
- * transaction, which is committed only when nothing at all failed.
+ * Importing is all or nothing, in one transaction and two readings of the
+ * file: the first checks every cell of every row and lists every problem
+ * (ids are kept, 16 bytes each, to find one used twice); the second writes
+ * the rows that passed, bringing the full-text index up to date every 1,000
+ * rows, so memory stays flat whatever the file's size. The transaction is
+ * committed only when nothing at all failed and the file read the same both
+ * times (BLAKE2b of its bytes).
  *
  * SpImportReport as filled here:
  *   rows      data rows read (rows whose cells are all empty are skipped and
@@ -20,8 +26,10 @@
  *   errors    SpImportError: line where the row starts; field is the column's
  *             field name ("id" for the id column) or NULL when the problem is
  *             the whole row (the vault refused it, stray cells); value is the
- *             cell as read, or NULL. At most 10,000 are listed;
- *   encoding  "UTF-8", "UTF-16" or "WINDOWS-1251".
+ *             cell as read, or NULL. At most 10,000 (and 16 MiB of text) are
+ *             listed, in line order;
+ *   encoding  "UTF-8", "UTF-16" or "WINDOWS-1251"; "" if the file was refused
+ *             before its encoding was settled.
  */
 #include <csv.h>
 #include <sodium.h>
