@@ -670,7 +670,7 @@ import_options (Cli *cli, gboolean *dry_run, SpCsvEncoding *encoding)
 static GFileInputStream *
 open_file_bounded (const char *path, GError **error)
 {
-  g_autoptr (GFile) file = g_file_new_for_commandline_arg (path);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GFileInputStream) in = NULL;
   g_autoptr (GError) e = NULL;
   struct stat st;
