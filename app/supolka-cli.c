@@ -41,7 +41,7 @@ static const CliCommand commands[] = {
   { .name = "fields", CLI_ARGS (0, 1), .usage = N_ ("fields: give at most one kind"),
     .run = cli_fields_run },
   /* CSV: cli/cli-csv.c */
-  { .name = "import-csv", CLI_ARGS (2, 3), .usage = N_ ("import-csv: give a kind and a file"),
+  { .name = "import-csv", CLI_ARGS (2, 5), .usage = N_ ("import-csv: give a kind and a file"),
     .check = cli_import_check, .open_vault = TRUE, .run = cli_import_run,
     .flags = flags_dry_run },
   { .name = "export-csv", CLI_ARGS (2, 2), .usage = N_ ("export-csv: give a kind and a file"),
@@ -103,7 +103,7 @@ print_usage (void)
          "  list KIND [--region R] [--status S] [--tag T] [--kind K] [--search TEXT]\n"
          "            [--limit N] [--deleted]\n"
          "  search TEXT [--kind KIND] [--limit N]\n"
-         "  import-csv KIND FILE [--dry-run] | export-csv KIND FILE\n"
+         "  import-csv KIND FILE [--dry-run] [--encoding ENC] | export-csv KIND FILE\n"
          "  stats\n"
          "  conflicts [ID]                                fields edited on two devices at once\n"
          "  resolve ID --FIELD VALUE ...                  keep this value, end the conflict\n"

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sp-csv.c — CSV import and export.
  *
- * Reading: the bytes are decoded to UTF-8 (BOM-less UTF-8, UTF-8 with BOM,
- * Windows-1251, UTF-16 with BOM), the delimiter is guessed from the header
- * line, and libcsv splits fields. libcsv reports neither lines nor positions,
- * so the text is fed to it one physical line at a time (and in pieces of at
- * most 64 KiB): that is how each row learns the line it starts on, and how an
- * oversized cell is stopped before it is buffered whole.
+ * Reading streams: the file is read in pieces of 64 KiB, decoded to UTF-8
+ * (sp-csv-decode.c: a BOM, else the encoding named, else UTF-8, else
+ * Windows-1251 only if the text reads as Belarusian or Russian), the
+ * delimiter is chosen from the header line, and libcsv splits fields. libcsv
+ * reports neither lines nor positions, so the text is fed to it one physical
+ * line at a time (and in pieces of at most 64 KiB): that is how each row
+ * learns the line it starts on, and how an oversized cell is stopped before it
+ * is buffered whole. Each row goes to a callback; nothing is kept.
  *
- * Importing is all or nothing: every cell of every row is checked first and
- * every problem is listed; the rows that passed are then written inside one
- * transaction, which is committed only when nothing at all failed.
+ * Importing is all or nothing, in one transaction and two readings of the
+ * file: the first checks every cell of every row and lists every problem
+ * (ids are kept, 16 bytes each, to find one used twice); the second writes
+ * the rows that passed, bringing the full-text index up to date every 1,000
+ * rows, so memory stays flat whatever the file's size. The transaction is
+ * committed only when nothing at all failed and the file read the same both
+ * times (BLAKE2b of its bytes).
  *
  * SpImportReport as filled here:
  *   rows      data rows read (rows whose cells are all empty are skipped and
@@ -20,36 +26,52 @@
  *   errors    SpImportError: line where the row starts; field is the column's
  *             field name ("id" for the id column) or NULL when the problem is
  *             the whole row (the vault refused it, stray cells); value is the
- *             cell as read, or NULL. At most 10,000 are listed;
- *   encoding  "UTF-8", "UTF-16" or "WINDOWS-1251".
+ *             cell as read, or NULL. At most 10,000 (and 16 MiB of text) are
+ *             listed, in line order;
+ *   encoding  "UTF-8", "UTF-16" or "WINDOWS-1251"; "" if the file was refused
+ *             before its encoding was settled.
  */
 #include <csv.h>
+#include <sodium.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
 #include "sp-csv-private.h"
 #include "sp-vault-private.h"
 
-/* Pieces fed to libcsv at once. */
+/* Bytes read from the file at once, and the most text fed to libcsv at once. */
 #define CHUNK_BYTES (64 * 1024)
-/* A report never lists more than this many problems (the count stays exact). */
-#define MAX_REPORTED_ERRORS 10000
+/* The delimiter is chosen from the first line, or from this much of it. */
+#define HEAD_MAX (1024 * 1024)
 /* libcsv's csv.h exposes the parser state; FIELD_BEGUN (2) with quoted set
  * means the input ended inside a quoted field. */
 #define LIBCSV_FIELD_BEGUN 2
+/* A report never lists more than this many problems, nor more than this much
+ * text (a cell may be 64 KiB); the count of bad rows stays exact. */
+#define MAX_REPORTED_ERRORS 10000
+#define MAX_REPORTED_BYTES (16 * 1024 * 1024)
+/* While writing, the full-text index takes the records every this many rows,
+ * so that what it keeps in memory for the transaction stays small. */
+#define INDEX_EVERY_ROWS 1000
 
 /* ---- Reading -------------------------------------------------------------- */
 
 typedef struct
 {
-  GPtrArray *rows;   /* of SpCsvRow */
+  SpCsvRowFunc func;
+  gpointer user_data;
+  SpCsvRow row;      /* handed to func; cells point into `cells` */
   GString *cells;    /* the current row's cells, each followed by a NUL */
   GArray *offsets;   /* gsize: where each cell of the current row starts */
+  guint line;        /* line of the next text fed */
+  gboolean prev_cr;  /* the text fed last ended with a CR */
   guint row_line;    /* line where the current row started */
   gboolean row_open; /* the current row has begun */
+  guint n_rows;      /* rows handed over so far */
   gsize n_cells;     /* cells in the whole file so far */
   GError *error;
   guint error_line;
+  gboolean func_failed;
 } ParseCtx;
 
 void
@@ -111,11 +133,10 @@ static void
 on_row (int c, void *data)
 {
   ParseCtx *ctx = data;
-  SpCsvRow *row;
 
   (void)c; /* the character that ended the row */
   ctx->row_open = FALSE;
-  if (ctx->error == NULL && ctx->rows->len > SP_CSV_MAX_ROWS)
+  if (ctx->error == NULL && ctx->n_rows > SP_CSV_MAX_ROWS)
     {
       g_autofree char *msg
           = g_strdup_printf (_ ("The file has more than %d rows"), SP_CSV_MAX_ROWS);
@@ -123,127 +144,36 @@ on_row (int c, void *data)
     }
   if (ctx->error == NULL && ctx->offsets->len > 0)
     {
-      row = g_new0 (SpCsvRow, 1);
-      row->line = ctx->row_line;
-      row->storage = g_memdup2 (ctx->cells->str, ctx->cells->len);
-      row->cells = g_ptr_array_sized_new (ctx->offsets->len);
+      ctx->row.line = ctx->row_line;
+      g_ptr_array_set_size (ctx->row.cells, 0);
       for (guint i = 0; i < ctx->offsets->len; i++)
-        g_ptr_array_add (row->cells, row->storage + g_array_index (ctx->offsets, gsize, i));
-      g_ptr_array_add (ctx->rows, row);
+        g_ptr_array_add (ctx->row.cells, ctx->cells->str + g_array_index (ctx->offsets, gsize, i));
+      ctx->n_rows++;
+      if (!ctx->func (&ctx->row, ctx->user_data, &ctx->error))
+        {
+          if (ctx->error == NULL)
+            ctx->error = g_error_new_literal (SP_CORE_ERROR, SP_CORE_ERROR_FAILED,
+                                              _ ("The import stopped"));
+          ctx->func_failed = TRUE;
+        }
     }
   g_string_truncate (ctx->cells, 0);
   g_array_set_size (ctx->offsets, 0);
 }
 
-/* Line of the byte at offset: LF, CRLF and a lone CR each end a line. */
-static guint
-line_at (const char *text, gsize len, gsize offset)
-{
-  guint line = 1;
-
-  for (gsize i = 0; i < offset && i < len; i++)
-    if (text[i] == '\n' || (text[i] == '\r' && (i + 1 >= len || text[i + 1] != '\n')))
-      line++;
-  return line;
-}
-
-static gboolean
-check_no_nul (const char *text, gsize len, guint *error_line, GError **error)
-{
-  const char *nul = memchr (text, '\0', len);
-
-  if (nul == NULL)
-    return TRUE;
-  *error_line = line_at (text, len, (gsize)(nul - text));
-  g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
-               _ ("The file contains a NUL byte, so it is not a text file"));
-  return FALSE;
-}
-
-/* Decodes data to UTF-8. *text points into data or into *owned. */
-static gboolean
-decode (const char *data, gsize len, char **owned, const char **text, gsize *text_len,
-        const char **encoding, guint *error_line, GError **error)
-{
-  const guchar *u = (const guchar *)data;
-  gsize read = 0, written = 0;
-  const char *end = NULL;
-
-  *owned = NULL;
-  if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF)))
-    {
-      g_autoptr (GError) local = NULL;
-
-      *encoding = "UTF-16";
-      *owned = g_convert (data + 2, (gssize)(len - 2), "UTF-8",
-                          u[0] == 0xFF ? "UTF-16LE" : "UTF-16BE", &read, &written, &local);
-      if (*owned == NULL || read != len - 2)
-        {
-          g_clear_pointer (owned, g_free);
-          g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
-                       _ ("The file starts like UTF-16 text but is not valid UTF-16"));
-          return FALSE;
-        }
-      *text = *owned;
-      *text_len = written;
-      return check_no_nul (*text, *text_len, error_line, error);
-    }
-
-  *encoding = "UTF-8";
-  *text = data;
-  *text_len = len;
-  if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)
-    {
-      *text = data + 3;
-      *text_len = len - 3;
-      if (!check_no_nul (*text, *text_len, error_line, error))
-        return FALSE;
-      if (!g_utf8_validate_len (*text, *text_len, &end))
-        {
-          *error_line = line_at (*text, *text_len, (gsize)(end - *text));
-          g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
-                       _ ("The file is marked as UTF-8 but this line is not valid UTF-8"));
-          return FALSE;
-        }
-      return TRUE;
-    }
-
-  if (!check_no_nul (*text, *text_len, error_line, error))
-    return FALSE;
-  if (g_utf8_validate_len (*text, *text_len, NULL))
-    return TRUE;
-
-  /* Not UTF-8: Windows-1251, as Russian- and Belarusian-locale Excel saves. */
-  {
-    g_autoptr (GError) local = NULL;
-
-    *encoding = "WINDOWS-1251";
-    *owned = g_convert (data, (gssize)len, "UTF-8", "WINDOWS-1251", &read, &written, &local);
-    if (*owned == NULL || read != len)
-      {
-        g_clear_pointer (owned, g_free);
-        *error_line = line_at (data, len, read);
-        g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
-                     _ ("The text is neither UTF-8 nor Windows-1251"));
-        return FALSE;
-      }
-    *text = *owned;
-    *text_len = written;
-  }
-  return TRUE;
-}
-
 /* The delimiter that occurs most often outside quotes in the first line;
- * comma on a tie or when there is none. */
+ * comma on a tie or when there is none. *complete says whether the first
+ * line ended within text. */
 static char
-detect_delimiter (const char *text, gsize len)
+detect_delimiter (const char *text, gsize len, gboolean *complete)
 {
   static const char candidates[] = { ',', ';', '\t' };
   gsize counts[G_N_ELEMENTS (candidates)] = { 0 };
   gboolean in_quotes = FALSE;
   guint best = 0;
 
-  for (gsize i = 0; i < len; i++)
+  *complete = FALSE;
+  for (gsize i = 0; i < len && !*complete; i++)
     {
       char c = text[i];
 
@@ -252,7 +182,7 @@ detect_delimiter (const char *text, gsize len)
       else if (in_quotes)
         continue;
       else if (c == '\n' || c == '\r')
-        break;
+        *complete = TRUE;
       else
         for (guint k = 0; k < G_N_ELEMENTS (candidates); k++)
           if (c == candidates[k])
@@ -280,62 +210,13 @@ has_row_content (const char *p, const char *end, char delimiter)
   return FALSE;
 }
 
-static GPtrArray *
-parse_full (const char *data, gsize len, char **encoding_out, char *delimiter_out,
-            guint *error_line, GError **error)
+/* Feeds decoded text to libcsv one physical line at a time (and in pieces
+ * of at most CHUNK_BYTES): libcsv reports no positions, so this is how each
+ * row learns its line, and how an oversized cell is stopped early. */
+static void
+feed_text (ParseCtx *ctx, struct csv_parser *parser, char delimiter, const char *p, const char *end)
 {
-  g_autofree char *owned = NULL;
-  g_autoptr (GPtrArray) rows = NULL;
-  const char *text = "", *encoding = "UTF-8", *p, *end;
-  gsize text_len = 0;
-  char delimiter;
-  guint line = 1;
-  struct csv_parser parser;
-  ParseCtx ctx = { 0 };
-
-  *error_line = 0;
-  if (encoding_out)
-    *encoding_out = NULL;
-  if (data == NULL)
-    len = 0;
-  if (len > SP_CSV_MAX_BYTES)
-    {
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
-                   _ ("The file is larger than %d MiB"), SP_CSV_MAX_BYTES / (1024 * 1024));
-      return NULL;
-    }
-  if (len > 0 && !decode (data, len, &owned, &text, &text_len, &encoding, error_line, error))
-    return NULL;
-
-  p = text;
-  end = text + text_len;
-  delimiter = detect_delimiter (text, text_len);
-  /* Excel understands a first line "sep=;" naming the delimiter. */
-  if (text_len >= 5 && g_ascii_strncasecmp (text, "sep=", 4) == 0 && strchr (",;\t|", text[4])
-      && (text_len == 5 || text[5] == '\r' || text[5] == '\n'))
-    {
-      delimiter = text[4];
-      p = text + 5;
-      if (p < end && *p == '\r')
-        p++;
-      if (p < end && *p == '\n')
-        p++;
-      line = 2;
-    }
-  if (encoding_out)
-    *encoding_out = g_strdup (encoding);
-  if (delimiter_out)
-    *delimiter_out = delimiter;
-
-  rows = g_ptr_array_new_with_free_func ((GDestroyNotify)sp_csv_row_free);
-  ctx.rows = rows;
-  ctx.cells = g_string_new (NULL);
-  ctx.offsets = g_array_new (FALSE, FALSE, sizeof (gsize));
-  csv_init (&parser, 0);
-  csv_set_delim (&parser, (unsigned char)delimiter);
-  csv_set_blk_size (&parser, 4096);
-
-  while (p < end && ctx.error == NULL)
+  while (p < end && ctx->error == NULL)
     {
       const char *limit = end - p > CHUNK_BYTES ? p + CHUNK_BYTES : end;
       const char *q = p;
@@ -347,70 +228,301 @@ parse_full (const char *data, gsize len, char **encoding_out, char *delimiter_ou
       line_end = q < limit;
       n = (gsize)((line_end ? q + 1 : limit) - p);
 
-      if (!ctx.row_open && has_row_content (p, p + n, delimiter))
+      if (!ctx->row_open && has_row_content (p, p + n, delimiter))
         {
-          ctx.row_open = TRUE;
-          ctx.row_line = line;
+          ctx->row_open = TRUE;
+          ctx->row_line = ctx->line;
         }
-      if (csv_parse (&parser, p, n, on_field, on_row, &ctx) != n && ctx.error == NULL)
+      if (csv_parse (parser, p, n, on_field, on_row, ctx) != n && ctx->error == NULL)
         {
           g_autofree char *msg = g_strdup_printf (_ ("The CSV reader failed: %s"),
-                                                  csv_strerror (csv_error (&parser)));
-          parse_fail (&ctx, msg);
+                                                  csv_strerror (csv_error (parser)));
+          parse_fail (ctx, msg);
         }
-      if (ctx.error == NULL && parser.entry_pos > SP_CSV_MAX_CELL)
+      if (ctx->error == NULL && parser->entry_pos > SP_CSV_MAX_CELL)
         {
           g_autofree char *msg
               = g_strdup_printf (_ ("A cell is longer than %d KiB"), SP_CSV_MAX_CELL / 1024);
-          parse_fail (&ctx, msg);
+          parse_fail (ctx, msg);
         }
-      if (line_end && (*q == '\n' || q + 1 >= end || q[1] != '\n'))
-        line++;
+      /* LF, CRLF and a lone CR each end a line, also across pieces. */
+      if (line_end && (*q == '\r' || !(q == p && ctx->prev_cr)))
+        ctx->line++;
+      ctx->prev_cr = line_end && *q == '\r';
       p += n;
     }
+}
 
-  if (ctx.error == NULL && parser.pstate == LIBCSV_FIELD_BEGUN && parser.quoted)
+/* Reads up to one chunk (less only at the end), hashing what it read. */
+static gssize
+read_chunk (GInputStream *in, guint8 *buf, crypto_generichash_state *hash, GError **error)
+{
+  gsize got = 0;
+
+  if (!g_input_stream_read_all (in, buf, CHUNK_BYTES, &got, NULL, error))
+    return -1;
+  if (hash)
+    crypto_generichash_update (hash, buf, got);
+  return (gssize)got;
+}
+
+static gboolean
+rewind_stream (GInputStream *in, GError **error)
+{
+  if (!G_IS_SEEKABLE (in) || !g_seekable_can_seek (G_SEEKABLE (in)))
     {
-      g_autofree char *msg
-          = g_strdup_printf (_ ("A quoted value is never closed (a \" is missing)"));
-      parse_fail (&ctx, msg);
+      g_set_error_literal (error, SP_CORE_ERROR, SP_CORE_ERROR_FAILED,
+                           _ ("The file cannot be read twice"));
+      return FALSE;
     }
-  if (ctx.error == NULL)
+  return g_seekable_seek (G_SEEKABLE (in), 0, G_SEEK_SET, NULL, error);
+}
+
+/* Refuses a file over the limit before reading it, and chooses UTF-8 or
+ * Windows-1251 for one that has no BOM when none is named. */
+static gboolean
+prepare_read (GInputStream *in, SpCsvReadInfo *info, GError **error)
+{
+  g_autofree guint8 *buf = g_malloc (CHUNK_BYTES);
+  SpCsvSniff sniff;
+  gssize got;
+  gboolean first = TRUE;
+
+  if (!rewind_stream (in, error) || !g_seekable_seek (G_SEEKABLE (in), 0, G_SEEK_END, NULL, error))
+    return FALSE;
+  if (g_seekable_tell (G_SEEKABLE (in)) > SP_CSV_MAX_BYTES)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                   _ ("The file is larger than %d MiB"), (int)(SP_CSV_MAX_BYTES / (1024 * 1024)));
+      return FALSE;
+    }
+  if (!rewind_stream (in, error))
+    return FALSE;
+  if (info->encoding != SP_CSV_ENCODING_AUTO)
+    return TRUE;
+
+  sp_csv_sniff_init (&sniff);
+  while ((got = read_chunk (in, buf, NULL, error)) > 0)
+    {
+      if (first
+          && ((got >= 2
+               && ((buf[0] == 0xFF && buf[1] == 0xFE) || (buf[0] == 0xFE && buf[1] == 0xFF)))
+              || (got >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)))
+        return rewind_stream (in, error); /* the BOM decides */
+      first = FALSE;
+      sp_csv_sniff_feed (&sniff, buf, (gsize)got);
+    }
+  if (got < 0)
+    return FALSE;
+  if (!sp_csv_sniff_finish (&sniff, &info->encoding, &info->error_line, error))
+    return FALSE;
+  return rewind_stream (in, error);
+}
+
+/* Settles the encoding from the first bytes (a BOM, which is skipped, when
+ * the encoding allows one) and sets up the decoder. Returns bytes to skip. */
+static gsize
+start_decoder (SpCsvReadInfo *info, SpCsvDecoder *dec, const guint8 *buf, gsize got)
+{
+  gboolean utf16_bom
+      = got >= 2 && ((buf[0] == 0xFF && buf[1] == 0xFE) || (buf[0] == 0xFE && buf[1] == 0xFF));
+  gboolean utf8_bom = got >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF;
+
+  if (utf16_bom
+      && (info->encoding == SP_CSV_ENCODING_AUTO || info->encoding == SP_CSV_ENCODING_UTF16))
+    {
+      info->encoding = SP_CSV_ENCODING_UTF16;
+      sp_csv_decoder_init (dec, info->encoding, buf[0] == 0xFE);
+      return 2;
+    }
+  if (info->encoding == SP_CSV_ENCODING_AUTO)
+    info->encoding = SP_CSV_ENCODING_UTF8; /* an empty file, or one with a UTF-8 BOM */
+  sp_csv_decoder_init (dec, info->encoding, FALSE);
+  return utf8_bom && info->encoding == SP_CSV_ENCODING_UTF8 ? 3 : 0;
+}
+
+/* Once the first line is in text (or HEAD_MAX of it, or all there is):
+ * the delimiter, an Excel "sep=X" line. Returns where the rows begin. */
+static gsize
+start_rows (ParseCtx *ctx, struct csv_parser *parser, const GString *text, char *delimiter)
+{
+  gboolean complete;
+
+  *delimiter = detect_delimiter (text->str, text->len, &complete);
+  csv_set_delim (parser, (unsigned char)*delimiter);
+  if (text->len >= 5 && g_ascii_strncasecmp (text->str, "sep=", 4) == 0
+      && strchr (",;\t|", text->str[4])
+      && (text->len == 5 || text->str[5] == '\r' || text->str[5] == '\n'))
+    {
+      gsize at = 5;
+
+      *delimiter = text->str[4];
+      csv_set_delim (parser, (unsigned char)*delimiter);
+      if (at < text->len && text->str[at] == '\r')
+        at++;
+      if (at < text->len && text->str[at] == '\n')
+        at++;
+      ctx->line = 2;
+      return at;
+    }
+  return 0;
+}
+
+static gboolean
+read_rows (GInputStream *in, SpCsvReadInfo *info, ParseCtx *ctx, struct csv_parser *parser,
+           GError **error)
+{
+  g_autofree guint8 *buf = g_malloc (CHUNK_BYTES);
+  g_autoptr (GString) text = g_string_sized_new (CHUNK_BYTES);
+  crypto_generichash_state hash;
+  SpCsvDecoder dec;
+  gboolean started = FALSE, eof = FALSE, first = TRUE;
+
+  crypto_generichash_init (&hash, NULL, 0, sizeof info->digest);
+  while (!eof && ctx->error == NULL)
+    {
+      gssize got = read_chunk (in, buf, &hash, error);
+      gsize skip = 0, from = 0;
+
+      if (got < 0)
+        return FALSE;
+      info->bytes += (guint64)got;
+      if (info->bytes > SP_CSV_MAX_BYTES)
+        {
+          g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                       _ ("The file is larger than %d MiB"),
+                       (int)(SP_CSV_MAX_BYTES / (1024 * 1024)));
+          return FALSE;
+        }
+      eof = got < CHUNK_BYTES;
+      if (first)
+        skip = start_decoder (info, &dec, buf, (gsize)got);
+      first = FALSE;
+      if (!sp_csv_decoder_feed (&dec, buf + skip, (gsize)got - skip, eof, text, error))
+        {
+          info->error_line = dec.error_line;
+          return FALSE;
+        }
+      if (!started)
+        {
+          gboolean complete;
+
+          detect_delimiter (text->str, text->len, &complete);
+          if (!complete && text->len < HEAD_MAX && !eof)
+            continue;
+          from = start_rows (ctx, parser, text, &info->delimiter);
+          started = TRUE;
+        }
+      feed_text (ctx, parser, info->delimiter, text->str + from, text->str + text->len);
+      g_string_truncate (text, 0);
+    }
+  crypto_generichash_final (&hash, info->digest, sizeof info->digest);
+  return TRUE;
+}
+
+gboolean
+sp_csv_read (GInputStream *in, SpCsvReadInfo *info, SpCsvRowFunc func, gpointer user_data,
+             GError **error)
+{
+  struct csv_parser parser;
+  ParseCtx ctx = { 0 };
+  GError *local = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (G_IS_INPUT_STREAM (in), FALSE);
+  g_return_val_if_fail (info != NULL && func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  info->delimiter = ',';
+  info->error_line = 0;
+  info->func_failed = FALSE;
+  info->bytes = 0;
+  memset (info->digest, 0, sizeof info->digest);
+  if (!prepare_read (in, info, error))
+    return FALSE;
+
+  ctx.func = func;
+  ctx.user_data = user_data;
+  ctx.row.cells = g_ptr_array_new ();
+  ctx.cells = g_string_new (NULL);
+  ctx.offsets = g_array_new (FALSE, FALSE, sizeof (gsize));
+  ctx.line = 1;
+  csv_init (&parser, 0);
+  csv_set_blk_size (&parser, 4096);
+
+  ok = read_rows (in, info, &ctx, &parser, &local);
+  if (ok && ctx.error == NULL && parser.pstate == LIBCSV_FIELD_BEGUN && parser.quoted)
+    parse_fail (&ctx, _ ("A quoted value is never closed (a \" is missing)"));
+  if (ok && ctx.error == NULL)
     csv_fini (&parser, on_field, on_row, &ctx);
   csv_free (&parser);
   g_string_free (ctx.cells, TRUE);
   g_array_unref (ctx.offsets);
+  g_ptr_array_unref (ctx.row.cells);
 
+  if (!ok)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
   if (ctx.error)
     {
-      *error_line = ctx.error_line;
+      info->func_failed = ctx.func_failed;
+      info->error_line = ctx.func_failed ? 0 : ctx.error_line;
       g_propagate_error (error, ctx.error);
-      if (encoding_out)
-        g_clear_pointer (encoding_out, g_free);
-      return NULL;
+      return FALSE;
     }
-  return g_steal_pointer (&rows);
+  return TRUE;
+}
+
+static gboolean
+collect_row (SpCsvRow *row, gpointer user_data, GError **error)
+{
+  GPtrArray *rows = user_data;
+  SpCsvRow *copy = g_new0 (SpCsvRow, 1);
+  const char *base = row->cells->pdata[0];
+  const char *last = row->cells->pdata[row->cells->len - 1];
+  gsize size = (gsize)(last - base) + strlen (last) + 1;
+
+  (void)error;
+  copy->line = row->line;
+  copy->storage = g_memdup2 (base, size);
+  copy->cells = g_ptr_array_sized_new (row->cells->len);
+  for (guint i = 0; i < row->cells->len; i++)
+    g_ptr_array_add (copy->cells, copy->storage + ((const char *)row->cells->pdata[i] - base));
+  g_ptr_array_add (rows, copy);
+  return TRUE;
 }
 
 GPtrArray *
 sp_csv_parse (const char *data, gsize len, char **encoding, char *delimiter, GError **error)
 {
-  guint error_line = 0;
+  g_autoptr (GInputStream) in = NULL;
+  g_autoptr (GPtrArray) rows = NULL;
+  SpCsvReadInfo info = { 0 };
   GError *local = NULL;
-  GPtrArray *rows;
 
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  rows = parse_full (data, len, encoding, delimiter, &error_line, &local);
-  if (rows == NULL)
+  if (encoding)
+    *encoding = NULL;
+  in = g_memory_input_stream_new_from_data (len ? data : "", (gssize)len, NULL);
+  rows = g_ptr_array_new_with_free_func ((GDestroyNotify)sp_csv_row_free);
+  info.encoding = SP_CSV_ENCODING_AUTO;
+  if (!sp_csv_read (in, &info, collect_row, rows, &local))
     {
       /* The message names the line here; the import report keeps it apart. */
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("Line %u: %s"), error_line,
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("Line %u: %s"), info.error_line,
                    local->message);
       g_error_free (local);
+      return NULL;
     }
-  return rows;
+  if (encoding)
+    *encoding = g_strdup (sp_csv_encoding_name (info.encoding));
+  if (delimiter)
+    *delimiter = info.delimiter;
+  return g_steal_pointer (&rows);
 }
 
 /* ---- Writing -------------------------------------------------------------- */
@@ -530,6 +642,15 @@ typedef struct
   gboolean bad;
 } ImportRow;
 
+/* An id given in the file: 16 bytes, not 33 + a hash entry, since a file may
+ * hold a million. Sorted after the first reading to find ids used twice. */
+typedef struct
+{
+  guint8 id[16];
+  guint32 line;
+  guint32 ordinal; /* which data row (0-based, blank rows not counted) */
+} IdEntry;
+
 typedef struct
 {
   SpVault *vault;
@@ -540,6 +661,14 @@ typedef struct
   gint *field_column; /* per field of the kind: its column, or -1 */
   gint id_column;
   guint n_listed;
+  gsize listed_bytes;
+  gboolean quiet; /* the second reading: problems are not listed again */
+  gboolean header_seen;
+  guint ordinal;   /* data rows seen in this reading */
+  GArray *ids;     /* IdEntry */
+  GByteArray *bad; /* one bit per data row: it has errors */
+  guint n_bad, n_good, written;
+  gboolean refused; /* the vault refused a row: the second reading stopped */
 } ImportCtx;
 
 static void
@@ -567,19 +696,43 @@ static void
 report_add (ImportCtx *ic, guint line, const char *field, const char *value, const char *message)
 {
   SpImportError *e;
+  gboolean last;
 
-  if (ic->n_listed >= MAX_REPORTED_ERRORS)
+  if (ic->quiet || ic->n_listed >= MAX_REPORTED_ERRORS)
     return;
   ic->n_listed++;
+  ic->listed_bytes += (value ? strlen (value) : 0) + strlen (message);
+  last = ic->n_listed == MAX_REPORTED_ERRORS || ic->listed_bytes > MAX_REPORTED_BYTES;
+  if (last)
+    ic->n_listed = MAX_REPORTED_ERRORS;
   e = g_new0 (SpImportError, 1);
   e->line = line;
   e->field = g_strdup (field);
-  e->value = g_strdup (value);
-  if (ic->n_listed == MAX_REPORTED_ERRORS)
+  e->value = last ? NULL : g_strdup (value);
+  if (last)
     e->message = g_strdup_printf (_ ("Too many errors; the rest are not listed"));
   else
     e->message = g_strdup (message);
   g_ptr_array_add (ic->report->errors, e);
+}
+
+static void
+mark_bad (ImportCtx *ic, guint ordinal)
+{
+  if (ic->bad->len <= ordinal / 8)
+    {
+      guint old = ic->bad->len;
+
+      g_byte_array_set_size (ic->bad, MAX (ordinal / 8 + 1, old * 2));
+      memset (ic->bad->data + old, 0, ic->bad->len - old);
+    }
+  ic->bad->data[ordinal / 8] |= (guint8)(1u << (ordinal % 8));
+}
+
+static gboolean
+is_bad (ImportCtx *ic, guint ordinal)
+{
+  return ordinal / 8 < ic->bad->len && (ic->bad->data[ordinal / 8] & (1u << (ordinal % 8)));
 }
 
 static const char *
@@ -720,71 +873,81 @@ free_vals (ImportCtx *ic, char **vals)
     g_clear_pointer (&vals[i], g_free);
 }
 
-/* Checks one data row; problems go to the report and mark the row bad.
- * Returns FALSE only when the check itself could not be made. */
+static void
+id_to_bytes (const char *hex, guint8 out[16])
+{
+  for (guint i = 0; i < 16; i++)
+    out[i]
+        = (guint8)(g_ascii_xdigit_value (hex[2 * i]) << 4 | g_ascii_xdigit_value (hex[2 * i + 1]));
+}
+
+/* The id cell: malformed, or a record of another kind, marks the row bad;
+ * else ir->id, and whether that record exists (or is deleted). Returns FALSE
+ * only when the vault could not be read. */
 static gboolean
-check_row (ImportCtx *ic, ImportRow *ir, GHashTable *seen_ids, GError **error)
+check_id (ImportCtx *ic, ImportRow *ir, SpRecord **existing_out, GError **error)
 {
   SpCsvRow *row = ir->row;
   const char *id_cell = row_cell (row, ic->id_column);
+  g_autofree char *id = NULL;
+  g_autoptr (SpRecord) existing = NULL;
+  g_autoptr (GError) local = NULL;
+
+  if (id_cell == NULL || *id_cell == '\0')
+    return TRUE;
+  id = g_strstrip (g_ascii_strdown (id_cell, -1));
+  if (!sp_is_hex_id (id))
+    {
+      g_autofree char *msg = g_strdup_printf (
+          _ ("id: \"%s\" is not valid: use a record id (32 hexadecimal characters)"), id_cell);
+      report_add (ic, row->line, "id", id_cell, msg);
+      ir->bad = TRUE;
+      return TRUE;
+    }
+  existing = sp_vault_get (ic->vault, id, &local);
+  if (existing == NULL && !g_error_matches (local, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND))
+    {
+      if (local)
+        g_propagate_error (error, g_steal_pointer (&local));
+      else
+        g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_FAILED,
+                     _ ("The record \"%s\" could not be read"), id);
+      return FALSE;
+    }
+  if (existing && g_strcmp0 (sp_record_get_kind (existing), ic->kind->name) != 0)
+    {
+      g_autofree char *msg
+          = g_strdup_printf (_ ("id: \"%s\" belongs to a record of kind %s, not %s"), id_cell,
+                             sp_record_get_kind (existing), ic->kind->name);
+      report_add (ic, row->line, "id", id_cell, msg);
+      ir->bad = TRUE;
+      g_clear_pointer (&existing, sp_record_unref);
+    }
+  else if (existing)
+    {
+      ir->exists = TRUE;
+      ir->deleted = sp_record_is_deleted (existing);
+    }
+  ir->id = g_steal_pointer (&id);
+  if (existing_out)
+    *existing_out = g_steal_pointer (&existing);
+  return TRUE;
+}
+
+/* Checks one data row; problems go to the report and mark the row bad. An
+ * id used twice is found later, from ic->ids. Returns FALSE only when the
+ * check itself could not be made. */
+static gboolean
+check_row (ImportCtx *ic, ImportRow *ir, GError **error)
+{
+  SpCsvRow *row = ir->row;
   g_autofree char **vals = g_new0 (char *, ic->kind->n_fields);
   g_autofree gboolean *bad = g_new0 (gboolean, ic->kind->n_fields);
   g_autoptr (SpRecord) existing = NULL;
   gboolean ok;
 
-  if (id_cell && *id_cell)
-    {
-      g_autofree char *id = g_ascii_strdown (id_cell, -1);
-      gpointer first;
-
-      g_strstrip (id);
-      if (!sp_is_hex_id (id))
-        {
-          g_autofree char *msg = g_strdup_printf (
-              _ ("id: \"%s\" is not valid: use a record id (32 hexadecimal characters)"), id_cell);
-          report_add (ic, row->line, "id", id_cell, msg);
-          ir->bad = TRUE;
-        }
-      else if ((first = g_hash_table_lookup (seen_ids, id)) != NULL)
-        {
-          g_autofree char *msg = g_strdup_printf (_ ("id: \"%s\" is already used on line %u"),
-                                                  id_cell, GPOINTER_TO_UINT (first));
-          report_add (ic, row->line, "id", id_cell, msg);
-          ir->bad = TRUE;
-        }
-      else
-        {
-          g_autoptr (GError) local = NULL;
-
-          g_hash_table_insert (seen_ids, g_strdup (id), GUINT_TO_POINTER (row->line));
-          existing = sp_vault_get (ic->vault, id, &local);
-          if (existing == NULL && !g_error_matches (local, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND))
-            {
-              if (local)
-                g_propagate_error (error, g_steal_pointer (&local));
-              else
-                g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_FAILED,
-                             _ ("The record \"%s\" could not be read"), id);
-              return FALSE;
-            }
-          if (existing && g_strcmp0 (sp_record_get_kind (existing), ic->kind->name) != 0)
-            {
-              g_autofree char *msg
-                  = g_strdup_printf (_ ("id: \"%s\" belongs to a record of kind %s, not %s"),
-                                     id_cell, sp_record_get_kind (existing), ic->kind->name);
-              report_add (ic, row->line, "id", id_cell, msg);
-              ir->bad = TRUE;
-              g_clear_pointer (&existing, sp_record_unref);
-            }
-          else if (existing)
-            {
-              ir->exists = TRUE;
-              ir->deleted = sp_record_is_deleted (existing);
-            }
-          ir->id = g_steal_pointer (&id);
-        }
-    }
-
+  if (!check_id (ic, ir, &existing, error))
+    return FALSE;
   ok = normalize_row (ic, row, vals, bad, TRUE);
 
   /* Required fields: a new record needs them all; an update may not clear one. */
@@ -879,142 +1042,286 @@ write_row (ImportCtx *ic, ImportRow *ir, GError **error)
   return ok;
 }
 
+/* ---- The two readings ---- */
+
+/* First reading: the header, then every row checked and its problems listed. */
+static gboolean
+check_cb (SpCsvRow *row, gpointer user_data, GError **error)
+{
+  ImportCtx *ic = user_data;
+  ImportRow ir = { .row = row };
+
+  if (!ic->header_seen)
+    {
+      ic->header_seen = TRUE;
+      return map_header (ic, row, error);
+    }
+  if (row_is_blank (row))
+    return TRUE;
+  ic->report->rows++;
+  if (!check_row (ic, &ir, error))
+    {
+      g_free (ir.id);
+      return FALSE;
+    }
+  if (ir.id)
+    {
+      IdEntry e = { .line = row->line, .ordinal = ic->ordinal };
+
+      id_to_bytes (ir.id, e.id);
+      g_array_append_val (ic->ids, e);
+      g_free (ir.id);
+    }
+  if (ir.bad)
+    {
+      mark_bad (ic, ic->ordinal);
+      ic->n_bad++;
+    }
+  else
+    ic->n_good++;
+  ic->ordinal++;
+  return TRUE;
+}
+
+static int
+cmp_id_entry (gconstpointer a, gconstpointer b)
+{
+  const IdEntry *x = a, *y = b;
+  int c = memcmp (x->id, y->id, sizeof x->id);
+
+  if (c != 0)
+    return c;
+  return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int
+cmp_error_line (gconstpointer a, gconstpointer b)
+{
+  const SpImportError *x = *(SpImportError *const *)a, *y = *(SpImportError *const *)b;
+
+  return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* An id on two rows: the later ones are bad. Then the report in line order. */
+static void
+check_duplicate_ids (ImportCtx *ic)
+{
+  g_array_sort (ic->ids, cmp_id_entry);
+  for (guint i = 1; i < ic->ids->len; i++)
+    {
+      const IdEntry *first = &g_array_index (ic->ids, IdEntry, i - 1);
+      IdEntry *e = &g_array_index (ic->ids, IdEntry, i);
+      char hex[33];
+      g_autofree char *msg = NULL;
+
+      if (memcmp (first->id, e->id, sizeof e->id) != 0)
+        continue;
+      for (guint k = 0; k < 16; k++)
+        g_snprintf (hex + 2 * k, 3, "%02x", e->id[k]);
+      msg = g_strdup_printf (_ ("id: \"%s\" is already used on line %u"), hex, first->line);
+      report_add (ic, e->line, "id", hex, msg);
+      if (!is_bad (ic, e->ordinal))
+        {
+          mark_bad (ic, e->ordinal);
+          ic->n_bad++;
+          ic->n_good--;
+        }
+      memcpy (e, first, sizeof *e); /* so the next one names the first line too */
+    }
+  if (ic->n_listed < MAX_REPORTED_ERRORS)
+    g_ptr_array_sort (ic->report->errors, cmp_error_line); /* stable */
+}
+
+/* Second reading: the good rows written, the full-text index kept up. */
+static gboolean
+write_cb (SpCsvRow *row, gpointer user_data, GError **error)
+{
+  ImportCtx *ic = user_data;
+  ImportRow ir = { .row = row };
+  g_autoptr (GError) row_error = NULL;
+  guint ordinal;
+
+  if (!ic->header_seen)
+    {
+      ic->header_seen = TRUE;
+      return TRUE;
+    }
+  if (row_is_blank (row))
+    return TRUE;
+  ordinal = ic->ordinal++;
+  if (is_bad (ic, ordinal))
+    return TRUE;
+  if (!check_id (ic, &ir, NULL, error))
+    return FALSE;
+  if (ir.bad || !write_row (ic, &ir, &row_error))
+    {
+      /* The first reading passed it: the vault refused it (a reference to a
+       * missing record). The transaction may not be usable any more. */
+      ic->quiet = FALSE;
+      report_add (ic, row->line, NULL, NULL,
+                  row_error ? row_error->message : _ ("The vault refused the row"));
+      ic->n_bad++;
+      ic->refused = TRUE;
+      g_free (ir.id);
+      g_set_error_literal (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                           _ ("The vault refused the row"));
+      return FALSE;
+    }
+  g_free (ir.id);
+  ic->written++;
+  if (ic->written % INDEX_EVERY_ROWS == 0)
+    return sp_search_flush (ic->vault, error);
+  return TRUE;
+}
+
+static void
+set_encoding (SpImportReport *report, SpCsvEncoding encoding)
+{
+  g_free (report->encoding);
+  report->encoding = g_strdup (sp_csv_encoding_name (encoding));
+}
+
+/* Both readings. FALSE with error only when the import could not be made;
+ * rows with problems only count in ic->n_bad. */
+static gboolean
+import_rows (ImportCtx *ic, GInputStream *in, SpCsvEncoding encoding, GError **error)
+{
+  SpCsvReadInfo info = { .encoding = encoding };
+  guint8 digest[32];
+  GError *local = NULL;
+
+  if (!sp_csv_read (in, &info, check_cb, ic, &local))
+    {
+      if (!info.func_failed)
+        {
+          /* As when the file is read whole first: only the reading error. */
+          g_ptr_array_set_size (ic->report->errors, 0);
+          ic->n_listed = 0;
+          ic->listed_bytes = 0;
+          ic->report->rows = 0;
+          report_add (ic, info.error_line, NULL, NULL, local->message);
+          g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("Line %u: %s"),
+                       info.error_line, local->message);
+          g_error_free (local);
+        }
+      else
+        g_propagate_error (error, local);
+      if (info.encoding != SP_CSV_ENCODING_AUTO)
+        set_encoding (ic->report, info.encoding);
+      return FALSE;
+    }
+  set_encoding (ic->report, info.encoding);
+  ic->report->delimiter = info.delimiter;
+  if (!ic->header_seen)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                   _ ("The file is empty: its first line must name the columns"));
+      report_add (ic, 1, NULL, NULL, (*error)->message);
+      return FALSE;
+    }
+  check_duplicate_ids (ic);
+  g_clear_pointer (&ic->ids, g_array_unref);
+  if (ic->n_good == 0)
+    return TRUE;
+
+  /* Write the good rows, also on a dry run and when some rows are bad, so
+   * that the vault's own refusals are listed too. */
+  memcpy (digest, info.digest, sizeof digest);
+  ic->quiet = TRUE;
+  ic->header_seen = FALSE;
+  ic->ordinal = 0;
+  /* info.encoding stays as the first reading settled it. */
+  if (!sp_csv_read (in, &info, write_cb, ic, &local))
+    {
+      ic->quiet = FALSE;
+      if (ic->refused)
+        {
+          g_error_free (local);
+          return TRUE;
+        }
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  ic->quiet = FALSE;
+  if (memcmp (digest, info.digest, sizeof digest) != 0)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                   _ ("The file changed while it was being imported; nothing was imported"));
+      report_add (ic, 0, NULL, NULL, (*error)->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
-sp_vault_import_csv (SpVault *vault, const char *kind, const char *data, gsize len,
-                     gboolean dry_run, SpImportReport **report_out, GError **error)
+sp_vault_import_csv_stream (SpVault *vault, const char *kind, GInputStream *in,
+                            SpCsvEncoding encoding, gboolean dry_run, SpImportReport **report_out,
+                            GError **error)
 {
   g_autoptr (SpImportReport) report = NULL;
-  g_autoptr (GPtrArray) rows = NULL;
-  g_autoptr (GArray) irows = NULL;
-  g_autoptr (GHashTable) seen_ids = NULL;
   g_autoptr (GError) local = NULL;
   ImportCtx ic = { 0 };
-  guint error_line = 0, n_bad = 0, n_good = 0, written = 0;
   gboolean ok = FALSE;
 
   g_return_val_if_fail (vault != NULL, FALSE);
   g_return_val_if_fail (kind != NULL, FALSE);
-  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (G_IS_INPUT_STREAM (in), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (report_out)
     *report_out = NULL;
   report = g_new0 (SpImportReport, 1);
   report->errors = g_ptr_array_new_with_free_func (import_error_free);
+  report->encoding = g_strdup ("");
   ic.vault = vault;
   ic.report = report;
   ic.kind = sp_kind_lookup (kind);
+  ic.ids = g_array_new (FALSE, FALSE, sizeof (IdEntry));
+  ic.bad = g_byte_array_new ();
 
   if (ic.kind == NULL)
+    g_set_error (&local, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("Unknown record kind \"%s\""),
+                 kind);
+  /* One transaction from the first check to the last write, so that what
+   * was checked is what is written to; committed only when all is well. */
+  else if (sp_vault_begin (vault, &local))
     {
-      g_set_error (&local, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("Unknown record kind \"%s\""),
-                   kind);
-      goto out;
-    }
-
-  rows = parse_full (data, len, &report->encoding, &report->delimiter, &error_line, &local);
-  if (rows == NULL)
-    {
-      report_add (&ic, error_line, NULL, NULL, local->message);
-      {
-        g_autofree char *msg = g_strdup (local->message);
-        g_clear_error (&local);
-        g_set_error (&local, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("Line %u: %s"), error_line,
-                     msg);
-      }
-      goto out;
-    }
-  if (rows->len == 0)
-    {
-      g_set_error (&local, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
-                   _ ("The file is empty: its first line must name the columns"));
-      report_add (&ic, 1, NULL, NULL, local->message);
-      goto out;
-    }
-  if (!map_header (&ic, g_ptr_array_index (rows, 0), &local))
-    goto out;
-
-  /* Check every row, listing every problem. */
-  irows = g_array_new (FALSE, TRUE, sizeof (ImportRow));
-  seen_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (guint r = 1; r < rows->len; r++)
-    {
-      ImportRow ir = { 0 };
-
-      ir.row = g_ptr_array_index (rows, r);
-      if (row_is_blank (ir.row))
-        continue;
-      report->rows++;
-      if (!check_row (&ic, &ir, seen_ids, &local))
-        {
-          g_free (ir.id);
-          goto out;
-        }
-      g_array_append_val (irows, ir);
-      if (ir.bad)
-        n_bad++;
-      else
-        n_good++;
-    }
-
-  /* Write the good rows in one transaction, also on a dry run and when some
-   * rows are bad, so that the vault's own refusals (a reference to a record
-   * that does not exist) are listed too. Committed only when all is well. */
-  if (n_good > 0)
-    {
-      if (!sp_vault_begin (vault, &local))
-        goto out;
-      for (guint r = 0; r < irows->len; r++)
-        {
-          ImportRow *ir = &g_array_index (irows, ImportRow, r);
-          g_autoptr (GError) row_error = NULL;
-
-          if (ir->bad)
-            continue;
-          if (!write_row (&ic, ir, &row_error))
-            {
-              report_add (&ic, ir->row->line, NULL, NULL,
-                          row_error ? row_error->message : _ ("The vault refused the row"));
-              ir->bad = TRUE;
-              n_bad++;
-              break; /* the transaction may not be usable any more */
-            }
-          written++;
-        }
-      if (n_bad == 0 && !dry_run)
-        {
-          if (!sp_vault_commit (vault, &local))
-            {
-              sp_vault_rollback (vault);
-              goto out;
-            }
-        }
+      ok = import_rows (&ic, in, encoding, &local);
+      if (ok && ic.n_bad == 0 && !dry_run)
+        ok = sp_vault_commit (vault, &local);
       else
         sp_vault_rollback (vault);
+      if (ok && ic.n_bad > 0)
+        {
+          g_set_error (&local, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                       g_dngettext (GETTEXT_PACKAGE, "%u row has errors; nothing was imported",
+                                    "%u rows have errors; nothing was imported", ic.n_bad),
+                       ic.n_bad);
+          ok = FALSE;
+        }
+      if (ok)
+        report->imported = ic.written;
     }
 
-  if (n_bad > 0)
-    {
-      g_set_error (&local, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
-                   g_dngettext (GETTEXT_PACKAGE, "%u row has errors; nothing was imported",
-                                "%u rows have errors; nothing was imported", n_bad),
-                   n_bad);
-      goto out;
-    }
-  report->imported = written;
-  ok = TRUE;
-
-out:
-  if (irows)
-    for (guint r = 0; r < irows->len; r++)
-      g_free (g_array_index (irows, ImportRow, r).id);
+  g_clear_pointer (&ic.ids, g_array_unref);
+  g_byte_array_unref (ic.bad);
   g_free (ic.columns);
   g_free (ic.field_column);
-  if (report->encoding == NULL)
-    report->encoding = g_strdup ("UTF-8");
   if (report_out)
     *report_out = g_steal_pointer (&report);
   if (!ok)
     g_propagate_error (error, g_steal_pointer (&local));
   return ok;
+}
+
+gboolean
+sp_vault_import_csv (SpVault *vault, const char *kind, const char *data, gsize len,
+                     gboolean dry_run, SpImportReport **report, GError **error)
+{
+  g_autoptr (GInputStream) in = NULL;
+
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+
+  in = g_memory_input_stream_new_from_data (len ? data : "", (gssize)len, NULL);
+  return sp_vault_import_csv_stream (vault, kind, in, SP_CSV_ENCODING_AUTO, dry_run, report, error);
 }

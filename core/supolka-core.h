@@ -7,7 +7,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -453,15 +453,40 @@ typedef struct
   guint rows;        /* data rows read */
   guint imported;    /* rows written (0 on dry run or failure) */
   GPtrArray *errors; /* of SpImportError */
-  char *encoding;    /* "UTF-8" or "WINDOWS-1251" */
+  char *encoding;    /* "UTF-8", "UTF-16" or "WINDOWS-1251"; "" when the file was
+                      * refused before its encoding was settled */
   char delimiter;
 } SpImportReport;
 
 void sp_import_report_free (SpImportReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpImportReport, sp_import_report_free)
 
+/* The largest CSV file import reads. */
+#define SP_CSV_MAX_BYTES (G_GINT64_CONSTANT (1024) * 1024 * 1024)
+
+typedef enum
+{
+  SP_CSV_ENCODING_AUTO, /* a BOM, else UTF-8, else Windows-1251 if it reads as Cyrillic text */
+  SP_CSV_ENCODING_UTF8,
+  SP_CSV_ENCODING_UTF16, /* the BOM says the byte order; little-endian without one */
+  SP_CSV_ENCODING_WINDOWS_1251,
+} SpCsvEncoding;
+
+/* "utf-8"/"utf8", "utf-16"/"utf16", "windows-1251"/"cp1251", any case. */
+gboolean sp_csv_encoding_from_string (const char *name, SpCsvEncoding *out);
+/* "UTF-8", "UTF-16", "WINDOWS-1251" ("" for AUTO). */
+const char *sp_csv_encoding_name (SpCsvEncoding encoding);
+
 /* All or nothing: if any row is invalid nothing is written and the function
- * returns FALSE with SP_CORE_ERROR_INVALID; report lists every bad row. */
+ * returns FALSE with SP_CORE_ERROR_INVALID; report lists every bad row.
+ * Streams: in (seekable, read twice: once to check every row, once to write
+ * them in one transaction) is never held in memory whole, and memory stays
+ * bounded whatever its size (up to SP_CSV_MAX_BYTES). If in changes between
+ * the two readings nothing is written. */
+gboolean sp_vault_import_csv_stream (SpVault *vault, const char *kind, GInputStream *in,
+                                     SpCsvEncoding encoding, gboolean dry_run,
+                                     SpImportReport **report, GError **error);
+/* The same for a file already in memory, its encoding chosen (AUTO). */
 gboolean sp_vault_import_csv (SpVault *vault, const char *kind, const char *data, gsize len,
                               gboolean dry_run, SpImportReport **report, GError **error);
 /* UTF-8 CSV (comma, RFC 4180 quoting), header = field names, first column id. */

@@ -8,45 +8,67 @@
 
 #include "cli.h"
 
-static gboolean
-read_file_bounded (const char *path, char **data, gsize *len, GError **error)
+/* import-csv's options after FILE: --dry-run, --encoding ENC. */
+static int
+import_options (Cli *cli)
 {
-  struct stat st;
+  for (guint i = 3; i < cli->args->len; i++)
+    {
+      const char *a = cli->args->pdata[i];
 
-  if (g_stat (path, &st) == 0 && st.st_size > 64 * 1024 * 1024)
-    {
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("%s is larger than 64 MiB"),
-                   path);
-      return FALSE;
+      if (g_str_equal (a, "--dry-run"))
+        cli->req.flag = TRUE;
+      else if (g_str_equal (a, "--encoding") && i + 1 < cli->args->len)
+        {
+          if (!sp_csv_encoding_from_string (cli->args->pdata[++i], &cli->req.encoding))
+            return cli_usage_error (_ ("--encoding takes utf-8, utf-16 or windows-1251"));
+        }
+      else
+        return cli_usage_error (_ ("unexpected argument '%s'"), a);
     }
-  if (!g_file_get_contents (path, data, len, error))
-    {
-      g_autoptr (GError) e = NULL;
-      g_propagate_error (&e, *error ? g_steal_pointer (error) : NULL);
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND, "%s", e ? e->message : path);
-      return FALSE;
-    }
-  return TRUE;
+  return CLI_EXIT_OK;
 }
 
-/* The file is read before the passphrase is asked: a wrong path costs no KDF. */
+/* Opened before the passphrase is asked (a wrong path costs no KDF); read by
+ * the import as a stream, so memory does not grow with the file. */
+static GFileInputStream *
+open_file_bounded (const char *path, GError **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) in = NULL;
+  g_autoptr (GError) e = NULL;
+  struct stat st;
+
+  if (g_stat (path, &st) == 0 && st.st_size > SP_CSV_MAX_BYTES)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID, _ ("%s is larger than 1 GiB"),
+                   path);
+      return NULL;
+    }
+  in = g_file_read (file, NULL, &e);
+  if (in == NULL)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_NOT_FOUND, "%s", e->message);
+      return NULL;
+    }
+  return g_steal_pointer (&in);
+}
+
 int
 cli_import_check (Cli *cli)
 {
   g_autoptr (GError) error = NULL;
   int code;
 
-  if (cli->args->len == 4)
-    {
-      if (!g_str_equal (cli->args->pdata[3], "--dry-run"))
-        return cli_usage_error (_ ("unexpected argument '%s'"), (const char *)cli->args->pdata[3]);
-      cli->req.flag = TRUE;
-    }
+  cli->req.encoding = SP_CSV_ENCODING_AUTO;
+  if ((code = import_options (cli)) != CLI_EXIT_OK)
+    return code;
   cli->req.kind = cli->args->pdata[1];
   cli->req.file = cli->args->pdata[2];
   if ((code = cli_check_kind (cli->req.kind)) != CLI_EXIT_OK)
     return code;
-  if (!read_file_bounded (cli->req.file, &cli->req.data, &cli->req.len, &error))
+  cli->req.stream = open_file_bounded (cli->req.file, &error);
+  if (cli->req.stream == NULL)
     return cli_fail (error);
   return CLI_EXIT_OK;
 }
@@ -85,6 +107,10 @@ print_report_text (const SpImportReport *report, gboolean ok, gboolean dry_run)
       g_autofree char *message = cli_safe (e->message, TRUE);
       g_printerr (_ ("line %u: %s\n"), e->line, message);
     }
+  if (ok)
+    g_print (_ ("Encoding: %s\n"), report->encoding);
+  else if (report->encoding && *report->encoding)
+    g_printerr (_ ("Encoding: %s\n"), report->encoding);
   if (ok && dry_run)
     g_print (ngettext ("Dry run: %u row would be imported; nothing was written.\n",
                        "Dry run: %u rows would be imported; nothing was written.\n",
@@ -101,8 +127,9 @@ cli_import_run (Cli *cli)
   g_autoptr (GError) error = NULL;
   g_autoptr (SpImportReport) report = NULL;
   gboolean dry_run = cli->req.flag;
-  gboolean ok = sp_vault_import_csv (cli->vault, cli->req.kind, cli->req.data, cli->req.len,
-                                     dry_run, &report, &error);
+  gboolean ok
+      = sp_vault_import_csv_stream (cli->vault, cli->req.kind, G_INPUT_STREAM (cli->req.stream),
+                                    cli->req.encoding, dry_run, &report, &error);
 
   if (cli->json && report)
     print_report_json (report, ok, dry_run);

@@ -27,6 +27,7 @@ cli_clear (Cli *cli)
   g_clear_pointer (&req->values, g_array_unref);
   g_clear_pointer (&req->owned, g_ptr_array_unref);
   g_clear_pointer (&req->data, g_free);
+  g_clear_object (&req->stream);
   g_clear_pointer (&req->text, g_free);
   g_clear_pointer (&req->sync.relay, g_free);
   g_clear_pointer (&req->sync.proxy, g_free);

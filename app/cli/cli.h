@@ -54,7 +54,9 @@ typedef struct
   SpFilter filter;
   char *data; /* a file read before the vault is opened */
   gsize len;
-  char *text; /* a safety code put together from its words */
+  GFileInputStream *stream; /* import-csv: the file, opened before the vault */
+  SpCsvEncoding encoding;   /* import-csv --encoding */
+  char *text;               /* a safety code put together from its words */
   CliSyncArgs sync;
 } CliRequest;
 

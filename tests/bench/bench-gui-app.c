@@ -84,32 +84,6 @@ iterate_for (double seconds)
       g_usleep (2000);
 }
 
-static gint64
-status_kib (const char *name)
-{
-  g_autofree char *text = NULL;
-  g_autofree char *key = g_strdup_printf ("\n%s:", name);
-  const char *p;
-
-  if (!g_file_get_contents ("/proc/self/status", &text, NULL, NULL)
-      || (p = strstr (text, key)) == NULL)
-    return -1;
-  return g_ascii_strtoll (p + strlen (key), NULL, 10);
-}
-
-/* "5": reset the peak RSS to the current RSS (Linux ≥ 4.0, proc(5)). */
-static gboolean
-reset_hwm (void)
-{
-  FILE *f = fopen ("/proc/self/clear_refs", "w");
-  gboolean ok;
-
-  if (f == NULL)
-    return FALSE;
-  ok = fputs ("5", f) >= 0;
-  return fclose (f) == 0 && ok;
-}
-
 /* CPU seconds of this thread, in ms: what a loaded machine does not inflate. */
 static double
 cpu_ms (void)
@@ -284,11 +258,11 @@ main (int argc, char **argv)
       return 1;
     }
   kdf_cpu_ms = argon2_both_slots_ms (sp_vault_get_kdf_profile (vault));
-  hwm = status_kib ("VmHWM");
+  hwm = bench_status_kib ("VmHWM");
 
   if (smaps)
     print_smaps ("at the hand-over");
-  reset = reset_hwm ();
+  reset = bench_reset_hwm ();
   show0 = now_ms ();
   sp_application_set_vault (app, vault); /* the application owns it now */
   show_ms = now_ms () - show0;
@@ -299,8 +273,8 @@ main (int argc, char **argv)
     }
   {
     double frame_ms = (double)w.main_painted_at / 1000.0 - show0;
-    gint64 hwm_ui = status_kib ("VmHWM");
-    gint64 rss = status_kib ("VmRSS");
+    gint64 hwm_ui = bench_status_kib ("VmHWM");
+    gint64 rss = bench_status_kib ("VmRSS");
     SpMainView *main = sp_window_get_main_view (w.window);
 
     if (main)
@@ -313,8 +287,9 @@ main (int argc, char **argv)
             "hwm_kib=%" G_GINT64_FORMAT " hwm_ui_kib=%" G_GINT64_FORMAT " rss_kib=%" G_GINT64_FORMAT
             " hwm_settled_kib=%" G_GINT64_FORMAT " items=%" G_GINT64_FORMAT
             " renderer=%s hwm_reset=%d\n",
-            open_ms, open_cpu_ms, kdf_cpu_ms, show_ms, frame_ms, MAX (hwm, status_kib ("VmHWM")),
-            reset ? hwm_ui : -1, rss, reset ? status_kib ("VmHWM") : -1, items,
+            open_ms, open_cpu_ms, kdf_cpu_ms, show_ms, frame_ms,
+            MAX (hwm, bench_status_kib ("VmHWM")), reset ? hwm_ui : -1, rss,
+            reset ? bench_status_kib ("VmHWM") : -1, items,
             renderer ? G_OBJECT_TYPE_NAME (renderer) : "none", reset);
     fflush (stdout);
     if (smaps)

@@ -37,6 +37,10 @@ static const BenchDef benchmarks[] = {
   { "sync", "push then pull 10,000 changes (quick 2,000) via the relay vs curl to a plain server",
     bench_sync },
   { "gui", "first frame of the main window and peak RSS, large vault", bench_gui },
+  { "import",
+    "import-csv of 5, 50, 200 MB (quick 5 MB): time, peak RSS, disk vs parse only and "
+    "unencrypted",
+    bench_import },
 };
 
 /* ---- Harness ---- */

@@ -68,12 +68,19 @@ double bench_now (void);
  * nearest rank. NAN for an empty array. */
 double bench_quantile (GArray *values, double q);
 
+/* bench-proc.c: a field of /proc/self/status in KiB ("VmHWM", "VmRSS"), -1
+ * if absent; and "5" to /proc/self/clear_refs, which resets VmHWM to the
+ * current RSS (Linux ≥ 4.0). */
+gint64 bench_status_kib (const char *name);
+gboolean bench_reset_hwm (void);
+
 /* ---- Benchmarks (one function each) ---- */
 
-void bench_vault (Bench *b); /* store, search, unlock, at each size */
-void bench_relay (Bench *b); /* relay under load */
-void bench_sync (Bench *b);  /* push then pull through the relay vs plain HTTP */
-void bench_gui (Bench *b);   /* first frame of the main window, peak RSS */
+void bench_vault (Bench *b);  /* store, search, unlock, at each size */
+void bench_relay (Bench *b);  /* relay under load */
+void bench_sync (Bench *b);   /* push then pull through the relay vs plain HTTP */
+void bench_gui (Bench *b);    /* first frame of the main window, peak RSS */
+void bench_import (Bench *b); /* import-csv of 5, 50, 200 MB: time, peak RSS, disk */
 
 /* The passphrase of the GUI benchmark's cached vaults (generated data only). */
 #define BENCH_GUI_PASSPHRASE "bench-gui-vault-1863"
