@@ -1091,7 +1091,7 @@ relay_api_prune (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
         goto failed;
       count += chunk;
     }
-  while (chunk == RELAY_PRUNE_CHUNK);
+  while (chunk > 0);
   if (!relay_store_pruned_cursor (call->store, call->ws, &pruned, &error))
     goto failed;
   /* The deleted blobs' pages are zeroed (secure_delete); flush the WAL too. */

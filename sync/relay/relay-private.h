@@ -171,10 +171,11 @@ gboolean relay_store_pruned_cursor (RelayStore *store, const char *ws, gint64 *p
 /* Raises the pruned cursor to @cursor (in the caller's transaction): batches
  * with cursor ≤ it are no longer served. */
 gboolean relay_store_prune_mark (RelayStore *store, const char *ws, gint64 cursor, GError **error);
-/* Deletes at most @max_rows of the workspace's batches with cursor ≤ @cursor in
+#define RELAY_PRUNE_CHUNK_BYTES (4 * 1024 * 1024)
+/* Deletes at most @max_rows (and about RELAY_PRUNE_CHUNK_BYTES) of the workspace's batches with cursor ≤ @cursor in
  * its own short transaction (their per-device last seq, hash and cursor stay
- * in device_chains) and lowers the byte count. *count: batches deleted (fewer
- * than @max_rows: none are left). */
+ * in device_chains) and lowers the byte count. *count: batches deleted (0:
+ * none are left). */
 gboolean relay_store_prune_chunk (RelayStore *store, const char *ws, gint64 cursor, guint max_rows,
                                   gint64 *count, GError **error);
 /* Best effort, outside a transaction: copies the WAL into the database and empties

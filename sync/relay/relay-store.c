@@ -427,15 +427,18 @@ setup_connection (RelayStore *store, GError **error)
                      error);
 }
 
-/* Opens relay.db (created 0600 first) on @store and sets the connection up. */
+/* Opens relay.db on @store (@first: created 0600 before SQLite sees it) and
+ * sets the connection up. Only the first may open and close the file itself:
+ * closing any descriptor of it would drop the POSIX locks SQLite holds on it
+ * through the other connections of this process. */
 static gboolean
-connect_db (RelayStore *store, const char *dir, GError **error)
+connect_db (RelayStore *store, const char *dir, gboolean first, GError **error)
 {
   g_autofree char *path = g_build_filename (dir, "relay.db", NULL);
   int rc;
 
   store->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, finalize_stmt);
-  if (!create_private_file (path, error))
+  if (first && !create_private_file (path, error))
     return FALSE;
   rc = sqlite3_open_v2 (path, &store->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -460,7 +463,7 @@ relay_store_open (const char *dir, GError **error)
       g_free (store);
       return NULL;
     }
-  if (!connect_db (store, dir, error) || !migrate (store, error))
+  if (!connect_db (store, dir, TRUE, error) || !migrate (store, error))
     {
       relay_store_close (store);
       return NULL;
@@ -477,7 +480,7 @@ relay_store_open_more (RelayStore *first, const char *dir, GError **error)
 
   store = g_new0 (RelayStore, 1);
   store->lock_fd = -1; /* the first connection holds the folder's lock */
-  if (!connect_db (store, dir, error))
+  if (!connect_db (store, dir, FALSE, error))
     {
       relay_store_close (store);
       return NULL;
@@ -1021,31 +1024,36 @@ relay_store_prune_mark (RelayStore *store, const char *ws, gint64 cursor, GError
   return store_step_done (store, stmt, error);
 }
 
-/* One chunk, in the caller's transaction. */
+/* One chunk, in the caller's transaction: the oldest batches with cursor ≤
+ * @cursor, at most @max_rows and (past the first) RELAY_PRUNE_CHUNK_BYTES. */
 static gboolean
 prune_rows (RelayStore *store, const char *ws, gint64 cursor, guint max_rows, gint64 *count,
             GError **error)
 {
   sqlite3_stmt *stmt = store_stmt (store,
-                                   "SELECT count(*), coalesce(max(cursor), 0),"
-                                   " coalesce(sum(length(data)), 0) FROM (SELECT cursor, data"
-                                   " FROM batches WHERE workspace = ? AND cursor <= ?"
-                                   " ORDER BY cursor LIMIT ?)",
+                                   "SELECT cursor, length(data) FROM batches"
+                                   " WHERE workspace = ? AND cursor <= ? ORDER BY cursor LIMIT ?",
                                    error);
   gint64 bytes = 0;
   gint64 last = 0;
-  gboolean row;
+  gboolean row = TRUE;
 
+  *count = 0;
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, ws);
   sqlite3_bind_int64 (stmt, 2, cursor);
   sqlite3_bind_int64 (stmt, 3, max_rows);
-  if (!store_step_row (store, stmt, &row, error))
-    return FALSE;
-  *count = row ? sqlite3_column_int64 (stmt, 0) : 0;
-  last = row ? sqlite3_column_int64 (stmt, 1) : 0;
-  bytes = row ? sqlite3_column_int64 (stmt, 2) : 0;
+  while (row && (*count == 0 || bytes < RELAY_PRUNE_CHUNK_BYTES))
+    {
+      if (!store_step_row (store, stmt, &row, error))
+        return FALSE;
+      if (!row)
+        break;
+      last = sqlite3_column_int64 (stmt, 0);
+      bytes += sqlite3_column_int64 (stmt, 1);
+      (*count)++;
+    }
   sqlite3_reset (stmt);
   if (*count == 0)
     return TRUE;
