@@ -13,6 +13,9 @@
 
 #include "relay-test-client.h"
 #include "relay-test-load.h"
+#include "sec-cli-run.h"
+
+#define PASS "relay abuse test passphrase"
 
 #define MS(us) ((double)(us) / 1000.0)
 #define RELAY_TEST_HEADER_DEADLINE 10 /* RELAY_HEADER_DEADLINE */
@@ -536,6 +539,54 @@ test_shutdown_under_load (void)
   load_crowd_free (crowd);
 }
 
+/* supolka-cli workspace create with the token on a file descriptor. */
+static int
+cli_create (SecEnv *env, const char *relay_base, const char *token, char **err)
+{
+  const char *argv[] = { "--passphrase-fd",
+                         "3",
+                         "workspace",
+                         "create",
+                         "--relay",
+                         relay_base,
+                         token ? "--create-token-fd" : NULL,
+                         "0",
+                         NULL };
+
+  g_clear_pointer (err, g_free);
+  return sec_run_argv (env, token, PASS "\n", NULL, err, argv);
+}
+
+/* R0: the deployment the docs recommend works with Supolka's own client. */
+static void
+test_cli_create_token (void)
+{
+  g_autofree char *dir = new_data_dir ("cli-token");
+  g_autofree char *file = g_build_filename (dir, "create-token", NULL);
+  g_autofree char *token = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (SecEnv) env = NULL;
+  const RelayOptions opts = { .data_dir = dir, .closed_creation = TRUE };
+  Relay *relay;
+
+  g_assert_true (sec_require_cli ());
+  relay = relay_start_with (&opts);
+  g_assert_true (g_file_get_contents (file, &token, NULL, NULL));
+  g_strstrip (token);
+  line = g_strconcat (token, "\n", NULL);
+  env = sec_env_new ();
+  g_assert_cmpint (sec_run (env, PASS "\n", NULL, NULL, "--passphrase-fd", "3", "init", "--kdf",
+                            "interactive", NULL),
+                   ==, 0);
+  g_assert_cmpint (cli_create (env, relay->base, NULL, &err), ==, 5);
+  g_assert_nonnull (strstr (err, "needs a create token"));
+  g_assert_cmpint (cli_create (env, relay->base, "wrong-token\n", &err), ==, 5);
+  g_assert_nonnull (strstr (err, "did not accept this create token"));
+  g_assert_cmpint (cli_create (env, relay->base, line, &err), ==, 0);
+  relay_stop (relay);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -548,6 +599,7 @@ main (int argc, char **argv)
   tmp_root = g_dir_make_tmp ("supolka-relay-abuse-XXXXXX", &error);
   g_assert_no_error (error);
 
+  g_test_add_func ("/relay-abuse/r0/cli-create-token", test_cli_create_token);
   g_test_add_func ("/relay-abuse/r1/creation-closed", test_creation_closed);
   g_test_add_func ("/relay-abuse/r1/creation-limits", test_creation_limits);
   g_test_add_func ("/relay-abuse/r1/total-cap", test_total_cap);

@@ -39,8 +39,6 @@ relay_single_header (struct MHD_Connection *connection, const char *name)
   return lookup.count == 1 ? lookup.value : NULL;
 }
 
-#define HEADER_CREATE_TOKEN "X-Supolka-Create-Token"
-
 /* Remembers the request's nonce, so that a replay of it is refused, and
  * forgets expired ones once a minute. */
 static gboolean
@@ -113,7 +111,7 @@ create_token_ok (SyncRelay *relay, struct MHD_Connection *connection)
 
   if (relay->create_token == NULL)
     return TRUE;
-  given = relay_single_header (connection, HEADER_CREATE_TOKEN);
+  given = relay_single_header (connection, SYNC_AUTH_HEADER_CREATE_TOKEN);
   if (given == NULL || strlen (given) > RELAY_AUTH_HEADER_MAX)
     return FALSE;
   /* Compare digests in constant time: neither length nor content leaks. */
