@@ -37,6 +37,8 @@ static const BenchDef benchmarks[] = {
   { "sync", "push then pull 10,000 changes (quick 2,000) via the relay vs curl to a plain server",
     bench_sync },
   { "gui", "first frame of the main window and peak RSS, large vault", bench_gui },
+  { "abuse", "a signed sync while one address holds 1,000 idle, 300 slowloris, 250 half-sent",
+    bench_abuse },
 };
 
 /* ---- Harness ---- */

@@ -356,6 +356,18 @@ baseline_start (Bench *b)
 }
 
 void
+bench_relay_env (Bench *b)
+{
+  if (g_getenv ("SUPOLKA_RELAY") == NULL)
+    {
+      /* build/tests/bench/supolka-bench → build/app/supolka-relay */
+      g_autofree char *dir = g_path_get_dirname (bench_self (b));
+      g_autofree char *path = g_build_filename (dir, "..", "..", "app", "supolka-relay", NULL);
+      g_setenv ("SUPOLKA_RELAY", path, TRUE);
+    }
+}
+
+void
 bench_relay (Bench *b)
 {
   const char *extra[]
@@ -370,13 +382,7 @@ bench_relay (Bench *b)
 
   /* The relay logs a line per request; not to our terminal. */
   relay_stderr_fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-  if (g_getenv ("SUPOLKA_RELAY") == NULL)
-    {
-      /* build/tests/bench/supolka-bench → build/app/supolka-relay */
-      g_autofree char *dir = g_path_get_dirname (bench_self (b));
-      g_autofree char *path = g_build_filename (dir, "..", "..", "app", "supolka-relay", NULL);
-      g_setenv ("SUPOLKA_RELAY", path, TRUE);
-    }
+  bench_relay_env (b);
   g_assert_true (sync_protocol_init (NULL));
   g_assert_cmpint (curl_global_init (CURL_GLOBAL_DEFAULT), ==, CURLE_OK);
   for (guint i = 0; i < CLIENTS; i++)
