@@ -120,10 +120,25 @@ create_token_ok (SyncRelay *relay, struct MHD_Connection *connection)
   return sodium_memcmp (want, got, SYNC_HASH_LEN) == 0;
 }
 
-static double
-create_rate_per_second (SyncRelay *relay)
+/* The creation buckets of @peer and of the whole relay: peeked from the
+ * headers, taken once a creation verified. FALSE with a 429 in @reply. */
+static gboolean
+create_rate_ok (SyncRelay *relay, const char *peer, gboolean take, RelayReply *reply)
 {
-  return relay->config.create_rate / 3600.0;
+  gboolean (*use) (RelayBuckets *, const char *, double, double)
+      = take ? relay_buckets_take : relay_buckets_peek;
+  double rate = relay->config.create_rate / 3600.0;
+  double burst = relay->config.create_rate;
+
+  if (use (relay->peer_creates, peer, rate, burst)
+      && use (relay->peer_creates, "*", rate * RELAY_CREATE_GLOBAL_FACTOR,
+              burst * RELAY_CREATE_GLOBAL_FACTOR))
+    return TRUE;
+  relay_count (relay, &relay->refused_peer);
+  relay_reply_error (reply, MHD_HTTP_TOO_MANY_REQUESTS, "create_rate",
+                     "Too many workspaces were created recently; try again later");
+  reply->retry_after = TRUE;
+  return FALSE;
 }
 
 /* The store lookups of relay_precheck, on a leased connection. */
@@ -176,23 +191,7 @@ relay_precheck (SyncRelay *relay, RelayPreCheck pre, struct MHD_Connection *conn
   if (!auth_headers (connection, g_get_real_time () / G_USEC_PER_SEC, &headers, reply))
     return FALSE;
   if (pre == RELAY_PRE_CREATE)
-    {
-      double rate = create_rate_per_second (relay);
-      double burst = relay->config.create_rate;
-
-      if (!relay_buckets_peek (relay->peer_creates, relay_conn_peer (relay_guard_conn (connection)),
-                               rate, burst)
-          || !relay_buckets_peek (relay->peer_creates, "*", rate * RELAY_CREATE_GLOBAL_FACTOR,
-                                  burst * RELAY_CREATE_GLOBAL_FACTOR))
-        {
-          relay_count (relay, &relay->refused_peer);
-          relay_reply_error (reply, MHD_HTTP_TOO_MANY_REQUESTS, "create_rate",
-                             "Too many workspaces were created recently; try again later");
-          reply->retry_after = TRUE;
-          return FALSE;
-        }
-      return TRUE;
-    }
+    return create_rate_ok (relay, relay_conn_peer (relay_guard_conn (connection)), FALSE, reply);
   return precheck_store (relay, pre, ws, headers.device, reply);
 }
 
@@ -200,8 +199,6 @@ gboolean
 relay_creation_allowed (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_autoptr (GError) error = NULL;
-  double rate = create_rate_per_second (relay);
-  double burst = relay->config.create_rate;
   gint64 workspaces = 0;
   gint64 bytes = 0;
 
@@ -219,17 +216,7 @@ relay_creation_allowed (SyncRelay *relay, const RelayCall *call, RelayReply *rep
     }
   /* Taken only now, for a creation whose signature verified: strangers'
    * junk cannot use up the relay-wide allowance. */
-  if (!relay_buckets_take (relay->peer_creates, call->peer, rate, burst)
-      || !relay_buckets_take (relay->peer_creates, "*", rate * RELAY_CREATE_GLOBAL_FACTOR,
-                              burst * RELAY_CREATE_GLOBAL_FACTOR))
-    {
-      relay_count (relay, &relay->refused_peer);
-      relay_reply_error (reply, MHD_HTTP_TOO_MANY_REQUESTS, "create_rate",
-                         "Too many workspaces were created recently; try again later");
-      reply->retry_after = TRUE;
-      return FALSE;
-    }
-  return TRUE;
+  return create_rate_ok (relay, call->peer, TRUE, reply);
 }
 
 gboolean
