@@ -72,7 +72,7 @@ gettext "grep for a stored name in the vault folder: no match"; echo
 
 # ---- Sync -------------------------------------------------------------------
 [ -x "$RELAY" ] || fail "$(eval_gettext "The relay is not built (\$RELAY); build with -Drelay=enabled")"
-"$RELAY" --listen 127.0.0.1:0 --data "$tmp/relay" >"$tmp/relay.out" 2>/dev/null &
+"$RELAY" --listen 127.0.0.1:0 --data "$tmp/relay" --open-creation >"$tmp/relay.out" 2>/dev/null &
 relay_pid=$!
 addr=
 for _ in $(seq 100); do

@@ -1,9 +1,15 @@
 /* supolka-relay — the sync relay, a thin main around sync/relay.
  *
  *   supolka-relay [--config FILE] --listen ADDR:PORT --data DIR
- *                 [--tls-cert F --tls-key F] [--insecure-http] [--create-token TOKEN]
+ *                 [--tls-cert F --tls-key F] [--insecure-http]
+ *                 [--create-token TOKEN | --open-creation] [--create-rate N]
  *                 [--quota-mb N] [--max-devices N] [--rate N] [--max-snapshot-mb N]
+ *                 [--max-workspaces N] [--max-total-mb N] [--min-free-mb N]
+ *                 [--max-connections N] [--max-connections-per-ip N]
  *                 [--metrics-listen ADDR:PORT] [--metrics-token TOKEN] [--log-ips]
+ *
+ * Without --create-token and --open-creation, creating a workspace needs the
+ * token in DIR/create-token (written 0600 at first start; its path is logged).
  *
  * --config FILE is a key file with one group, [relay], whose keys are the long
  * options' names (listen=…, quota-mb=…, log-ips=true); an option given on the
@@ -81,6 +87,13 @@ typedef struct
   char *metrics_listen;
   char *metrics_token;
   gboolean log_ips;
+  gboolean open_creation;
+  gint create_rate;
+  gint max_workspaces;
+  gint max_total_mb;
+  gint min_free_mb;
+  gint max_connections;
+  gint max_connections_per_ip;
 } Options;
 
 static void
@@ -128,6 +141,13 @@ static const struct
   { "metrics-listen", KEY_STRING, G_STRUCT_OFFSET (Options, metrics_listen) },
   { "metrics-token", KEY_STRING, G_STRUCT_OFFSET (Options, metrics_token) },
   { "log-ips", KEY_BOOL, G_STRUCT_OFFSET (Options, log_ips) },
+  { "open-creation", KEY_BOOL, G_STRUCT_OFFSET (Options, open_creation) },
+  { "create-rate", KEY_INT, G_STRUCT_OFFSET (Options, create_rate) },
+  { "max-workspaces", KEY_INT, G_STRUCT_OFFSET (Options, max_workspaces) },
+  { "max-total-mb", KEY_INT, G_STRUCT_OFFSET (Options, max_total_mb) },
+  { "min-free-mb", KEY_INT, G_STRUCT_OFFSET (Options, min_free_mb) },
+  { "max-connections", KEY_INT, G_STRUCT_OFFSET (Options, max_connections) },
+  { "max-connections-per-ip", KEY_INT, G_STRUCT_OFFSET (Options, max_connections_per_ip) },
 };
 
 static gboolean
@@ -257,6 +277,55 @@ load_config (const char *path, Options *o, GError **error)
   return TRUE;
 }
 
+/* The relay-wide limits: defaults for what was not given, then checks; and
+ * enough file descriptors for --max-connections (RLIMIT_NOFILE raised to what
+ * the hard limit allows). */
+static gboolean
+check_limits (Options *o, GError **error)
+{
+  struct rlimit files = { 0 };
+  guint64 needed;
+
+  if (o->create_rate == UNSET_INT)
+    o->create_rate = SYNC_RELAY_DEFAULT_CREATE_RATE;
+  if (o->max_workspaces == UNSET_INT)
+    o->max_workspaces = SYNC_RELAY_DEFAULT_MAX_WORKSPACES;
+  if (o->max_total_mb == UNSET_INT)
+    o->max_total_mb = SYNC_RELAY_DEFAULT_MAX_TOTAL_MB;
+  if (o->min_free_mb == UNSET_INT)
+    o->min_free_mb = SYNC_RELAY_DEFAULT_MIN_FREE_MB;
+  if (o->max_connections == UNSET_INT)
+    o->max_connections = SYNC_RELAY_DEFAULT_MAX_CONNECTIONS;
+  if (o->max_connections_per_ip == UNSET_INT)
+    o->max_connections_per_ip = MIN (SYNC_RELAY_DEFAULT_MAX_CONNECTIONS_PER_IP, o->max_connections);
+  if (o->create_rate < 1 || o->max_workspaces < 1 || o->max_total_mb < 1 || o->min_free_mb < 1
+      || o->max_connections < 1 || o->max_connections_per_ip < 1)
+    return config_fail (error, "options",
+                        "--create-rate, --max-workspaces, --max-total-mb, --min-free-mb and the "
+                        "connection limits must be at least 1");
+  if (o->open_creation && o->create_token != NULL)
+    return config_fail (error, "options",
+                        "--create-token and --open-creation exclude each other: choose one");
+  /* Each connection is a descriptor; the database, the log and MHD need some too. */
+  needed = (guint64)o->max_connections + 64;
+  if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < needed)
+    {
+      files.rlim_cur = MIN ((rlim_t)needed, files.rlim_max);
+      setrlimit (RLIMIT_NOFILE, &files);
+      if (files.rlim_cur < needed)
+        {
+          g_autofree char *message
+              = g_strdup_printf ("--max-connections %d needs %" G_GUINT64_FORMAT
+                                 " file descriptors; the hard limit is %" G_GUINT64_FORMAT
+                                 " (raise LimitNOFILE= or ulimit -Hn, or lower --max-connections)",
+                                 o->max_connections, needed, (guint64)files.rlim_max);
+
+          return config_fail (error, "options", message);
+        }
+    }
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -291,6 +360,20 @@ main (int argc, char **argv)
       "Bearer token /metrics requires (or $SUPOLKA_RELAY_METRICS_TOKEN)", "TOKEN" },
     { "log-ips", 0, 0, G_OPTION_ARG_NONE, &o.log_ips, "Log client addresses (off by default)",
       NULL },
+    { "open-creation", 0, 0, G_OPTION_ARG_NONE, &o.open_creation,
+      "Anyone may create workspaces (no create token; the limits still hold)", NULL },
+    { "create-rate", 0, 0, G_OPTION_ARG_INT, &o.create_rate,
+      "Workspaces created per hour per address (10); 10x that relay-wide", "N" },
+    { "max-workspaces", 0, 0, G_OPTION_ARG_INT, &o.max_workspaces,
+      "Workspaces on this relay (1000)", "N" },
+    { "max-total-mb", 0, 0, G_OPTION_ARG_INT, &o.max_total_mb,
+      "Stored bytes of all workspaces together, MiB (10240)", "N" },
+    { "min-free-mb", 0, 0, G_OPTION_ARG_INT, &o.min_free_mb,
+      "Refuse writes when the data folder's disk has less free, MiB (256)", "N" },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &o.max_connections, "Connections at once (1024)",
+      "N" },
+    { "max-connections-per-ip", 0, 0, G_OPTION_ARG_INT, &o.max_connections_per_ip,
+      "Connections at once from one address (32; behind a proxy, raise it)", "N" },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("— Supolka sync relay");
@@ -307,6 +390,8 @@ main (int argc, char **argv)
   setrlimit (RLIMIT_CORE, &no_core);
 
   o.quota_mb = o.max_devices = o.rate = o.max_snapshot_mb = UNSET_INT;
+  o.create_rate = o.max_workspaces = o.max_total_mb = o.min_free_mb = UNSET_INT;
+  o.max_connections = o.max_connections_per_ip = UNSET_INT;
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (
       context, "Every option may also be set in the --config file, as KEY=VALUE under [relay],\n"
@@ -333,6 +418,8 @@ main (int argc, char **argv)
     return fail ("--quota-mb, --max-devices and --rate must be at least 1");
   if (o.quota_mb > 1024 * 1024)
     return fail ("--quota-mb is at most 1048576 (1 TiB)");
+  if (!check_limits (&o, &error))
+    return fail (error->message);
   if (o.create_token == NULL && g_getenv ("SUPOLKA_RELAY_CREATE_TOKEN") != NULL)
     o.create_token = g_strdup (g_getenv ("SUPOLKA_RELAY_CREATE_TOKEN"));
   if (o.metrics_token == NULL && g_getenv ("SUPOLKA_RELAY_METRICS_TOKEN") != NULL)
@@ -360,6 +447,13 @@ main (int argc, char **argv)
   config.metrics_listen = o.metrics_listen;
   config.metrics_token = o.metrics_token;
   config.log_ips = o.log_ips;
+  config.open_creation = o.open_creation;
+  config.create_rate = (guint)o.create_rate;
+  config.max_workspaces = (guint)o.max_workspaces;
+  config.max_total_bytes = (guint64)o.max_total_mb * 1024 * 1024;
+  config.min_free_bytes = (guint64)o.min_free_mb * 1024 * 1024;
+  config.max_connections = (guint)o.max_connections;
+  config.max_connections_per_ip = (guint)o.max_connections_per_ip;
 
   relay = sync_relay_new (&config, &error);
   if (key_pem != NULL) /* the relay keeps its own copy */

@@ -189,7 +189,7 @@ http (Relay *relay, const Device *d, const char *method, const char *path, const
   curl_easy_setopt (curl, CURLOPT_WRITEDATA, resp->body);
   curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt (curl, CURLOPT_HEADERDATA, resp);
-  curl_easy_setopt (curl, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, opts->timeout_ms ? opts->timeout_ms : 30000L);
   if (opts->ca_file)
     curl_easy_setopt (curl, CURLOPT_CAINFO, opts->ca_file);
   if (body != NULL)

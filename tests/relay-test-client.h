@@ -41,6 +41,7 @@ typedef struct
   const char *base; /* another base URL (TLS) */
   const char *ca_file;
   gboolean may_fail; /* a transport error is an answer too (status 0) */
+  long timeout_ms;   /* the whole request; 0: 30 s */
 } Opts;
 
 typedef struct

@@ -91,6 +91,17 @@ relay_stderr (const RelayOptions *opts, int *read_end)
   return relay_stderr_fd >= 0 ? dup (relay_stderr_fd) : -1;
 }
 
+/* The arguments choose how workspaces are created. */
+static gboolean
+args_name_creation (const char *const *args)
+{
+  for (const char *const *a = args; a != NULL && *a != NULL; a++)
+    if (g_str_equal (*a, "--create-token") || g_str_equal (*a, "--open-creation")
+        || g_str_equal (*a, "--create-rate"))
+      return TRUE;
+  return FALSE;
+}
+
 static void
 relay_spawn (const RelayOptions *opts, Relay *relay)
 {
@@ -110,6 +121,12 @@ relay_spawn (const RelayOptions *opts, Relay *relay)
     }
   for (const char *const *a = opts->args; a != NULL && *a != NULL; a++)
     g_ptr_array_add (argv, g_strdup (*a));
+  if (opts->program == NULL && !opts->closed_creation && !args_name_creation (opts->args))
+    {
+      g_ptr_array_add (argv, g_strdup ("--open-creation"));
+      g_ptr_array_add (argv, g_strdup ("--create-rate"));
+      g_ptr_array_add (argv, g_strdup ("100000"));
+    }
   g_ptr_array_add (argv, NULL);
   g_spawn_async_with_pipes_and_fds (NULL, (const char *const *)argv->pdata,
                                     (const char *const *)envp, G_SPAWN_DO_NOT_REAP_CHILD,

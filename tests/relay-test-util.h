@@ -49,6 +49,11 @@ typedef struct
   gboolean journal;        /* with capture_log: $JOURNAL_STREAM names that pipe */
   const char *log_path;    /* stderr to this new file (0600) instead */
   gboolean metrics;        /* also read the "metrics on" line */
+  /* The real relay gets --open-creation and --create-rate 100000 (tests create
+   * many workspaces from one address) unless @args name --create-token or
+   * --open-creation, or this asks for the relay's own default: creation closed,
+   * the token in DATA/create-token. */
+  gboolean closed_creation;
 } RelayOptions;
 
 const char *relay_path (void);

@@ -66,7 +66,9 @@ relay_start_full (GPtrArray *args, gboolean journal, gboolean metrics)
                               .clean_env = TRUE,
                               .capture_log = TRUE,
                               .journal = journal,
-                              .metrics = metrics };
+                              .metrics = metrics,
+                              /* A --config file names its own create token. */
+                              .closed_creation = g_str_equal (args->pdata[0], "--config") };
 
   return relay_start_with (&opts);
 }

@@ -163,6 +163,7 @@ struct _SpSyncDialog
   GtkStack *stack; /* "form", "result" */
   GtkWidget *form;
   GtkWidget *entry;
+  GtkWidget *token; /* create: the relay's create token (GtkPasswordEntry) */
   GtkWidget *ttl;
   GtkLabel *error;
   GtkWidget *result_page;
@@ -449,15 +450,38 @@ static void
 create_build (SpSyncDialog *self, GtkWidget *form, GtkWidget *page)
 {
   g_autofree char *relay = sp_sync_settings_get ("relay-url");
+  GtkWidget *label = gtk_label_new_with_mnemonic (_ ("Create _token"));
+  GtkWidget *hint = wrap_label (_ ("The secret the relay's operator gave you. Leave it empty for "
+                                   "a relay open to anyone."));
 
   if (relay)
     gtk_editable_set_text (GTK_EDITABLE (self->entry), relay);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "heading");
+  gtk_widget_add_css_class (hint, "dim-label");
+  /* A password entry: not echoed, not put in the clipboard history. */
+  self->token = gtk_password_entry_new ();
+  gtk_password_entry_set_show_peek_icon (GTK_PASSWORD_ENTRY (self->token), TRUE);
+  g_object_set (self->token, "activates-default", TRUE, NULL);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->token);
+  gtk_accessible_update_relation (GTK_ACCESSIBLE (self->token), GTK_ACCESSIBLE_RELATION_LABELLED_BY,
+                                  label, NULL, GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, hint, NULL,
+                                  -1);
+  gtk_box_append (GTK_BOX (form), label);
+  gtk_box_append (GTK_BOX (form), self->token);
+  gtk_box_append (GTK_BOX (form), hint);
 }
 
 static SpSyncJob *
 create_job (SpSyncDialog *self, const char *text)
 {
-  return sp_sync_job_new (SP_SYNC_OP_CREATE, text);
+  SpSyncJob *job = sp_sync_job_new (SP_SYNC_OP_CREATE, text);
+  const char *token = gtk_editable_get_text (GTK_EDITABLE (self->token));
+  g_autofree char *trimmed = g_strstrip (g_strdup (token));
+
+  if (*trimmed)
+    job->secret = g_steal_pointer (&trimmed);
+  return job;
 }
 
 static gboolean
@@ -474,7 +498,8 @@ invite_build (SpSyncDialog *self, GtkWidget *form, GtkWidget *page)
   GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   GtkWidget *label = gtk_label_new_with_mnemonic (_ ("_Valid for (hours)"));
 
-  self->ttl = gtk_spin_button_new_with_range (SYNC_INVITE_TTL_MIN_HOURS, SYNC_INVITE_TTL_MAX_HOURS, 1);
+  self->ttl
+      = gtk_spin_button_new_with_range (SYNC_INVITE_TTL_MIN_HOURS, SYNC_INVITE_TTL_MAX_HOURS, 1);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->ttl), SYNC_INVITE_TTL_DEFAULT_HOURS);
   gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->ttl);
   gtk_widget_set_hexpand (label, TRUE);
@@ -841,6 +866,14 @@ sp_sync_dialog_set_input (SpSyncDialog *self, const char *text)
   g_return_if_fail (SP_IS_SYNC_DIALOG (self));
   if (self->entry)
     gtk_editable_set_text (GTK_EDITABLE (self->entry), text ? text : "");
+}
+
+void
+sp_sync_dialog_set_token (SpSyncDialog *self, const char *text)
+{
+  g_return_if_fail (SP_IS_SYNC_DIALOG (self));
+  g_return_if_fail (self->token != NULL);
+  gtk_editable_set_text (GTK_EDITABLE (self->token), text);
 }
 
 gboolean

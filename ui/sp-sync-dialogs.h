@@ -35,6 +35,8 @@ GtkWidget *sp_sync_dialog_new (SpSyncDialogKind kind, GtkWindow *parent, SpVault
 SpSyncDialogKind sp_sync_dialog_get_kind (SpSyncDialog *self);
 /* Fills the dialog's entry (relay URL, invite code, safety code). */
 void sp_sync_dialog_set_input (SpSyncDialog *self, const char *text);
+/* The create dialog's create token field (for tests). */
+void sp_sync_dialog_set_token (SpSyncDialog *self, const char *text);
 gboolean sp_sync_dialog_is_busy (SpSyncDialog *self);
 /* The invite code, the safety code or the approved device, or NULL. */
 const char *sp_sync_dialog_get_result (SpSyncDialog *self);

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "sp-preferences.h"
 #include "sp-sync-worker.h"
@@ -21,10 +22,19 @@ sp_sync_job_new (SpSyncOp op, const char *arg)
 }
 
 void
+sp_sync_job_clear_secret (SpSyncJob *job)
+{
+  if (job->secret != NULL)
+    explicit_bzero (job->secret, strlen (job->secret));
+  g_clear_pointer (&job->secret, g_free);
+}
+
+void
 sp_sync_job_free (SpSyncJob *job)
 {
   if (job == NULL)
     return;
+  sp_sync_job_clear_secret (job);
   g_free (job->arg);
   g_free (job->text);
   g_clear_pointer (&job->devices, g_ptr_array_unref);
@@ -50,6 +60,7 @@ job_work (SpVault *vault, gpointer data, GError **error)
         break;
       case SP_SYNC_OP_CREATE:
         opts.relay = NULL; /* the URL typed in the dialog */
+        opts.create_token = job->secret;
         job->ok = sync_workspace_create (vault, job->arg, &opts, &job->error);
         break;
       case SP_SYNC_OP_INVITE:

@@ -31,6 +31,7 @@ typedef struct
 {
   SpSyncOp op;
   char *arg;
+  char *secret; /* SP_SYNC_OP_CREATE: the relay's create token, or NULL (wiped when freed) */
   guint ttl_hours;
   /* Results, valid in the completion callback. */
   gboolean ok;
@@ -45,6 +46,8 @@ typedef struct
 
 SpSyncJob *sp_sync_job_new (SpSyncOp op, const char *arg);
 void sp_sync_job_free (SpSyncJob *job);
+/* Wipes and frees job->secret. */
+void sp_sync_job_clear_secret (SpSyncJob *job);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpSyncJob, sp_sync_job_free)
 
 /* Runs @job (taken) on @vault as a vault job; @callback runs in the main

@@ -7,6 +7,7 @@
  */
 #include <glib/gi18n.h>
 #include <sodium.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -30,6 +31,8 @@ parse_sync_args (Cli *cli, guint from)
         slot = &a->ca_file;
       else if (g_str_equal (arg, "--hours"))
         slot = &a->hours;
+      else if (g_str_equal (arg, "--create-token-fd"))
+        slot = &a->create_token_fd;
       else if (g_str_equal (arg, "--prune"))
         {
           a->prune = TRUE;
@@ -85,6 +88,8 @@ cli_sync_check (Cli *cli)
     return code;
   if (cli->req.sync.words->len > 0)
     return cli_usage_error (_ ("'sync' takes no arguments"));
+  if (cli->req.sync.create_token_fd != NULL)
+    return cli_usage_error (_ ("'--create-token-fd' is only for 'workspace create'"));
   return CLI_EXIT_OK;
 }
 
@@ -135,18 +140,54 @@ cli_sync_run (Cli *cli)
 static int
 workspace_create_check (Cli *cli)
 {
+  const char *fd = cli->req.sync.create_token_fd;
+  guint64 n = 0;
+
   if (cli->req.sync.relay == NULL || cli->req.sync.words->len)
     return cli_usage (cli);
+  if (fd != NULL && !g_ascii_string_to_unsigned (fd, 10, 0, G_MAXINT, &n, NULL))
+    return cli_usage_error (_ ("'--create-token-fd' needs a file descriptor number"));
   cli->req.sync.opts.relay = NULL;
   return CLI_EXIT_OK;
+}
+
+/* The create token: one line from --create-token-fd (never an argument, which
+ * other users see in ps), in secure memory; NULL without the option. */
+static SpSecret *
+read_create_token (Cli *cli, GError **error)
+{
+  g_autoptr (SpSecret) line = NULL;
+  g_autoptr (GError) local = NULL;
+  SpSecret *token;
+  guint64 fd = 0;
+
+  if (cli->req.sync.create_token_fd == NULL)
+    return NULL;
+  g_ascii_string_to_unsigned (cli->req.sync.create_token_fd, 10, 0, G_MAXINT, &fd, NULL);
+  line = sp_secret_read_line_fd ((int)fd, &local);
+  if (line == NULL || sp_secret_len (line) == 0)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID,
+                   _ ("No create token could be read from file descriptor %d"), (int)fd);
+      return NULL;
+    }
+  token = sp_secret_new (sp_secret_len (line) + 1);
+  memcpy (sp_secret_data (token), sp_secret_data (line), sp_secret_len (line));
+  sp_secret_data (token)[sp_secret_len (line)] = '\0';
+  return token;
 }
 
 static int
 workspace_create_run (Cli *cli)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (SpSecret) token = read_create_token (cli, &error);
+  SyncOptions opts = cli->req.sync.opts;
 
-  if (!sync_workspace_create (cli->vault, cli->req.sync.relay, &cli->req.sync.opts, &error))
+  if (token == NULL && error != NULL)
+    return cli_fail (error);
+  opts.create_token = token ? (const char *)sp_secret_data (token) : NULL;
+  if (!sync_workspace_create (cli->vault, cli->req.sync.relay, &opts, &error))
     return cli_fail (error);
   g_print ("%s\n", _ ("Workspace created. Invite other devices with 'workspace invite'."));
   return CLI_EXIT_OK;
@@ -374,7 +415,7 @@ device_revoke_run (Cli *cli)
 
 /* clang-format off */
 const CliCommand cli_workspace_commands[] = {
-  { .name = "create", .usage = N_ ("usage: workspace create --relay URL"),
+  { .name = "create", .usage = N_ ("usage: workspace create --relay URL [--create-token-fd N]"),
     .check = workspace_create_check, .open_vault = TRUE, .run = workspace_create_run },
   { .name = "invite", .usage = N_ ("usage: workspace invite [--hours 1-168]"),
     .check = workspace_invite_check, .open_vault = TRUE, .run = workspace_invite_run },
@@ -413,5 +454,7 @@ cli_sync_group_run (Cli *cli)
   cmd = cli_find_command (cli->cmd->group, sub);
   if (cmd == NULL)
     return cli_usage (cli);
+  if (cli->req.sync.create_token_fd != NULL && !g_str_equal (cmd->name, "create"))
+    return cli_usage_error (_ ("'--create-token-fd' is only for 'workspace create'"));
   return cli_run_command (cli, cmd);
 }

@@ -33,6 +33,7 @@ cli_clear (Cli *cli)
   g_clear_pointer (&req->sync.proxy, g_free);
   g_clear_pointer (&req->sync.ca_file, g_free);
   g_clear_pointer (&req->sync.hours, g_free);
+  g_clear_pointer (&req->sync.create_token_fd, g_free);
   g_clear_pointer (&req->sync.words, g_ptr_array_unref);
   g_clear_pointer (&cli->vault_dir, g_free);
 }

@@ -36,7 +36,8 @@ typedef struct
   char *proxy;
   char *ca_file;
   char *hours;
-  guint invite_hours; /* --hours as a number */
+  char *create_token_fd; /* workspace create: the fd the create token is read from */
+  guint invite_hours;    /* --hours as a number */
   gboolean prune;
   GPtrArray *words; /* positional arguments after the command */
   SyncOptions opts; /* relay, proxy and CA file as the sync client takes them */

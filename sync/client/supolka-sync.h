@@ -43,6 +43,9 @@ typedef struct
   const char *proxy;       /* e.g. "socks5h://127.0.0.1:9050" (Tor) */
   const char *ca_file;     /* extra CA certificate file (PEM) to trust for HTTPS */
   guint max_batch_changes; /* 0: the default (2,000); smaller for tests and benchmarks */
+  /* sync_workspace_create only: the relay's create token (sent as
+   * X-Supolka-Create-Token), or NULL for a relay open to creation. */
+  const char *create_token;
 } SyncOptions;
 
 /* What one sync run did. Free with sync_report_clear(). */

@@ -11,6 +11,7 @@
  */
 #include <curl/curl.h>
 #include <glib/gi18n-lib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "sync-batch.h"
@@ -28,7 +29,8 @@ struct _SyncHttp
   char *proxy;
   char *ca_file;
   char device[SYNC_ID_HEX_LEN + 1];
-  SpSecret *auth_sk; /* borrowed */
+  SpSecret *auth_sk;  /* borrowed */
+  char *create_token; /* sent with every request when set (workspace create) */
 };
 
 typedef struct
@@ -52,6 +54,8 @@ sync_http_new (const char *base, const SyncOptions *opts, GError **error)
     http->base[strlen (http->base) - 1] = '\0';
   http->proxy = g_strdup (proxy && *proxy ? proxy : NULL);
   http->ca_file = g_strdup (opts ? opts->ca_file : NULL);
+  http->create_token
+      = g_strdup (opts && opts->create_token && *opts->create_token ? opts->create_token : NULL);
   http->curl = curl_easy_init ();
   if (http->curl == NULL)
     {
@@ -71,6 +75,9 @@ sync_http_free (SyncHttp *http)
   g_free (http->base);
   g_free (http->proxy);
   g_free (http->ca_file);
+  if (http->create_token != NULL)
+    sodium_memzero (http->create_token, strlen (http->create_token));
+  g_free (http->create_token);
   g_free (http);
 }
 
@@ -187,6 +194,14 @@ attempt (SyncHttp *http, const char *method, const char *path, const void *body,
       headers = curl_slist_append (headers, h_time);
       headers = curl_slist_append (headers, h_nonce);
       headers = curl_slist_append (headers, h_sig);
+    }
+  if (http->create_token)
+    {
+      g_autofree char *h
+          = g_strdup_printf ("%s: %s", SYNC_AUTH_HEADER_CREATE_TOKEN, http->create_token);
+
+      headers = curl_slist_append (headers, h);
+      sodium_memzero (h, strlen (h));
     }
   if (content_type)
     {

@@ -119,6 +119,31 @@ no_workspace_yet (SpVault *vault, GError **error)
   return TRUE;
 }
 
+/* POST the creation; a refused create token is said in words. */
+static JsonObject *
+create_on_relay (SyncCtx *c, const char *path, const char *body, const SyncOptions *opts,
+                 GError **error)
+{
+  static const long accept[] = { 403, 0 };
+  g_autoptr (JsonObject) ans = NULL;
+  long status = 0;
+
+  ans = sync_http_json (c->http, "POST", path, body, accept, &status, error);
+  if (ans == NULL || status != 403)
+    return g_steal_pointer (&ans);
+  if (g_strcmp0 (sync_json_error_code (ans), "create_token") != 0)
+    sync_fail (error, SYNC_ERROR_REFUSED, _ ("The relay refused to create the workspace"));
+  else if (opts != NULL && opts->create_token != NULL && *opts->create_token)
+    sync_fail (error, SYNC_ERROR_REFUSED,
+               _ ("The relay did not accept this create token; check it with the relay's "
+                  "operator"));
+  else
+    sync_fail (error, SYNC_ERROR_REFUSED,
+               _ ("This relay needs a create token to create a workspace; ask its operator for "
+                  "it"));
+  return NULL;
+}
+
 gboolean
 sync_workspace_create (SpVault *vault, const char *relay_url, const SyncOptions *opts,
                        GError **error)
@@ -165,7 +190,7 @@ sync_workspace_create (SpVault *vault, const char *relay_url, const SyncOptions 
   json_builder_end_object (req);
   req_s = sync_to_json (req);
   path = sync_ws_path (c, "");
-  ans = sync_http_json (c->http, "POST", path, req_s, NULL, NULL, error);
+  ans = create_on_relay (c, path, req_s, opts, error);
   if (ans == NULL)
     {
       sodium_memzero (key, sizeof key);

@@ -77,6 +77,8 @@ void sync_hash (const guint8 *data, gsize len, guint8 out[SYNC_HASH_LEN]);
 #define SYNC_AUTH_HEADER_TIME "X-Supolka-Time"
 #define SYNC_AUTH_HEADER_NONCE "X-Supolka-Nonce"
 #define SYNC_AUTH_HEADER_SIGNATURE "X-Supolka-Signature"
+/* The secret that creating a workspace on a closed relay needs (docs/RELAY-API.md). */
+#define SYNC_AUTH_HEADER_CREATE_TOKEN "X-Supolka-Create-Token"
 #define SYNC_AUTH_NONCE_LEN 16
 #define SYNC_AUTH_NONCE_HEX_LEN 32
 #define SYNC_AUTH_SIGNATURE_LEN 64

@@ -1,7 +1,9 @@
 /* The relay's endpoints, one function each; docs/RELAY-API.md is their contract.
  * The upper layer of the relay: sync_relay_new hands the table at the end of
  * this file to the server (relay-server.c), which routes requests through it.
- * Each runs with the relay's lock held, after the size checks of relay-server.c.
+ * Each runs on a worker of relay-exec.c, one at a time per workspace, on its own
+ * database connection (call->store), after the size checks and the header
+ * checks (relay_precheck) of relay-server.c.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -9,7 +11,7 @@
 
 #include "relay-private.h"
 
-#define HEADER_CREATE_TOKEN "X-Supolka-Create-Token"
+#define RELAY_PRUNE_CHUNK 256 /* batches deleted per transaction */
 
 /* ---- JSON in ------------------------------------------------------------------------- */
 
@@ -379,24 +381,6 @@ relay_api_healthz (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
   relay_reply_take_json (reply, MHD_HTTP_OK, g_strdup ("{\"status\":\"ok\"}"));
 }
 
-static gboolean
-create_token_ok (SyncRelay *relay, const RelayCall *call)
-{
-  const char *given;
-  guint8 want[SYNC_HASH_LEN];
-  guint8 got[SYNC_HASH_LEN];
-
-  if (relay->create_token == NULL)
-    return TRUE;
-  given = MHD_lookup_connection_value (call->connection, MHD_HEADER_KIND, HEADER_CREATE_TOKEN);
-  if (given == NULL)
-    return FALSE;
-  /* Compare digests in constant time: neither length nor content leaks. */
-  sync_hash ((const guint8 *)relay->create_token, strlen (relay->create_token), want);
-  sync_hash ((const guint8 *)given, strlen (given), got);
-  return sodium_memcmp (want, got, SYNC_HASH_LEN) == 0;
-}
-
 static void
 relay_api_create_workspace (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
@@ -406,12 +390,7 @@ relay_api_create_workspace (SyncRelay *relay, const RelayCall *call, RelayReply 
   RelayDevice device;
   gboolean exists = FALSE;
 
-  if (!create_token_ok (relay, call))
-    {
-      relay_reply_error (reply, MHD_HTTP_FORBIDDEN, "create_token",
-                         "This relay needs the right X-Supolka-Create-Token to create a workspace");
-      return;
-    }
+  /* The create token was checked from the headers (relay_precheck). */
   if (!relay_parse_body (RELAY_BODY_CREATE, call->body, call->body_len, &body, reply)
       || !header_device_matches (call, body.device.id, reply))
     return;
@@ -419,23 +398,29 @@ relay_api_create_workspace (SyncRelay *relay, const RelayCall *call, RelayReply 
   if (!relay_authenticate (relay, call, device.auth_pk, 0, NULL, reply))
     return;
 
-  if (!relay_store_begin (relay->store, &error))
+  if (!relay_store_begin (call->store, &error))
     goto failed;
-  if (!relay_store_workspace_exists (relay->store, call->ws, &exists, &error))
+  if (!relay_store_workspace_exists (call->store, call->ws, &exists, &error))
     goto failed;
   if (exists)
     {
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       relay_reply_error (reply, MHD_HTTP_CONFLICT, "exists", "This workspace already exists");
+      return;
+    }
+  if (!relay_creation_allowed (relay, call, reply)
+      || !relay_room_for (relay, call, strlen (body.entry), reply))
+    {
+      relay_store_rollback (call->store);
       return;
     }
   device.status = RELAY_DEVICE_ACTIVE; /* the creator is the first admin */
   device.created = call->now;
-  if (!relay_store_add_workspace (relay->store, call->ws, call->now, &error)
-      || !relay_store_add_device (relay->store, call->ws, &device, &error)
-      || !relay_store_log_append (relay->store, call->ws, 1, body.entry, device.id, call->now,
+  if (!relay_store_add_workspace (call->store, call->ws, call->now, &error)
+      || !relay_store_add_device (call->store, call->ws, &device, &error)
+      || !relay_store_log_append (call->store, call->ws, 1, body.entry, device.id, call->now,
                                   &error)
-      || !relay_store_commit (relay->store, &error))
+      || !relay_store_commit (call->store, &error))
     goto failed;
 
   builder = json_builder_new ();
@@ -448,7 +433,7 @@ relay_api_create_workspace (SyncRelay *relay, const RelayCall *call, RelayReply 
   return;
 
 failed:
-  relay_store_rollback (relay->store);
+  relay_store_rollback (call->store);
   relay_reply_internal (reply, error);
 }
 
@@ -473,7 +458,7 @@ relay_api_create_invite (SyncRelay *relay, const RelayCall *call, RelayReply *re
                          "\"expires\" must be in the future and at most 7 days away");
       return;
     }
-  if (!relay_store_add_invite (relay->store, call->ws, body.token_hash, expires, device.id,
+  if (!relay_store_add_invite (call->store, call->ws, body.token_hash, expires, device.id,
                                call->now, &duplicate, &error))
     {
       relay_reply_internal (reply, error);
@@ -514,30 +499,31 @@ relay_api_join (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
   /* Checked and spent in one transaction: one token, one device. Every refusal
    * below rolls back, so a refused join does not spend the token, and nobody
    * without a valid token learns which devices a workspace has. */
-  if (!relay_store_begin (relay->store, &error)
-      || !relay_store_use_invite (relay->store, call->ws, token_hash, call->now, &ok, &error))
+  if (!relay_store_begin (call->store, &error)
+      || !relay_store_use_invite (call->store, call->ws, token_hash, call->now, &ok, &error))
     goto failed;
   if (!ok)
     {
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       relay_reply_error (reply, MHD_HTTP_FORBIDDEN, "invite",
                          "The invite is unknown, already used or expired");
+      reply->failure = TRUE;
       return;
     }
-  if (!relay_store_get_device (relay->store, call->ws, device.id, NULL, &found, &error))
+  if (!relay_store_get_device (call->store, call->ws, device.id, NULL, &found, &error))
     goto failed;
   if (found)
     {
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       relay_reply_error (reply, MHD_HTTP_CONFLICT, "exists",
                          "A device with this id is already in the workspace");
       return;
     }
-  if (!relay_store_count_devices (relay->store, call->ws, &count, &error))
+  if (!relay_store_count_devices (call->store, call->ws, &count, &error))
     goto failed;
   if (count >= relay->config.max_devices)
     {
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       relay_reply_error (reply, MHD_HTTP_FORBIDDEN, "too_many_devices",
                          "This workspace has as many devices as the relay allows");
       return;
@@ -546,14 +532,14 @@ relay_api_join (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
   device.created = call->now;
   device.has_invite = TRUE;
   memcpy (device.invite, token_hash, sizeof token_hash);
-  if (!relay_store_add_device (relay->store, call->ws, &device, &error)
-      || !relay_store_commit (relay->store, &error))
+  if (!relay_store_add_device (call->store, call->ws, &device, &error)
+      || !relay_store_commit (call->store, &error))
     goto failed;
   relay_reply_take_json (reply, MHD_HTTP_ACCEPTED, g_strdup ("{\"status\":\"pending\"}"));
   return;
 
 failed:
-  relay_store_rollback (relay->store);
+  relay_store_rollback (call->store);
   relay_reply_internal (reply, error);
 }
 
@@ -568,7 +554,7 @@ relay_api_list_devices (SyncRelay *relay, const RelayCall *call, RelayReply *rep
   if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE | RELAY_DEVICE_PENDING, NULL,
                            reply))
     return;
-  devices = relay_store_list_devices (relay->store, call->ws, &error);
+  devices = relay_store_list_devices (call->store, call->ws, &error);
   if (devices == NULL)
     {
       relay_reply_internal (reply, error);
@@ -616,12 +602,12 @@ relay_api_get_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
     return;
   if (!query_int (call, "since", FALSE, 0, G_MAXINT64, &since, reply))
     return;
-  if (!relay_store_log_head (relay->store, call->ws, &head, &error))
+  if (!relay_store_log_head (call->store, call->ws, &head, &error))
     {
       relay_reply_internal (reply, error);
       return;
     }
-  entries = relay_store_log_since (relay->store, call->ws, since, RELAY_LOG_PAGE_MAX,
+  entries = relay_store_log_since (call->store, call->ws, since, RELAY_LOG_PAGE_MAX,
                                    RELAY_PAGE_MAX_BYTES, &error);
   if (entries == NULL)
     {
@@ -672,42 +658,40 @@ relay_api_post_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
   action = body.action;
   version = body.version;
 
-  if (!relay_store_begin (relay->store, &error)
-      || !relay_store_log_head (relay->store, call->ws, &head, &error))
+  if (!relay_store_begin (call->store, &error)
+      || !relay_store_log_head (call->store, call->ws, &head, &error))
     goto failed;
   if (version != head + 1)
     {
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       relay_reply_error_int (reply, MHD_HTTP_CONFLICT, "conflict",
                              "The log moved on: \"version\" must be head + 1", "head", head);
       return;
     }
   if (action == RELAY_LOG_ADD || action == RELAY_LOG_REMOVE)
     {
-      if (!relay_store_get_device (relay->store, call->ws, subject, &subject_device, &found,
-                                   &error))
+      if (!relay_store_get_device (call->store, call->ws, subject, &subject_device, &found, &error))
         goto failed;
       if (!found || (action == RELAY_LOG_ADD && subject_device.status == RELAY_DEVICE_REVOKED))
         {
-          relay_store_rollback (relay->store);
+          relay_store_rollback (call->store);
           bad_member (reply, "subject",
                       action == RELAY_LOG_ADD ? "a pending or active device of this workspace"
                                               : "a device of this workspace");
           return;
         }
     }
-  if (!relay_store_log_append (relay->store, call->ws, version, entry, signer.id, call->now,
-                               &error))
+  if (!relay_store_log_append (call->store, call->ws, version, entry, signer.id, call->now, &error))
     goto failed;
   if (action == RELAY_LOG_ADD
-      && !relay_store_set_device_status (relay->store, call->ws, subject, RELAY_DEVICE_ACTIVE,
+      && !relay_store_set_device_status (call->store, call->ws, subject, RELAY_DEVICE_ACTIVE,
                                          &error))
     goto failed;
   if (action == RELAY_LOG_REMOVE
-      && !relay_store_set_device_status (relay->store, call->ws, subject, RELAY_DEVICE_REVOKED,
+      && !relay_store_set_device_status (call->store, call->ws, subject, RELAY_DEVICE_REVOKED,
                                          &error))
     goto failed;
-  if (!relay_store_commit (relay->store, &error))
+  if (!relay_store_commit (call->store, &error))
     goto failed;
 
   builder = json_builder_new ();
@@ -718,7 +702,7 @@ relay_api_post_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
   return;
 
 failed:
-  relay_store_rollback (relay->store);
+  relay_store_rollback (call->store);
   relay_reply_internal (reply, error);
 }
 
@@ -761,16 +745,16 @@ relay_api_post_batch (SyncRelay *relay, const RelayCall *call, RelayReply *reply
     }
   sync_envelope_hash (call->body, call->body_len, hash);
 
-  if (!relay_store_begin (relay->store, &error)
-      || !relay_store_last_seq (relay->store, call->ws, device.id, &last, &error))
+  if (!relay_store_begin (call->store, &error)
+      || !relay_store_last_seq (call->store, call->ws, device.id, &last, &error))
     goto failed;
   if (header.seq <= (guint64)last)
     {
       seq = (gint64)header.seq;
-      if (!relay_store_find_batch (relay->store, call->ws, device.id, seq, &found, &cursor,
+      if (!relay_store_find_batch (call->store, call->ws, device.id, seq, &found, &cursor,
                                    stored_hash, &error))
         goto failed;
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       if (found && sodium_memcmp (stored_hash, hash, SYNC_HASH_LEN) == 0)
         /* The same blob again: an answer was lost; give the same cursor. */
         reply_cursor (reply, MHD_HTTP_OK, cursor);
@@ -781,29 +765,34 @@ relay_api_post_batch (SyncRelay *relay, const RelayCall *call, RelayReply *reply
     }
   if (header.seq != (guint64)last + 1)
     {
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       relay_reply_error_int (reply, MHD_HTTP_CONFLICT, "seq",
                              "seq must follow the device's last batch", "expected", last + 1);
       return;
     }
-  if (!relay_store_workspace_bytes (relay->store, call->ws, &bytes, &error))
+  if (!relay_store_workspace_bytes (call->store, call->ws, &bytes, &error))
     goto failed;
   if ((guint64)bytes + call->body_len > relay->config.quota_bytes)
     {
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       relay_reply_error (reply, MHD_HTTP_INSUFFICIENT_STORAGE, "quota",
                          "This workspace has used its storage quota on the relay");
       return;
     }
-  if (!relay_store_add_batch (relay->store, call->ws, device.id, header.epoch, (gint64)header.seq,
+  if (!relay_room_for (relay, call, call->body_len, reply))
+    {
+      relay_store_rollback (call->store);
+      return;
+    }
+  if (!relay_store_add_batch (call->store, call->ws, device.id, header.epoch, (gint64)header.seq,
                               hash, call->body, call->body_len, &cursor, &error)
-      || !relay_store_commit (relay->store, &error))
+      || !relay_store_commit (call->store, &error))
     goto failed;
   reply_cursor (reply, MHD_HTTP_CREATED, cursor);
   return;
 
 failed:
-  relay_store_rollback (relay->store);
+  relay_store_rollback (call->store);
   relay_reply_internal (reply, error);
 }
 
@@ -833,7 +822,7 @@ relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *repl
     }
   /* After a prune, a pull from before the pruned cursor would be a partial
    * history: send the client to the snapshot instead. */
-  if (!relay_store_pruned_cursor (relay->store, call->ws, &pruned, &error))
+  if (!relay_store_pruned_cursor (call->store, call->ws, &pruned, &error))
     {
       relay_reply_internal (reply, error);
       return;
@@ -843,7 +832,7 @@ relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *repl
       RelaySnapshotInfo snapshot;
       gboolean found = FALSE;
 
-      if (!relay_store_snapshot_info (relay->store, call->ws, &snapshot, &found, &error))
+      if (!relay_store_snapshot_info (call->store, call->ws, &snapshot, &found, &error))
         {
           relay_reply_internal (reply, error);
           return;
@@ -854,7 +843,7 @@ relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *repl
                              "snapshot_cursor", found ? snapshot.cursor : pruned);
       return;
     }
-  batches = relay_store_batches_since (relay->store, call->ws, since, (guint)limit,
+  batches = relay_store_batches_since (call->store, call->ws, since, (guint)limit,
                                        RELAY_PAGE_MAX_BYTES, &more, &error);
   if (batches == NULL)
     {
@@ -884,6 +873,39 @@ relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *repl
 
 /* ---- Snapshots and pruning -------------------------------------------------------------- */
 
+/* In the upload's transaction: the workspace's quota (the new snapshot
+ * replaces one of @old_size: only the difference counts), what its batches
+ * justify (RELAY_SNAPSHOT_SLACK: an empty workspace cannot take a large one),
+ * the relay-wide total and the disk. */
+static gboolean
+snapshot_fits (SyncRelay *relay, const RelayCall *call, gint64 old_size, RelayReply *reply)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 bytes = 0;
+  gint64 pushed = 0;
+
+  if (!relay_store_workspace_bytes (call->store, call->ws, &bytes, &error)
+      || !relay_store_workspace_pushed (call->store, call->ws, &pushed, &error))
+    {
+      relay_reply_internal (reply, error);
+      return FALSE;
+    }
+  if ((guint64)MAX (0, bytes - old_size) + call->body_len > relay->config.quota_bytes)
+    {
+      relay_reply_error (reply, MHD_HTTP_INSUFFICIENT_STORAGE, "quota",
+                         "This workspace has used its storage quota on the relay");
+      return FALSE;
+    }
+  if (call->body_len > RELAY_SNAPSHOT_SLACK + 2 * (guint64)MAX (0, pushed))
+    {
+      relay_reply_error (reply, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                         "The snapshot is larger than this workspace's batches can justify");
+      return FALSE;
+    }
+  return relay_room_for (relay, call,
+                         call->body_len - MIN ((guint64)MAX (0, old_size), call->body_len), reply);
+}
+
 static void
 relay_api_put_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
@@ -894,7 +916,6 @@ relay_api_put_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *rep
   gboolean found = FALSE;
   gint64 cursor;
   gint64 head = 0;
-  gint64 bytes = 0;
 
   if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, &device, reply))
     return;
@@ -912,38 +933,33 @@ relay_api_put_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *rep
       return;
     }
 
-  if (!relay_store_begin (relay->store, &error)
-      || !relay_store_cursor_head (relay->store, call->ws, &head, &error)
-      || !relay_store_snapshot_info (relay->store, call->ws, &old, &found, &error))
+  if (!relay_store_begin (call->store, &error)
+      || !relay_store_cursor_head (call->store, call->ws, &head, &error)
+      || !relay_store_snapshot_info (call->store, call->ws, &old, &found, &error))
     goto failed;
   if (cursor > head)
     {
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       relay_reply_error_int (reply, MHD_HTTP_BAD_REQUEST, "cursor_ahead",
                              "\"cursor\" is past the workspace's last batch", "head", head);
       return;
     }
   if (found && cursor < old.cursor)
     {
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       relay_reply_error_int (reply, MHD_HTTP_CONFLICT, "snapshot_older",
                              "A snapshot covering more batches is stored already",
                              "snapshot_cursor", old.cursor);
       return;
     }
-  if (!relay_store_workspace_bytes (relay->store, call->ws, &bytes, &error))
-    goto failed;
-  /* The new snapshot replaces the old one: only the difference counts. */
-  if ((guint64)MAX (0, bytes - (found ? old.size : 0)) + call->body_len > relay->config.quota_bytes)
+  if (!snapshot_fits (relay, call, found ? old.size : 0, reply))
     {
-      relay_store_rollback (relay->store);
-      relay_reply_error (reply, MHD_HTTP_INSUFFICIENT_STORAGE, "quota",
-                         "This workspace has used its storage quota on the relay");
+      relay_store_rollback (call->store);
       return;
     }
-  if (!relay_store_put_snapshot (relay->store, call->ws, cursor, device.id, call->now, call->body,
+  if (!relay_store_put_snapshot (call->store, call->ws, cursor, device.id, call->now, call->body,
                                  call->body_len, &error)
-      || !relay_store_commit (relay->store, &error))
+      || !relay_store_commit (call->store, &error))
     goto failed;
 
   builder = json_builder_new ();
@@ -955,7 +971,7 @@ relay_api_put_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *rep
   return;
 
 failed:
-  relay_store_rollback (relay->store);
+  relay_store_rollback (call->store);
   relay_reply_internal (reply, error);
 }
 
@@ -990,7 +1006,7 @@ relay_api_get_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *rep
 
   if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, NULL, reply))
     return;
-  if (!relay_store_snapshot_info (relay->store, call->ws, &info, &found, &error))
+  if (!relay_store_snapshot_info (call->store, call->ws, &info, &found, &error))
     {
       relay_reply_internal (reply, error);
       return;
@@ -1012,7 +1028,7 @@ relay_api_get_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *rep
     }
   data = g_try_malloc (MAX (info.size, 1));
   if (data == NULL
-      || !relay_store_read_snapshot (relay->store, info.id, data, (gsize)info.size, &error))
+      || !relay_store_read_snapshot (call->store, info.id, data, (gsize)info.size, &error))
     {
       g_free (data);
       relay_snapshot_memory_release (relay, (guint64)info.size);
@@ -1044,30 +1060,43 @@ relay_api_prune (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
   RelaySnapshotInfo snapshot;
   gboolean found = FALSE;
   gint64 count = 0;
+  gint64 chunk = 0;
   gint64 pruned = 0;
 
   if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, NULL, reply))
     return;
   if (!relay_parse_body (RELAY_BODY_PRUNE, call->body, call->body_len, &body, reply))
     return;
-  if (!relay_store_begin (relay->store, &error)
-      || !relay_store_snapshot_info (relay->store, call->ws, &snapshot, &found, &error))
+  if (!relay_store_begin (call->store, &error)
+      || !relay_store_snapshot_info (call->store, call->ws, &snapshot, &found, &error))
     goto failed;
   if (body.cursor > (found ? snapshot.cursor : 0))
     {
-      relay_store_rollback (relay->store);
+      relay_store_rollback (call->store);
       relay_reply_error_int (reply, MHD_HTTP_CONFLICT, "beyond_snapshot",
                              "Only batches the stored snapshot covers can be pruned",
                              "snapshot_cursor", found ? snapshot.cursor : 0);
       return;
     }
-  if (!relay_store_prune (relay->store, call->ws, body.cursor, &count, &error)
-      || !relay_store_pruned_cursor (relay->store, call->ws, &pruned, &error)
-      || !relay_store_commit (relay->store, &error))
+  /* Marked first (nothing at or below it is served from now on), then deleted
+   * in chunks of their own transactions, so a large prune never holds the
+   * database's write lock for long against other workspaces. */
+  if (!relay_store_prune_mark (call->store, call->ws, body.cursor, &error)
+      || !relay_store_commit (call->store, &error))
+    goto failed;
+  do
+    {
+      if (!relay_store_prune_chunk (call->store, call->ws, body.cursor, RELAY_PRUNE_CHUNK, &chunk,
+                                    &error))
+        goto failed;
+      count += chunk;
+    }
+  while (chunk > 0);
+  if (!relay_store_pruned_cursor (call->store, call->ws, &pruned, &error))
     goto failed;
   /* The deleted blobs' pages are zeroed (secure_delete); flush the WAL too. */
   if (count > 0)
-    relay_store_checkpoint (relay->store);
+    relay_store_checkpoint (call->store);
 
   builder = json_builder_new ();
   json_builder_begin_object (builder);
@@ -1078,7 +1107,7 @@ relay_api_prune (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
   return;
 
 failed:
-  relay_store_rollback (relay->store);
+  relay_store_rollback (call->store);
   relay_reply_internal (reply, error);
 }
 
@@ -1086,18 +1115,20 @@ failed:
 
 /* relay-server.c walks this table to route a request; it knows no handler by name. */
 static const RelayEndpoint endpoints[] = {
-  { ROUTE_HEALTHZ, "GET", relay_api_healthz, 0 },
-  { ROUTE_WORKSPACE, "POST", relay_api_create_workspace, RELAY_MAX_JSON_BODY },
-  { ROUTE_INVITES, "POST", relay_api_create_invite, RELAY_MAX_JSON_BODY },
-  { ROUTE_JOIN, "POST", relay_api_join, RELAY_MAX_JSON_BODY },
-  { ROUTE_DEVICES, "GET", relay_api_list_devices, 0 },
-  { ROUTE_LOG, "GET", relay_api_get_log, 0 },
-  { ROUTE_LOG, "POST", relay_api_post_log, RELAY_MAX_JSON_BODY },
-  { ROUTE_BATCHES, "GET", relay_api_get_batches, 0 },
-  { ROUTE_BATCHES, "POST", relay_api_post_batch, RELAY_MAX_BATCH_BODY },
-  { ROUTE_SNAPSHOT, "GET", relay_api_get_snapshot, 0 },
-  { ROUTE_SNAPSHOT, "PUT", relay_api_put_snapshot, RELAY_BODY_LIMIT_SNAPSHOT },
-  { ROUTE_PRUNE, "POST", relay_api_prune, RELAY_MAX_JSON_BODY },
+  { ROUTE_HEALTHZ, "GET", relay_api_healthz, 0, RELAY_PRE_NONE, FALSE },
+  { ROUTE_WORKSPACE, "POST", relay_api_create_workspace, RELAY_MAX_JSON_BODY, RELAY_PRE_CREATE,
+    TRUE },
+  { ROUTE_INVITES, "POST", relay_api_create_invite, RELAY_MAX_JSON_BODY, RELAY_PRE_DEVICE, TRUE },
+  { ROUTE_JOIN, "POST", relay_api_join, RELAY_MAX_JSON_BODY, RELAY_PRE_JOIN, TRUE },
+  { ROUTE_DEVICES, "GET", relay_api_list_devices, 0, RELAY_PRE_DEVICE, FALSE },
+  { ROUTE_LOG, "GET", relay_api_get_log, 0, RELAY_PRE_DEVICE, FALSE },
+  { ROUTE_LOG, "POST", relay_api_post_log, RELAY_MAX_JSON_BODY, RELAY_PRE_DEVICE, TRUE },
+  { ROUTE_BATCHES, "GET", relay_api_get_batches, 0, RELAY_PRE_DEVICE, FALSE },
+  { ROUTE_BATCHES, "POST", relay_api_post_batch, RELAY_MAX_BATCH_BODY, RELAY_PRE_DEVICE, TRUE },
+  { ROUTE_SNAPSHOT, "GET", relay_api_get_snapshot, 0, RELAY_PRE_DEVICE, FALSE },
+  { ROUTE_SNAPSHOT, "PUT", relay_api_put_snapshot, RELAY_BODY_LIMIT_SNAPSHOT, RELAY_PRE_DEVICE,
+    TRUE },
+  { ROUTE_PRUNE, "POST", relay_api_prune, RELAY_MAX_JSON_BODY, RELAY_PRE_DEVICE, FALSE },
 };
 
 SyncRelay *

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <microhttpd.h>
+#include <sys/socket.h>
 #include <json-glib/json-glib.h>
 #include <sqlite3.h>
 
@@ -26,9 +27,17 @@ G_BEGIN_DECLS
 #define RELAY_PAGE_MAX_LIMIT 500
 #define RELAY_LOG_PAGE_MAX 256
 #define RELAY_MAX_SNAPSHOT_MB_LIMIT 512 /* --max-snapshot-mb: SQLite holds ≤ 1e9-byte values */
-/* Snapshot bodies held in memory at once (uploads being read plus downloads being
- * sent), as a multiple of --max-snapshot-mb; one transfer is always admitted. */
+/* Request bodies held in memory at once, relay-wide, as a multiple of
+ * --max-snapshot-mb (and, separately, snapshot downloads being sent; one
+ * download is always admitted). */
 #define RELAY_SNAPSHOT_BUDGET_FACTOR 4
+/* A snapshot may be at most this plus twice the bytes of batches the
+ * workspace ever stored: a new, empty workspace cannot take a large one. */
+#define RELAY_SNAPSHOT_SLACK (4 * 1024 * 1024)
+#define RELAY_CONNECTION_MEMORY (64 * 1024)
+#define RELAY_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define RELAY_METRICS_CONNECTION_LIMIT 16
+#define RELAY_AUTH_HEADER_MAX 1024
 #define RELAY_HEADER_SNAPSHOT_CURSOR "X-Supolka-Snapshot-Cursor"
 #define RELAY_HEADER_SNAPSHOT_DEVICE "X-Supolka-Snapshot-Device"
 #define RELAY_HEADER_SNAPSHOT_TIME "X-Supolka-Snapshot-Time"
@@ -36,7 +45,11 @@ G_BEGIN_DECLS
 #define RELAY_BODY_LIMIT_SNAPSHOT G_MAXSIZE
 
 /* ---- Storage (relay-store.c) ---------------------------------------------------
- * One SQLite connection. Every function here expects the relay's lock held. */
+ * A RelayStore is one SQLite connection to DIR/relay.db. The server keeps a
+ * small pool of them (relay_store_open_more), one per request being handled,
+ * so requests of different workspaces run side by side; requests of one
+ * workspace are serialised by the server (relay-exec.c). A connection is used
+ * by one thread at a time. */
 
 typedef enum
 {
@@ -85,8 +98,13 @@ typedef struct _RelayStore RelayStore;
 
 const char *relay_device_status_to_string (RelayDeviceStatus status);
 
+/* The first connection: creates, locks and migrates the data folder. */
 RelayStore *relay_store_open (const char *dir, GError **error);
+/* Another connection to the database @first opened (no lock, no migration). */
+RelayStore *relay_store_open_more (RelayStore *first, const char *dir, GError **error);
 void relay_store_close (RelayStore *store);
+/* SQLITE_FULL (the disk is full) or SQLITE_IOERR on write: the storage is out of space. */
+gboolean relay_store_error_is_full (const GError *error);
 
 gboolean relay_store_begin (RelayStore *store, GError **error);
 gboolean relay_store_commit (RelayStore *store, GError **error);
@@ -114,6 +132,12 @@ gboolean relay_store_workspace_exists (RelayStore *store, const char *ws, gboole
 gboolean relay_store_add_workspace (RelayStore *store, const char *ws, gint64 now, GError **error);
 gboolean relay_store_workspace_bytes (RelayStore *store, const char *ws, gint64 *bytes,
                                       GError **error);
+/* Bytes of batches ever stored in the workspace (pruned ones included): what a
+ * snapshot of it can reasonably be. */
+gboolean relay_store_workspace_pushed (RelayStore *store, const char *ws, gint64 *pushed,
+                                       GError **error);
+/* Relay-wide: how many workspaces there are and the bytes they store. */
+gboolean relay_store_usage (RelayStore *store, gint64 *workspaces, gint64 *bytes, GError **error);
 
 gboolean relay_store_add_invite (RelayStore *store, const char *ws,
                                  const guint8 token_hash[SYNC_HASH_LEN], gint64 expires,
@@ -144,11 +168,16 @@ gboolean relay_store_cursor_head (RelayStore *store, const char *ws, gint64 *hea
 /* Batches with cursor ≤ this were pruned (0: none ever). */
 gboolean relay_store_pruned_cursor (RelayStore *store, const char *ws, gint64 *pruned,
                                     GError **error);
-/* Deletes the workspace's batches with cursor ≤ @cursor (their per-device last seq,
- * hash and cursor stay in device_chains), lowers the byte count, raises the pruned
- * cursor. *count: batches deleted. */
-gboolean relay_store_prune (RelayStore *store, const char *ws, gint64 cursor, gint64 *count,
-                            GError **error);
+/* Raises the pruned cursor to @cursor (in the caller's transaction): batches
+ * with cursor ≤ it are no longer served. */
+gboolean relay_store_prune_mark (RelayStore *store, const char *ws, gint64 cursor, GError **error);
+#define RELAY_PRUNE_CHUNK_BYTES (4 * 1024 * 1024)
+/* Deletes at most @max_rows (and about RELAY_PRUNE_CHUNK_BYTES) of the workspace's batches with cursor ≤ @cursor in
+ * its own short transaction (their per-device last seq, hash and cursor stay
+ * in device_chains) and lowers the byte count. *count: batches deleted (0:
+ * none are left). */
+gboolean relay_store_prune_chunk (RelayStore *store, const char *ws, gint64 cursor, guint max_rows,
+                                  gint64 *count, GError **error);
 /* Best effort, outside a transaction: copies the WAL into the database and empties
  * it, so deleted blobs do not linger in relay.db-wal. */
 void relay_store_checkpoint (RelayStore *store);
@@ -185,7 +214,8 @@ gboolean relay_store_totals (RelayStore *store, RelayStoreTotals *out, GError **
 typedef struct
 {
   guint status;
-  char *body; /* JSON text */
+  gboolean failure; /* a stranger refused (a wrong create token or invite): counted per address */
+  char *body;       /* JSON text */
   gsize len;
   gboolean retry_after; /* add "Retry-After: 1" (429) */
   const char *allow;    /* add "Allow: …" (405) */
@@ -204,7 +234,9 @@ typedef struct
   const char *ws;      /* the workspace id from the path, or NULL */
   const guint8 *body;
   gsize body_len;
-  gint64 now; /* relay clock, unix seconds */
+  gint64 now;        /* relay clock, unix seconds */
+  RelayStore *store; /* this call's database connection */
+  const char *peer;  /* the client's address, for per-address limits (never logged) */
 } RelayCall;
 
 /* What the server routes to: the upper layer's handler for a route and a
@@ -227,13 +259,109 @@ typedef enum
 
 typedef void (*RelayHandler) (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
 
+/* What relay-server.c checks from the headers alone, before any body is read
+ * or memory reserved for it (docs/RELAY-API.md, "Before the body"). */
+typedef enum
+{
+  RELAY_PRE_NONE,   /* /healthz */
+  RELAY_PRE_DEVICE, /* signed by a device known in the workspace */
+  RELAY_PRE_CREATE, /* signed with the body's key; the create token; creation limits */
+  RELAY_PRE_JOIN,   /* signed with the body's key; the workspace exists */
+} RelayPreCheck;
+
 typedef struct
 {
   RelayRoute route;
   const char *method;
   RelayHandler handler;
   gsize body_limit;
+  RelayPreCheck pre;
+  gboolean writes; /* stores something: refused when the relay is full */
 } RelayEndpoint;
+
+/* ---- Limits (relay-limits.c) ----------------------------------------------------
+ * Token buckets by key, and the guard over connections: every connection is
+ * known from accept to close, its headers must be complete within
+ * RELAY_HEADER_DEADLINE of its start (or of its last answer), and a body must
+ * keep arriving at RELAY_BODY_MIN_RATE after RELAY_BODY_GRACE; a watcher
+ * thread shuts down the socket of one that does not (MHD then closes it).
+ * Bodies are held in memory against a relay-wide and a per-workspace budget
+ * that grow with the bytes that arrive. */
+
+#define RELAY_HEADER_DEADLINE 10       /* seconds for the request line and headers */
+#define RELAY_BODY_GRACE 10            /* seconds before a body's rate is checked */
+#define RELAY_BODY_MIN_RATE (4 * 1024) /* bytes a second, on average, after that */
+#define RELAY_IDLE_TIMEOUT 15          /* no byte moved for this long: closed (MHD) */
+#define RELAY_FAILURE_BURST 50         /* refused unauthenticated requests per address */
+#define RELAY_FAILURE_RATE 5.0         /* … regained per second */
+#define RELAY_CREATE_GLOBAL_FACTOR 10  /* relay-wide creations: 10 × --create-rate */
+#define RELAY_PEER_MAX_BUCKETS 65536   /* addresses remembered at once */
+#define RELAY_WS_BODY_BUDGET_FACTOR 2  /* one workspace's bodies: 2 × max snapshot */
+
+typedef struct _RelayBuckets RelayBuckets;
+
+/* At most @max_keys keys; full buckets are forgotten first, and when every
+ * bucket is in use a new key is refused (FALSE from relay_buckets_take). */
+RelayBuckets *relay_buckets_new (guint max_keys);
+void relay_buckets_free (RelayBuckets *buckets);
+/* Takes one token from @key's bucket (@rate a second, up to @burst saved up). */
+gboolean relay_buckets_take (RelayBuckets *buckets, const char *key, double rate, double burst);
+/* TRUE if @key's bucket has a token left, without taking it. */
+gboolean relay_buckets_peek (RelayBuckets *buckets, const char *key, double rate, double burst);
+
+typedef struct _RelayGuard RelayGuard;
+typedef struct _RelayConn RelayConn;
+
+RelayGuard *relay_guard_new (guint64 body_budget, guint64 ws_body_budget);
+/* Stops the watcher; with @drop, shuts every open socket down first. */
+void relay_guard_stop (RelayGuard *guard, gboolean drop);
+void relay_guard_free (RelayGuard *guard);
+/* MHD_OPTION_NOTIFY_CONNECTION: tracks the connection from start to close. */
+void relay_guard_notify (void *cls, struct MHD_Connection *connection, void **socket_context,
+                         enum MHD_ConnectionNotificationCode toe);
+/* The connection's record (NULL if it is not known). */
+RelayConn *relay_guard_conn (struct MHD_Connection *connection);
+/* The client's numeric address, as a bucket key: never logged without --log-ips. */
+const char *relay_conn_peer (RelayConn *conn);
+/* The request's headers are in: its body, if any, is timed from now. */
+void relay_conn_body_started (RelayGuard *guard, RelayConn *conn);
+/* The handler runs or the answer is being sent: no deadline applies. */
+void relay_conn_busy (RelayGuard *guard, RelayConn *conn);
+/* The request is over: the next one's headers are timed from now. */
+void relay_conn_request_done (RelayGuard *guard, RelayConn *conn);
+/* Counts @bytes more of body held for workspace @ws (NULL: none) against the
+ * budgets; FALSE (nothing counted) if they would be exceeded. */
+gboolean relay_guard_body_reserve (RelayGuard *guard, RelayConn *conn, const char *ws,
+                                   guint64 bytes);
+/* TRUE if @bytes more could be held now (checked from Content-Length). */
+gboolean relay_guard_body_fits (RelayGuard *guard, const char *ws, guint64 bytes);
+/* Gives back everything @conn's current request holds. */
+void relay_guard_body_release (RelayGuard *guard, RelayConn *conn);
+typedef struct
+{
+  guint64 open;         /* connections now */
+  guint64 dropped_slow; /* shut down for missing a deadline */
+  guint64 body_bytes;   /* request bodies held now */
+} RelayGuardStats;
+void relay_guard_stats (RelayGuard *guard, RelayGuardStats *out);
+
+/* Free space on the data folder's file system, bytes (G_MAXUINT64 if unknown). */
+guint64 relay_disk_free (const char *dir);
+
+/* ---- Execution (relay-exec.c) ----------------------------------------------------
+ * Handlers run on a small pool of threads, never on MHD's: the connection is
+ * suspended while its handler runs and resumed with the answer. Calls of one
+ * workspace run one at a time, in order of arrival; calls of different
+ * workspaces run side by side, each on its own database connection. */
+
+typedef struct _RelayExec RelayExec;
+typedef void (*RelayExecFunc) (gpointer task);
+
+RelayExec *relay_exec_new (guint threads, RelayExecFunc func);
+/* Runs func (@task) on a worker, after the earlier tasks of @ws (NULL: at once). */
+void relay_exec_push (RelayExec *exec, const char *ws, gpointer task);
+/* Waits for every task pushed so far, then frees. */
+void relay_exec_free (RelayExec *exec);
 
 struct _SyncRelay
 {
@@ -243,15 +371,21 @@ struct _SyncRelay
   gboolean listen_v6;
   char *tls_cert_pem;
   char *tls_key_pem;
-  char *create_token;
+  char *create_token; /* NULL: --open-creation */
   char *data_dir;
   int lock_fd;
+  GMutex stop_lock; /* guards stopping */
+  gboolean stopping;
 
   struct MHD_Daemon *daemon;
-  GMutex lock; /* guards everything below */
-  RelayStore *store;
-  GHashTable *buckets; /* "ws/device" → RateBucket */
-  gint64 last_prune;
+  RelayStore *store;           /* the first connection: opened the folder, used at start */
+  GAsyncQueue *stores;         /* the pool of connections for calls (RelayStore *) */
+  RelayBuckets *device_rate;   /* "ws/device": --rate */
+  RelayBuckets *peer_failures; /* address: refused unauthenticated requests */
+  RelayBuckets *peer_creates;  /* address, and "*" relay-wide: --create-rate */
+  gint64 last_prune;           /* atomic: nonces last forgotten */
+  RelayGuard *guard;           /* connections, deadlines, body memory (relay-limits.c) */
+  RelayExec *exec;             /* handlers off MHD's threads, one at a time per workspace */
 
   /* Operations (metrics and logs); the counters are guarded by stats_lock. */
   char *metrics_host;
@@ -262,15 +396,18 @@ struct _SyncRelay
   struct MHD_Daemon *metrics_daemon;
   gint64 started_us; /* monotonic */
   GMutex stats_lock;
-  guint64 requests[6]; /* by status class: 1xx … 5xx, then aborted */
+  guint64 requests[6];   /* by status class: 1xx … 5xx, then aborted */
+  guint64 refused_early; /* refused from the headers alone (before any body) */
+  guint64 refused_full;  /* writes refused: relay-wide caps or the disk */
+  guint64 refused_peer;  /* 429 to an address: failures or creations */
 
   /* What the upper layer registered (relay-api.c): route, method, handler. */
   const RelayEndpoint *endpoints;
   gsize n_endpoints;
 
-  /* Snapshot transfers in memory. */
+  /* Snapshot downloads in memory. */
   GMutex transfer_lock;    /* guards snapshot_memory */
-  guint64 snapshot_memory; /* snapshot bytes held for uploads and downloads */
+  guint64 snapshot_memory; /* snapshot bytes held for downloads being sent */
 };
 
 void relay_reply_error (RelayReply *reply, guint status, const char *code, const char *message);
@@ -289,6 +426,40 @@ void relay_reply_add_header (RelayReply *reply, const char *name, const char *va
  * zeroed for @self_pk) and TRUE is returned; otherwise @reply holds the answer. */
 gboolean relay_authenticate (SyncRelay *relay, const RelayCall *call, const guint8 *self_pk,
                              guint allowed, RelayDevice *device, RelayReply *reply);
+
+/* The checks of @pre that the headers alone allow (relay-auth.c), made before
+ * any body is read: FALSE with @reply set when refused. */
+gboolean relay_precheck (SyncRelay *relay, RelayPreCheck pre, struct MHD_Connection *connection,
+                         const char *ws, RelayReply *reply);
+/* The header's value if it is there exactly once, else NULL. */
+const char *relay_single_header (struct MHD_Connection *connection, const char *name);
+/* Creating a workspace, after its signature verified: the per-address and
+ * relay-wide creation rates and the workspace count (in the caller's
+ * transaction). FALSE with @reply set when refused. */
+gboolean relay_creation_allowed (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+/* Room for @more bytes: the disk (--min-free-mb) and the relay-wide total
+ * (--max-total-mb), read in the caller's write transaction so that two
+ * workspaces cannot both take the last bytes. FALSE with @reply set (507). */
+gboolean relay_room_for (SyncRelay *relay, const RelayCall *call, guint64 more, RelayReply *reply);
+
+/* A database connection from the pool, and back (relay-server.c). */
+RelayStore *relay_lease_store (SyncRelay *relay);
+void relay_return_store (SyncRelay *relay, RelayStore *store);
+/* Adds one to a /metrics counter. */
+void relay_count (SyncRelay *relay, guint64 *counter);
+
+/* Configuration (relay-config.c): the addresses and limits into @relay, with
+ * the defaults filled in; what may not be combined is refused. */
+gboolean relay_config_check (SyncRelay *relay, const SyncRelayConfig *config, GError **error);
+/* Without a given token and without open_creation: reads DIR/create-token, or
+ * writes a new random one there (0600) at first start, and logs where it is. */
+gboolean relay_create_token_setup (SyncRelay *relay, GError **error);
+/* libmicrohttpd's own errors, as log lines (relay-server.c). */
+void relay_mhd_log (void *cls, const char *fmt, va_list ap) G_GNUC_PRINTF (2, 0);
+void relay_fill_sockaddr (struct sockaddr_storage *addr, const char *host, guint16 port,
+                          gboolean v6);
+/* The metrics listener (relay-metrics.c). */
+gboolean relay_metrics_start (SyncRelay *relay, GError **error);
 
 /* Checks @config and opens the store; requests are then routed through
  * @endpoints (borrowed: static), the upper layer's handlers. sync_relay_new

@@ -99,13 +99,25 @@ static const char *const migrations[] = {
   /* 2 → 3: which invite a pending device used, so the admin's client can
    * compute its safety code. */
   "ALTER TABLE devices ADD COLUMN invite BLOB;",
+  /* 3 → 4: bytes of batches ever stored per workspace (pruned ones included),
+   * which bounds the size of its snapshot. */
+  "ALTER TABLE workspaces ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0;"
+  "UPDATE workspaces SET pushed = bytes;",
 };
+
+/* SQLITE_FULL: the disk (or a file size limit) is full; SQLite rolled back. */
+#define STORE_FULL_PREFIX "Database full: "
 
 static gboolean
 store_error (RelayStore *store, int rc, GError **error)
 {
-  g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO, "Database error: %s",
-               store && store->db ? sqlite3_errmsg (store->db) : sqlite3_errstr (rc));
+  const char *message = store && store->db ? sqlite3_errmsg (store->db) : sqlite3_errstr (rc);
+  int code = store && store->db ? sqlite3_extended_errcode (store->db) : rc;
+
+  g_set_error (error, SYNC_RELAY_ERROR, SYNC_RELAY_ERROR_IO, "%s%s",
+               (rc & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_FULL ? STORE_FULL_PREFIX
+                                                                          : "Database error: ",
+               message);
   return FALSE;
 }
 
@@ -415,12 +427,30 @@ setup_connection (RelayStore *store, GError **error)
                      error);
 }
 
+/* Opens relay.db on @store (@first: created 0600 before SQLite sees it) and
+ * sets the connection up. Only the first may open and close the file itself:
+ * closing any descriptor of it would drop the POSIX locks SQLite holds on it
+ * through the other connections of this process. */
+static gboolean
+connect_db (RelayStore *store, const char *dir, gboolean first, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, "relay.db", NULL);
+  int rc;
+
+  store->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, finalize_stmt);
+  if (first && !create_private_file (path, error))
+    return FALSE;
+  rc = sqlite3_open_v2 (path, &store->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    return store_error (store, rc, error);
+  return setup_connection (store, error);
+}
+
 RelayStore *
 relay_store_open (const char *dir, GError **error)
 {
-  g_autofree char *path = NULL;
   RelayStore *store;
-  int rc;
 
   g_return_val_if_fail (dir != NULL, NULL);
 
@@ -433,28 +463,36 @@ relay_store_open (const char *dir, GError **error)
       g_free (store);
       return NULL;
     }
-  store->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, finalize_stmt);
-
-  path = g_build_filename (dir, "relay.db", NULL);
-  if (!create_private_file (path, error))
-    {
-      relay_store_close (store);
-      return NULL;
-    }
-  rc = sqlite3_open_v2 (path, &store->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK)
-    {
-      store_error (store, rc, error);
-      relay_store_close (store);
-      return NULL;
-    }
-  if (!setup_connection (store, error) || !migrate (store, error))
+  if (!connect_db (store, dir, TRUE, error) || !migrate (store, error))
     {
       relay_store_close (store);
       return NULL;
     }
   return store;
+}
+
+RelayStore *
+relay_store_open_more (RelayStore *first, const char *dir, GError **error)
+{
+  RelayStore *store;
+
+  g_return_val_if_fail (first != NULL && dir != NULL, NULL);
+
+  store = g_new0 (RelayStore, 1);
+  store->lock_fd = -1; /* the first connection holds the folder's lock */
+  if (!connect_db (store, dir, FALSE, error))
+    {
+      relay_store_close (store);
+      return NULL;
+    }
+  return store;
+}
+
+gboolean
+relay_store_error_is_full (const GError *error)
+{
+  return error != NULL && error->domain == SYNC_RELAY_ERROR && error->code == SYNC_RELAY_ERROR_IO
+         && g_str_has_prefix (error->message, STORE_FULL_PREFIX);
 }
 
 void
@@ -694,6 +732,27 @@ relay_store_workspace_bytes (RelayStore *store, const char *ws, gint64 *bytes, G
 }
 
 gboolean
+relay_store_workspace_pushed (RelayStore *store, const char *ws, gint64 *pushed, GError **error)
+{
+  return query_ws_int (store, "SELECT pushed FROM workspaces WHERE id = ?", ws, pushed, error);
+}
+
+gboolean
+relay_store_usage (RelayStore *store, gint64 *workspaces, gint64 *bytes, GError **error)
+{
+  sqlite3_stmt *stmt
+      = store_stmt (store, "SELECT count(*), coalesce(sum(bytes), 0) FROM workspaces", error);
+  gboolean row;
+
+  if (stmt == NULL || !store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *workspaces = row ? sqlite3_column_int64 (stmt, 0) : 0;
+  *bytes = row ? sqlite3_column_int64 (stmt, 1) : 0;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
 relay_store_add_invite (RelayStore *store, const char *ws, const guint8 token_hash[SYNC_HASH_LEN],
                         gint64 expires, const char *creator, gint64 now, gboolean *duplicate,
                         GError **error)
@@ -926,7 +985,10 @@ relay_store_add_batch (RelayStore *store, const char *ws, const char *device, gu
   if (!store_step_done (store, stmt, error))
     return FALSE;
 
-  stmt = store_stmt (store, "UPDATE workspaces SET bytes = bytes + ? WHERE id = ?", error);
+  stmt = store_stmt (store,
+                     "UPDATE workspaces SET bytes = bytes + ?1, pushed = pushed + ?1"
+                     " WHERE id = ?2",
+                     error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, (gint64)len);
@@ -950,44 +1012,81 @@ relay_store_pruned_cursor (RelayStore *store, const char *ws, gint64 *pruned, GE
 }
 
 gboolean
-relay_store_prune (RelayStore *store, const char *ws, gint64 cursor, gint64 *count, GError **error)
+relay_store_prune_mark (RelayStore *store, const char *ws, gint64 cursor, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (
+      store, "UPDATE workspaces SET pruned_cursor = max(pruned_cursor, ?) WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, cursor);
+  bind_text (stmt, 2, ws);
+  return store_step_done (store, stmt, error);
+}
+
+/* One chunk, in the caller's transaction: the oldest batches with cursor ≤
+ * @cursor, at most @max_rows and (past the first) RELAY_PRUNE_CHUNK_BYTES. */
+static gboolean
+prune_rows (RelayStore *store, const char *ws, gint64 cursor, guint max_rows, gint64 *count,
+            GError **error)
 {
   sqlite3_stmt *stmt = store_stmt (store,
-                                   "SELECT count(*), coalesce(sum(length(data)), 0) FROM batches"
-                                   " WHERE workspace = ? AND cursor <= ?",
+                                   "SELECT cursor, length(data) FROM batches"
+                                   " WHERE workspace = ? AND cursor <= ? ORDER BY cursor LIMIT ?",
                                    error);
   gint64 bytes = 0;
-  gboolean row;
+  gint64 last = 0;
+  gboolean row = TRUE;
 
+  *count = 0;
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, ws);
   sqlite3_bind_int64 (stmt, 2, cursor);
-  if (!store_step_row (store, stmt, &row, error))
-    return FALSE;
-  *count = row ? sqlite3_column_int64 (stmt, 0) : 0;
-  bytes = row ? sqlite3_column_int64 (stmt, 1) : 0;
+  sqlite3_bind_int64 (stmt, 3, max_rows);
+  while (row && (*count == 0 || bytes < RELAY_PRUNE_CHUNK_BYTES))
+    {
+      if (!store_step_row (store, stmt, &row, error))
+        return FALSE;
+      if (!row)
+        break;
+      last = sqlite3_column_int64 (stmt, 0);
+      bytes += sqlite3_column_int64 (stmt, 1);
+      (*count)++;
+    }
   sqlite3_reset (stmt);
+  if (*count == 0)
+    return TRUE;
 
   /* secure_delete is on: the freed pages are overwritten with zeros. */
   stmt = store_stmt (store, "DELETE FROM batches WHERE workspace = ? AND cursor <= ?", error);
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, ws);
-  sqlite3_bind_int64 (stmt, 2, cursor);
+  sqlite3_bind_int64 (stmt, 2, last);
   if (!store_step_done (store, stmt, error))
     return FALSE;
-
-  stmt = store_stmt (store,
-                     "UPDATE workspaces SET bytes = max(0, bytes - ?),"
-                     " pruned_cursor = max(pruned_cursor, ?) WHERE id = ?",
-                     error);
+  stmt = store_stmt (store, "UPDATE workspaces SET bytes = max(0, bytes - ?) WHERE id = ?", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, bytes);
-  sqlite3_bind_int64 (stmt, 2, cursor);
-  bind_text (stmt, 3, ws);
+  bind_text (stmt, 2, ws);
   return store_step_done (store, stmt, error);
+}
+
+gboolean
+relay_store_prune_chunk (RelayStore *store, const char *ws, gint64 cursor, guint max_rows,
+                         gint64 *count, GError **error)
+{
+  *count = 0;
+  if (!relay_store_begin (store, error))
+    return FALSE;
+  if (!prune_rows (store, ws, cursor, max_rows, count, error) || !relay_store_commit (store, error))
+    {
+      relay_store_rollback (store);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 void

@@ -35,7 +35,8 @@ typedef struct
   const char *tls_cert_pem;   /* PEM text (not a file name), or NULL */
   const char *tls_key_pem;    /* PEM text, or NULL; both or neither */
   gboolean insecure_http;     /* allow plain HTTP on an address other than loopback */
-  const char *create_token;   /* if set, creating a workspace needs it; NULL: anyone may */
+  const char *create_token;   /* creating a workspace needs it; NULL: DIR/create-token */
+  gboolean open_creation;     /* no create token at all: anyone may create (quotas still on) */
   guint64 quota_bytes;        /* stored bytes per workspace: batches and its snapshot */
   guint max_devices;          /* pending + active devices per workspace */
   guint rate;                 /* requests per second per device; bursts up to 4× */
@@ -43,12 +44,25 @@ typedef struct
   const char *metrics_listen; /* "ADDR:PORT" of a separate listener for GET /metrics, or NULL */
   const char *metrics_token;  /* if set, /metrics needs "Authorization: Bearer TOKEN" */
   gboolean log_ips;           /* put the client's address in request log lines */
+  /* Relay-wide limits; 0 means the default below. */
+  guint max_workspaces;         /* workspaces stored */
+  guint64 max_total_bytes;      /* bytes stored by all workspaces together */
+  guint64 min_free_bytes;       /* writes are refused when the disk has less free */
+  guint create_rate;            /* workspaces created per hour per address (10× relay-wide) */
+  guint max_connections;        /* connections at once */
+  guint max_connections_per_ip; /* … from one address (behind a proxy: the proxy's) */
 } SyncRelayConfig;
 
 #define SYNC_RELAY_DEFAULT_QUOTA_MB 1024
 #define SYNC_RELAY_DEFAULT_MAX_DEVICES 64
 #define SYNC_RELAY_DEFAULT_RATE 50
 #define SYNC_RELAY_DEFAULT_MAX_SNAPSHOT_MB 64
+#define SYNC_RELAY_DEFAULT_MAX_WORKSPACES 1000
+#define SYNC_RELAY_DEFAULT_MAX_TOTAL_MB 10240
+#define SYNC_RELAY_DEFAULT_MIN_FREE_MB 256
+#define SYNC_RELAY_DEFAULT_CREATE_RATE 10
+#define SYNC_RELAY_DEFAULT_MAX_CONNECTIONS 1024
+#define SYNC_RELAY_DEFAULT_MAX_CONNECTIONS_PER_IP 32
 
 typedef struct _SyncRelay SyncRelay;
 

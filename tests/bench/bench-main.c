@@ -41,6 +41,8 @@ static const BenchDef benchmarks[] = {
     "import-csv of 5, 50, 200 MB (quick 5 MB): time, peak RSS, disk vs parse only and "
     "unencrypted",
     bench_import },
+  { "abuse", "a signed sync while one address holds 1,000 idle, 300 slowloris, 250 half-sent",
+    bench_abuse },
 };
 
 /* ---- Harness ---- */

@@ -81,9 +81,13 @@ void bench_relay (Bench *b);  /* relay under load */
 void bench_sync (Bench *b);   /* push then pull through the relay vs plain HTTP */
 void bench_gui (Bench *b);    /* first frame of the main window, peak RSS */
 void bench_import (Bench *b); /* import-csv of 5, 50, 200 MB: time, peak RSS, disk */
+void bench_abuse (Bench *b);  /* a signed sync under a stranger's connections */
 
 /* The passphrase of the GUI benchmark's cached vaults (generated data only). */
 #define BENCH_GUI_PASSPHRASE "bench-gui-vault-1863"
+
+/* $SUPOLKA_RELAY, or the build tree's supolka-relay beside this executable. */
+void bench_relay_env (Bench *b);
 
 /* The minimal HTTP server that is the relay's baseline: `supolka-bench
  * --serve-baseline` runs it in its own process. */
