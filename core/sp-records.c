@@ -153,12 +153,21 @@ sp_vault_record_rowid (SpVault *vault, const char *id, char **kind_out, gint64 *
   return rowid;
 }
 
+const char *
+sp_record_fields_sql (SpVault *vault)
+{
+  /* Migrations 2 and 4 rebuild the search index before version 7 renamed
+   * fields to field_state (fields is a view from then on). */
+  return vault->schema_version < 7
+             ? "SELECT field, value FROM fields WHERE rec = ? AND value IS NOT NULL"
+             : "SELECT field, value FROM field_state WHERE rec = ? AND value IS NOT NULL";
+}
+
 static GHashTable *
 load_fields (SpVault *vault, gint64 rowid, GError **error)
 {
   g_autoptr (GHashTable) fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  sqlite3_stmt *st = sp_stmt (
-      vault, "SELECT field, value FROM fields WHERE rec = ? AND value IS NOT NULL", error);
+  sqlite3_stmt *st = sp_stmt (vault, sp_record_fields_sql (vault), error);
   int rc;
 
   if (st == NULL)

@@ -97,6 +97,65 @@ static const char migration_6[]
       "ALTER TABLE records ADD COLUMN comp INTEGER NOT NULL DEFAULT 0;"
       "CREATE INDEX records_comp ON records (comp);";
 
+/* Version 7: a vault a fifth the size (issue #20; docs/VAULT.md, "Layout").
+ * Device ids and field names of the change log become small integers of two
+ * dictionaries (`devices`, `names`), its record becomes the record's rowid,
+ * its kind is the record's: `change_log` replaces `changes`. The winning
+ * values (`field_state`, was `fields`) name their device by number. The two
+ * old names stay as read-only views with the old columns, so history reads
+ * the same. `changes_device_seq` is gone: a device's own changes after a
+ * sequence are a range of the log's integer key. `change_log_rec` serves a
+ * field's versions, a record's history and removing a record's log. The
+ * value index covers only the fields lists filter on (SP_FILTER_FIELDS).
+ * One transaction, like every step; the tables are rebuilt in place, so the
+ * file needs at most the old tables plus the smaller new ones. */
+static const char migration_7[]
+    = "CREATE TABLE devices (id INTEGER PRIMARY KEY, hex TEXT NOT NULL UNIQUE);"
+      "CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+      "INSERT INTO devices (hex) SELECT value FROM meta WHERE key = 'device_id';"
+      "INSERT OR IGNORE INTO devices (hex) SELECT device FROM changes ORDER BY seq;"
+      "INSERT OR IGNORE INTO devices (hex) SELECT device FROM fields;"
+      "INSERT OR IGNORE INTO names (name) SELECT field FROM changes ORDER BY seq;"
+      /* Every change names a stored record (both are written together); a
+       * log entry without one would otherwise be lost here. */
+      "INSERT INTO records (id, kind, cl) SELECT rec, min(kind), 0 FROM changes "
+      "  WHERE rec NOT IN (SELECT id FROM records) GROUP BY rec;"
+      "CREATE TABLE change_log ("
+      "  seq INTEGER PRIMARY KEY,"
+      "  rec INTEGER NOT NULL,"   /* records.rowid */
+      "  field INTEGER NOT NULL," /* names.id */
+      "  value TEXT,"
+      "  hlc INTEGER NOT NULL,"
+      "  device INTEGER NOT NULL," /* devices.id */
+      "  supersedes TEXT NOT NULL DEFAULT '',"
+      "  tx INTEGER NOT NULL);"
+      "INSERT INTO change_log (seq, rec, field, value, hlc, device, supersedes, tx) "
+      "  SELECT c.seq, r.rowid, n.id, c.value, c.hlc, d.id, c.supersedes, c.tx FROM changes c "
+      "  JOIN records r ON r.id = c.rec JOIN names n ON n.name = c.field "
+      "  JOIN devices d ON d.hex = c.device ORDER BY c.seq;"
+      "DROP TABLE changes;"
+      "CREATE INDEX change_log_rec ON change_log (rec, field);"
+      "CREATE TABLE field_state ("
+      "  rec INTEGER NOT NULL,"
+      "  field TEXT NOT NULL,"
+      "  value TEXT,"
+      "  hlc INTEGER NOT NULL,"
+      "  device INTEGER NOT NULL," /* devices.id */
+      "  PRIMARY KEY (rec, field)) WITHOUT ROWID;"
+      "INSERT INTO field_state (rec, field, value, hlc, device) "
+      "  SELECT f.rec, f.field, f.value, f.hlc, d.id FROM fields f JOIN devices d ON d.hex = "
+      "f.device "
+      "  ORDER BY f.rec, f.field;"
+      "DROP TABLE fields;"
+      "CREATE INDEX field_state_value ON field_state (field, value) WHERE field "
+      "IN " SP_FILTER_FIELDS ";"
+      "CREATE VIEW changes AS SELECT c.seq AS seq, r.id AS rec, r.kind AS kind, n.name AS field,"
+      "  c.value AS value, c.hlc AS hlc, d.hex AS device, c.supersedes AS supersedes, c.tx AS tx"
+      "  FROM change_log c JOIN records r ON r.rowid = c.rec JOIN names n ON n.id = c.field"
+      "  JOIN devices d ON d.id = c.device;"
+      "CREATE VIEW fields AS SELECT f.rec AS rec, f.field AS field, f.value AS value, f.hlc AS hlc,"
+      "  d.hex AS device FROM field_state f JOIN devices d ON d.id = f.device;";
+
 typedef struct
 {
   const char *sql;
@@ -107,6 +166,7 @@ static const Migration migrations[] = {
   { migration_1, NULL }, { migration_2, sp_search_rebuild },
   { migration_3, NULL }, { migration_4, sp_search_rebuild },
   { migration_5, NULL }, { migration_6, NULL },
+  { migration_7, NULL },
 };
 
 int

@@ -49,8 +49,7 @@ load_live_fields (SpVault *vault, gint64 rowid, char **kind_out, GError **error)
     }
   if (*kind_out == NULL || cl % 2 == 0) /* gone or deleted: not findable */
     return g_steal_pointer (&fields);
-  st = sp_stmt (vault, "SELECT field, value FROM fields WHERE rec = ? AND value IS NOT NULL",
-                error);
+  st = sp_stmt (vault, sp_record_fields_sql (vault), error);
   if (st == NULL)
     return NULL;
   sqlite3_bind_int64 (st, 1, rowid);
@@ -239,7 +238,7 @@ sp_search_match_expr (const char *text)
 
 /* Builds the WHERE clause for a filter. Only constant SQL goes into the
  * text; every value is bound. Field filters are `rowid IN (…)` over
- * fields_value (field, value; rec comes with fields' primary key): one range
+ * field_state_value (field, value; rec comes with the primary key): one range
  * of that index per query, not one row lookup per listed record. */
 static char *
 filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
@@ -261,26 +260,30 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
     {
       if (info && sp_kind_field (info, "regions"))
         {
-          g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
+          g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM field_state x "
+                                "WHERE x.field IN " SP_FILTER_FIELDS " AND "
                                 "x.field = 'regions' AND (', ' || x.value || ', ') LIKE ?)");
           g_ptr_array_add (binds, g_strdup_printf ("%%, %s, %%", f->region));
         }
       else
         {
-          g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
+          g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM field_state x "
+                                "WHERE x.field IN " SP_FILTER_FIELDS " AND "
                                 "x.field = 'region' AND x.value = ?)");
           g_ptr_array_add (binds, g_strdup (f->region));
         }
     }
   if (f->status && *f->status)
     {
-      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
+      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM field_state x "
+                            "WHERE x.field IN " SP_FILTER_FIELDS " AND "
                             "x.field = 'status' AND x.value = ?)");
       g_ptr_array_add (binds, g_strdup (f->status));
     }
   if (f->kind && *f->kind)
     {
-      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
+      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM field_state x "
+                            "WHERE x.field IN " SP_FILTER_FIELDS " AND "
                             "x.field = 'kind' AND x.value = ?)");
       g_ptr_array_add (binds, g_strdup (f->kind));
     }
@@ -296,7 +299,8 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
           g_string_append_c (pat, *p);
         }
       g_string_append (pat, ", %");
-      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
+      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM field_state x "
+                            "WHERE x.field IN " SP_FILTER_FIELDS " AND "
                             "x.field IN ('themes', 'tags') AND (', ' || x.value || ', ') LIKE ? "
                             "ESCAPE '\\')");
       g_ptr_array_add (binds, g_string_free (pat, FALSE));
@@ -815,12 +819,13 @@ sp_vault_list_referencing (SpVault *vault, const char *id, const char *kind, GEr
   if (!check_vault_open (vault, error) || !check_kind (kind, error))
     return NULL;
   lower = g_ascii_strdown (id, -1);
-  /* fields_value (field, value) serves the lookup; the field names are the
+  /* field_state_value (field, value) serves the lookup; the field names are the
    * ref fields of the kinds, constants of the data model. */
   st = sp_prepare (vault,
-                   "SELECT DISTINCT r.rowid, r.sort_key, r.id FROM fields x "
+                   "SELECT DISTINCT r.rowid, r.sort_key, r.id FROM field_state x "
                    "JOIN records r ON r.rowid = x.rec "
-                   "WHERE x.field IN ('person', 'org', 'project', 'event', 'target', 'lead_org') "
+                   "WHERE x.field IN " SP_FILTER_FIELDS " "
+                   "AND x.field IN ('person', 'org', 'project', 'event', 'target', 'lead_org') "
                    "AND x.value = ?1 AND r.cl % 2 = 1 AND (?2 IS NULL OR r.kind = ?2) "
                    "ORDER BY r.sort_key, r.id",
                    error);

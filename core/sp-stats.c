@@ -29,28 +29,30 @@ static const struct
   const char *group;
   const char *sql;
 } queries[] = {
-  { "orgs_by_region", "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
-                          "org") ") r "
-                                 "LEFT JOIN fields f ON f.rec = r.rowid AND f.field = 'region' "
-                                 "GROUP BY 1 ORDER BY 1" },
-  { "orgs_by_status", "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
-                          "org") ") r "
-                                 "LEFT JOIN fields f ON f.rec = r.rowid AND f.field = 'status' "
-                                 "GROUP BY 1 ORDER BY 1" },
-  { "orgs_by_kind",
+  { "orgs_by_region",
     "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
         "org") ") r "
-               "LEFT JOIN fields f ON f.rec = r.rowid AND f.field = 'kind' GROUP BY 1 ORDER BY 1" },
+               "LEFT JOIN field_state f ON f.rec = r.rowid AND f.field = 'region' "
+               "GROUP BY 1 ORDER BY 1" },
+  { "orgs_by_status",
+    "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
+        "org") ") r "
+               "LEFT JOIN field_state f ON f.rec = r.rowid AND f.field = 'status' "
+               "GROUP BY 1 ORDER BY 1" },
+  { "orgs_by_kind", "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
+                        "org") ") r "
+                               "LEFT JOIN field_state f ON f.rec = r.rowid AND f.field = 'kind' "
+                               "GROUP BY 1 ORDER BY 1" },
   { "projects_by_status", "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
                               "project") ") r "
-                                         "LEFT JOIN fields f ON f.rec = r.rowid AND f.field = "
+                                         "LEFT JOIN field_state f ON f.rec = r.rowid AND f.field = "
                                          "'status' GROUP BY 1 ORDER BY 1" },
   /* Events by kind and year, with the declared participant totals and the
    * number of participation records that point at them. */
   { "events_by_kind_year",
     "SELECT coalesce(k.value, '') || '/' || coalesce(substr(d.value, 1, 4), ''), count(*), "
     "  total(CAST(p.value AS INTEGER)), "
-    "  sum((SELECT count(*) FROM fields pe JOIN records pr ON pr.rowid = pe.rec "
+    "  sum((SELECT count(*) FROM field_state pe JOIN records pr ON pr.rowid = pe.rec "
     "       WHERE pe.field = 'event' AND pe.value = e.id AND pr.kind = 'participation' "
     "       AND pr.cl % 2 = 1)) "
     "FROM records e "

@@ -15,6 +15,13 @@
 #define SP_HLC_MAX_MS ((G_GUINT64_CONSTANT (1) << 47) - 2)
 #define SP_HLC_MAX ((SP_HLC_MAX_MS << 16) | 0xFFFF)
 #define SP_CL_MAX G_MAXINT32
+/* The fields lists filter on by value (sp-search.c) and the reference
+ * fields (sp_vault_list_referencing): the only ones in the partial index
+ * field_state_value. A query that wants the index repeats this term exactly
+ * (SQLite uses a partial index only when the query has its WHERE term). */
+#define SP_FILTER_FIELDS                                                                           \
+  "('region', 'regions', 'status', 'kind', 'themes', 'tags', 'person', 'org', 'project', "         \
+  "'event', 'target', 'lead_org')"
 #define SP_MAX_CLOCK_AHEAD_MS (G_GUINT64_CONSTANT (24) * 3600 * 1000)
 
 typedef struct _SpRankCache SpRankCache;
@@ -128,12 +135,19 @@ sqlite3 *sp_vault_get_db (SpVault *vault);
 SpVault *sp_vault_create_unencrypted_for_bench (const char *dir, GError **error);
 
 /* sp-merge.c */
+/* The number of a device id or a field name in its dictionary (devices,
+ * names), added when new. */
+gint64 sp_dict_device (SpVault *vault, const char *hex, GError **error);
+gint64 sp_dict_name (SpVault *vault, const char *name, GError **error);
 gboolean sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *kind,
                                const char *field, const char *value, guint64 hlc, GError **error);
 gboolean sp_merge_apply_remote (SpVault *vault, const SpChange *change, GHashTable *dirty,
                                 guint64 *max_hlc, GError **error);
 
 /* sp-records.c */
+/* The query (rowid ?1 → field, value of every non-empty field) for this
+ * vault's schema version. */
+const char *sp_record_fields_sql (SpVault *vault);
 gboolean sp_vault_hlc_tick (SpVault *vault, guint64 *out, GError **error);
 void sp_vault_hlc_observe (SpVault *vault, guint64 remote);
 gboolean sp_vault_tx_begin_implicit (SpVault *vault, gboolean *started, GError **error);

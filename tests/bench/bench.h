@@ -73,6 +73,7 @@ double bench_quantile (GArray *values, double q);
 void bench_vault (Bench *b); /* store, search, unlock, at each size */
 void bench_relay (Bench *b); /* relay under load */
 void bench_sync (Bench *b);  /* push then pull through the relay vs plain HTTP */
+void bench_size (Bench *b);  /* bytes on disk per record, vault vs CSV */
 void bench_gui (Bench *b);   /* first frame of the main window, peak RSS */
 
 /* The passphrase of the GUI benchmark's cached vaults (generated data only). */
