@@ -254,11 +254,11 @@ log_superseded (SpVault *vault, const SpChange *c, GArray *hlcs, GPtrArray *devi
 }
 
 /* Appends the change of record @rec (rowid) to the log. *inserted FALSE: it
- * was there already. A local write (@remote FALSE) has a fresh clock and is
+ * was there already; *seq is its number in the log. A local write (@remote FALSE) has a fresh clock and is
  * never a duplicate. */
 static gboolean
 log_change (SpVault *vault, gint64 rec, const SpChange *c, gboolean remote, gboolean *inserted,
-            GError **error)
+            gint64 *seq, GError **error)
 {
   sqlite3_stmt *st;
   g_autoptr (GArray) hlcs = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -297,6 +297,7 @@ log_change (SpVault *vault, gint64 rec, const SpChange *c, gboolean remote, gboo
   if (!sp_step_done (vault, st, error))
     return FALSE;
   *inserted = TRUE;
+  *seq = sqlite3_last_insert_rowid (vault->db);
   return log_superseded (vault, c, hlcs, devices, error);
 }
 
@@ -315,48 +316,49 @@ update_conflict_flag (SpVault *vault, gint64 rowid, const char *id, GError **err
 }
 
 /* sp_stmt cleared the bindings: an empty value stays NULL (cleared). */
-static gboolean
-bind_fields_row (sqlite3_stmt *st, gint64 rowid, const char *field, const char *value, guint64 hlc,
-                 gint64 device)
+static void
+bind_fields_row (sqlite3_stmt *st, gint64 rowid, const char *field, gint64 seq, const char *value)
 {
   sqlite3_bind_int64 (st, 1, rowid);
   sqlite3_bind_text (st, 2, field, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 3, seq);
   if (value && *value)
-    sqlite3_bind_text (st, 3, value, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 4, (sqlite3_int64)hlc);
-  sqlite3_bind_int64 (st, 5, device);
-  return TRUE;
+    sqlite3_bind_text (st, 4, value, -1, SQLITE_STATIC);
 }
 
-/* Update, else insert — not INSERT OR REPLACE: a REPLACE may delete and
- * insert (a "multi-write" that can abort half-way), so SQLite copies every
- * page it touches to a statement journal first, and SQLCipher 3.4 encrypts
- * each copy (docs/PERFORMANCE.md, "Store"). An UPDATE OR FAIL of one row
- * and a one-row INSERT need no statement journal. (OR FAIL keeps what a
- * statement wrote before a failing row; these write one row, and every
- * caller takes its transaction back on an error.) */
+/* The field's winner is now change @seq (whose value is @value). Update,
+ * else insert — not INSERT OR REPLACE: a REPLACE may delete and insert (a
+ * "multi-write" that can abort half-way), so SQLite copies every page it
+ * touches to a statement journal first, and SQLCipher 3.4 encrypts each copy
+ * (docs/PERFORMANCE.md, "Store"). An UPDATE OR FAIL of one row and a one-row
+ * INSERT need no statement journal. (OR FAIL keeps what a statement wrote
+ * before a failing row; these write one row, and every caller takes its
+ * transaction back on an error.) */
 static gboolean
-set_fields_row (SpVault *vault, gint64 rowid, const char *field, const char *value, guint64 hlc,
-                const char *device_hex, GError **error)
+set_fields_row (SpVault *vault, gint64 rowid, const char *field, gint64 seq, const char *value,
+                GError **error)
 {
-  gint64 device = sp_dict_device (vault, device_hex, error);
-  sqlite3_stmt *st
-      = device < 0 ? NULL
-                   : sp_stmt (vault,
-                              "UPDATE OR FAIL field_state SET value = ?3, hlc = ?4, device = ?5 "
-                              "WHERE rec = ?1 AND field = ?2",
-                              error);
+  sqlite3_stmt *st = sp_stmt (
+      vault,
+      "UPDATE OR FAIL field_state SET seq = ?3, value = CASE WHEN ?2 IN " SP_FILTER_FIELDS
+      " THEN ?4 END WHERE rec = ?1 AND field = ?2",
+      error);
 
-  if (st == NULL || !bind_fields_row (st, rowid, field, value, hlc, device)
-      || !sp_step_done (vault, st, error))
+  if (st == NULL)
+    return FALSE;
+  bind_fields_row (st, rowid, field, seq, value);
+  if (!sp_step_done (vault, st, error))
     return FALSE;
   if (sqlite3_changes (vault->db) > 0)
     return TRUE;
-  st = sp_stmt (
-      vault, "INSERT INTO field_state (rec, field, value, hlc, device) VALUES (?1, ?2, ?3, ?4, ?5)",
-      error);
-  return st != NULL && bind_fields_row (st, rowid, field, value, hlc, device)
-         && sp_step_done (vault, st, error);
+  st = sp_stmt (vault,
+                "INSERT INTO field_state (rec, field, seq, value) VALUES (?1, ?2, ?3, "
+                "CASE WHEN ?2 IN " SP_FILTER_FIELDS " THEN ?4 END)",
+                error);
+  if (st == NULL)
+    return FALSE;
+  bind_fields_row (st, rowid, field, seq, value);
+  return sp_step_done (vault, st, error);
 }
 
 static gboolean
@@ -402,10 +404,12 @@ settle_field (SpVault *vault, gint64 rowid, const char *id, const char *field, G
   g_autofree char *value = NULL;
   g_autofree char *device = NULL;
   guint64 hlc = 0;
+  gint64 seq;
   gboolean has_value;
 
   st = sp_stmt (vault,
-                "SELECT c.value, c.hlc, d.hex FROM change_log c JOIN devices d ON d.id = c.device "
+                "SELECT c.value, c.hlc, d.hex, c.seq FROM change_log c "
+                "JOIN devices d ON d.id = c.device "
                 "WHERE c.rec = ?1 AND c.field = (SELECT id FROM names WHERE name = ?2) "
                 "ORDER BY c.hlc DESC, d.hex DESC LIMIT 1",
                 error);
@@ -422,9 +426,10 @@ settle_field (SpVault *vault, gint64 rowid, const char *id, const char *field, G
   value = g_strdup ((const char *)sqlite3_column_text (st, 0));
   hlc = (guint64)sqlite3_column_int64 (st, 1);
   device = g_strdup ((const char *)sqlite3_column_text (st, 2));
+  seq = sqlite3_column_int64 (st, 3);
   sqlite3_reset (st);
 
-  if (!set_fields_row (vault, rowid, field, value, hlc, device, error))
+  if (!set_fields_row (vault, rowid, field, seq, value, error))
     return FALSE;
 
   st = sp_stmt (vault, "DELETE FROM conflicts WHERE rec = ? AND field = ?", error);
@@ -514,16 +519,17 @@ sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *
     .tx = vault->current_tx,
   };
   gboolean inserted;
+  gint64 seq = 0;
   sqlite3_stmt *st;
 
-  if (heads == NULL || !log_change (vault, rowid, &c, FALSE, &inserted, error))
+  if (heads == NULL || !log_change (vault, rowid, &c, FALSE, &inserted, &seq, error))
     return FALSE;
   if (g_str_equal (field, "_cl"))
     return apply_causal_length (vault, rowid, value, hlc, error);
   if (n_heads >= MAX_SUPERSEDES) /* older concurrent versions remain: recompute */
     return touch_updated (vault, rowid, hlc, error)
            && settle_field (vault, rowid, id, field, error);
-  if (!set_fields_row (vault, rowid, field, c.value, hlc, vault->device_id, error)
+  if (!set_fields_row (vault, rowid, field, seq, c.value, error)
       || !touch_updated (vault, rowid, hlc, error))
     return FALSE;
   st = sp_stmt (vault, "DELETE FROM conflicts WHERE rec = ? AND field = ?", error);
@@ -572,7 +578,7 @@ sp_merge_apply_remote (SpVault *vault, const SpChange *c, GHashTable *dirty, gui
                        GError **error)
 {
   gboolean inserted;
-  gint64 rowid;
+  gint64 rowid, seq = 0;
 
   if (!change_is_well_formed (c, error))
     return FALSE;
@@ -594,7 +600,7 @@ sp_merge_apply_remote (SpVault *vault, const SpChange *c, GHashTable *dirty, gui
       return FALSE;
     }
   rowid = ensure_record (vault, c, error);
-  if (rowid < 0 || !log_change (vault, rowid, c, TRUE, &inserted, error))
+  if (rowid < 0 || !log_change (vault, rowid, c, TRUE, &inserted, &seq, error))
     return FALSE;
   if (!inserted)
     return TRUE;

@@ -160,7 +160,8 @@ sp_record_fields_sql (SpVault *vault)
    * fields to field_state (fields is a view from then on). */
   return vault->schema_version < 7
              ? "SELECT field, value FROM fields WHERE rec = ? AND value IS NOT NULL"
-             : "SELECT field, value FROM field_state WHERE rec = ? AND value IS NOT NULL";
+             : "SELECT f.field, c.value FROM field_state f JOIN change_log c ON c.seq = f.seq "
+               "WHERE f.rec = ? AND c.value IS NOT NULL AND c.value <> ''";
 }
 
 static GHashTable *

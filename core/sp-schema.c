@@ -100,13 +100,15 @@ static const char migration_6[]
 /* Version 7: a vault a fifth the size (issue #20; docs/VAULT.md, "Layout").
  * Device ids and field names of the change log become small integers of two
  * dictionaries (`devices`, `names`), its record becomes the record's rowid,
- * its kind is the record's: `change_log` replaces `changes`. The winning
- * values (`field_state`, was `fields`) name their device by number. The two
+ * its kind is the record's: `change_log` replaces `changes`. A field's
+ * winning version (`field_state`, was `fields`) is the number (seq) of its
+ * change: each value is stored once, in the log, but for a copy of the
+ * fields lists filter on (SP_FILTER_FIELDS), which the partial index
+ * field_state_value serves. The two
  * old names stay as read-only views with the old columns, so history reads
  * the same. `changes_device_seq` is gone: a device's own changes after a
  * sequence are a range of the log's integer key. `change_log_rec` serves a
- * field's versions, a record's history and removing a record's log. The
- * value index covers only the fields lists filter on (SP_FILTER_FIELDS).
+ * field's versions, a record's history and removing a record's log.
  * One transaction, like every step; the tables are rebuilt in place, so the
  * file needs at most the old tables plus the smaller new ones. */
 static const char migration_7[]
@@ -133,19 +135,24 @@ static const char migration_7[]
       "  SELECT c.seq, r.rowid, n.id, c.value, c.hlc, d.id, c.supersedes, c.tx FROM changes c "
       "  JOIN records r ON r.id = c.rec JOIN names n ON n.name = c.field "
       "  JOIN devices d ON d.hex = c.device ORDER BY c.seq;"
-      "DROP TABLE changes;"
       "CREATE INDEX change_log_rec ON change_log (rec, field);"
       "CREATE TABLE field_state ("
       "  rec INTEGER NOT NULL,"
       "  field TEXT NOT NULL,"
-      "  value TEXT,"
-      "  hlc INTEGER NOT NULL,"
-      "  device INTEGER NOT NULL," /* devices.id */
+      "  seq INTEGER NOT NULL," /* change_log.seq of the winning version */
+      "  value TEXT,"           /* a copy, for the fields of SP_FILTER_FIELDS only */
       "  PRIMARY KEY (rec, field)) WITHOUT ROWID;"
-      "INSERT INTO field_state (rec, field, value, hlc, device) "
-      "  SELECT f.rec, f.field, f.value, f.hlc, d.id FROM fields f JOIN devices d ON d.hex = "
-      "f.device "
-      "  ORDER BY f.rec, f.field;"
+      "INSERT INTO field_state (rec, field, seq, value) "
+      "  SELECT f.rec, f.field, c.seq, CASE WHEN f.field IN " SP_FILTER_FIELDS " THEN f.value END "
+      "  FROM fields f JOIN names n ON n.name = f.field JOIN devices d ON d.hex = f.device "
+      "  JOIN change_log c ON c.rec = f.rec AND c.field = n.id AND c.hlc = f.hlc AND c.device = "
+      "d.id "
+      "  ORDER BY f.rec, f.field;";
+
+/* The rest of version 7, once migrate_7_check found every change and every
+ * winning value in the new tables. */
+static const char migration_7_finish[]
+    = "DROP TABLE changes;"
       "DROP TABLE fields;"
       "CREATE INDEX field_state_value ON field_state (field, value) WHERE field "
       "IN " SP_FILTER_FIELDS ";"
@@ -153,8 +160,33 @@ static const char migration_7[]
       "  c.value AS value, c.hlc AS hlc, d.hex AS device, c.supersedes AS supersedes, c.tx AS tx"
       "  FROM change_log c JOIN records r ON r.rowid = c.rec JOIN names n ON n.id = c.field"
       "  JOIN devices d ON d.id = c.device;"
-      "CREATE VIEW fields AS SELECT f.rec AS rec, f.field AS field, f.value AS value, f.hlc AS hlc,"
-      "  d.hex AS device FROM field_state f JOIN devices d ON d.id = f.device;";
+      "CREATE VIEW fields AS SELECT f.rec AS rec, f.field AS field, nullif(c.value, '') AS value,"
+      "  c.hlc AS hlc, d.hex AS device FROM field_state f JOIN change_log c ON c.seq = f.seq"
+      "  JOIN devices d ON d.id = c.device;";
+
+static gboolean
+migrate_7_check (SpVault *vault, GError **error)
+{
+  g_autoptr (sqlite3_stmt) st
+      = sp_prepare (vault,
+                    "SELECT (SELECT count(*) FROM changes) = (SELECT count(*) FROM change_log) "
+                    "AND (SELECT count(*) FROM fields) = (SELECT count(*) FROM field_state)",
+                    error);
+  gboolean ok;
+
+  if (st == NULL)
+    return FALSE;
+  ok = sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0) == 1;
+  g_clear_pointer (&st, sqlite3_finalize); /* DROP TABLE needs no statement running */
+  if (!ok)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                   _ ("The vault's change log does not match its stored values: it was not "
+                      "converted, and is left as it was"));
+      return FALSE;
+    }
+  return sp_exec (vault, migration_7_finish, error);
+}
 
 typedef struct
 {
@@ -163,10 +195,13 @@ typedef struct
 } Migration;
 
 static const Migration migrations[] = {
-  { migration_1, NULL }, { migration_2, sp_search_rebuild },
-  { migration_3, NULL }, { migration_4, sp_search_rebuild },
-  { migration_5, NULL }, { migration_6, NULL },
-  { migration_7, NULL },
+  { migration_1, NULL },
+  { migration_2, sp_search_rebuild },
+  { migration_3, NULL },
+  { migration_4, sp_search_rebuild },
+  { migration_5, NULL },
+  { migration_6, NULL },
+  { migration_7, migrate_7_check },
 };
 
 int
