@@ -282,12 +282,13 @@ sp_vault_refresh_record (SpVault *vault, gint64 rowid, const char *kind, GError 
     return FALSE;
   title = sp_record_compute_title (kind, fields);
   sort_key = g_utf8_casefold (title, -1);
-  st = sp_stmt (vault, "UPDATE OR FAIL records SET title = ?, sort_key = ? WHERE rowid = ?", error);
+  /* Only the sort key is stored (the title is computed from the fields when
+   * shown; records.title is unused, '', since schema 7). */
+  st = sp_stmt (vault, "UPDATE OR FAIL records SET sort_key = ? WHERE rowid = ?", error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_text (st, 1, title, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, sort_key, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 3, rowid);
+  sqlite3_bind_text (st, 1, sort_key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, rowid);
   if (!sp_step_done (vault, st, error))
     return FALSE;
   return sp_search_index_record (vault, rowid, kind, cl % 2 == 1 ? fields : NULL, error);

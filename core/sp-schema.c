@@ -100,7 +100,9 @@ static const char migration_6[]
 /* Version 7: a vault a fifth the size (issue #20; docs/VAULT.md, "Layout").
  * Device ids and field names of the change log become small integers of two
  * dictionaries (`devices`, `names`), its record becomes the record's rowid,
- * its kind is the record's: `change_log` replaces `changes`. A field's
+ * its kind is the record's: `change_log` replaces `changes`. records.title
+ * is no longer stored (only its sort key; the title is computed from the
+ * fields). A field's
  * winning version (`field_state`, was `fields`) is the number (seq) of its
  * change: each value is stored once, in the log, but for a copy of the
  * fields lists filter on (SP_FILTER_FIELDS), which the partial index
@@ -114,6 +116,7 @@ static const char migration_6[]
 static const char migration_7[]
     = "CREATE TABLE devices (id INTEGER PRIMARY KEY, hex TEXT NOT NULL UNIQUE);"
       "CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+      "UPDATE records SET title = '' WHERE title <> '';" /* computed when shown */
       "INSERT INTO devices (hex) SELECT value FROM meta WHERE key = 'device_id';"
       "INSERT OR IGNORE INTO devices (hex) SELECT device FROM changes ORDER BY seq;"
       "INSERT OR IGNORE INTO devices (hex) SELECT device FROM fields;"

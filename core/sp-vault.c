@@ -462,6 +462,26 @@ sp_vault_check (SpVault *vault, GError **error)
   return FALSE;
 }
 
+gboolean
+sp_vault_compact (SpVault *vault, GError **error)
+{
+  g_return_val_if_fail (vault != NULL, FALSE);
+  if (vault->db == NULL)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_LOCKED, _ ("The vault is locked"));
+      return FALSE;
+    }
+  g_return_val_if_fail (!vault->explicit_tx, FALSE);
+  /* VACUUM rebuilds the database in memory (temp_store = MEMORY: no
+   * plaintext temporary file) and writes it back through the WAL. Every
+   * table keeps its integer keys (all are INTEGER PRIMARY KEY or WITHOUT
+   * ROWID), so nothing that holds a rowid goes stale. */
+  sp_search_forget_ranks (vault);
+  return sp_exec (vault, "PRAGMA wal_checkpoint(TRUNCATE)", error)
+         && sp_exec (vault, "VACUUM", error)
+         && sp_exec (vault, "PRAGMA wal_checkpoint(TRUNCATE)", error);
+}
+
 const char *
 sp_vault_get_dir (SpVault *vault)
 {

@@ -83,6 +83,10 @@ SpKdfProfile sp_vault_get_kdf_profile (SpVault *vault);
 /* Reads every page (SQLCipher checks each page's HMAC) and SQLite's own
  * structure. Slow on big vaults: not done at open. */
 gboolean sp_vault_check (SpVault *vault, GError **error);
+/* Gives the file's free pages back to the file system (VACUUM): after a
+ * migration to a smaller layout, or after removing many records. Needs free
+ * memory and disk of about the database's size; not inside a transaction. */
+gboolean sp_vault_compact (SpVault *vault, GError **error);
 
 const char *sp_vault_get_dir (SpVault *vault);
 const char *sp_vault_get_device_id (SpVault *vault);

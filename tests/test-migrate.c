@@ -103,6 +103,12 @@ test_fixture_intact (void)
   g_assert_cmpstr (g_strstrip (dump), ==, g_strstrip (expected));
   g_assert_true (sp_vault_check (v, &error));
   g_assert_no_error (error);
+
+  /* Compacted: smaller than the schema 6 file, the same data. */
+  g_assert_true (sp_vault_compact (v, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (file_size (dir, "vault.db"), <, before);
+  g_assert_cmpint (file_size (dir, "vault.db-wal"), ==, 0);
   sp_vault_close (v);
 
   /* Opened again: nothing to migrate, the same data. */
