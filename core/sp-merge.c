@@ -298,6 +298,11 @@ log_change (SpVault *vault, gint64 rec, const SpChange *c, gboolean remote, gboo
     return FALSE;
   *inserted = TRUE;
   *seq = sqlite3_last_insert_rowid (vault->db);
+  if (!remote)
+    {
+      vault->last_local_seq = MAX (vault->last_local_seq, *seq);
+      vault->last_local_seq_dirty = TRUE;
+    }
   return log_superseded (vault, c, hlcs, devices, error);
 }
 
@@ -645,6 +650,14 @@ sp_vault_local_changes (SpVault *vault, gint64 after_seq, gint64 *last_seq, GErr
   int rc;
 
   g_return_val_if_fail (vault != NULL && vault->db != NULL, NULL);
+  if (after_seq >= vault->last_local_seq) /* nothing of ours after it: no scan */
+    {
+      if (last_seq)
+        *last_seq = after_seq;
+      return g_steal_pointer (&out);
+    }
+  /* A range of the log's key from after_seq: what this device wrote since,
+   * and what others' it received since (skipped). */
   st = sp_stmt (vault,
                 "SELECT seq, rec, kind, field, value, hlc, device, supersedes, tx FROM changes "
                 "WHERE device = ? AND seq > ? ORDER BY seq",
@@ -689,9 +702,10 @@ sp_vault_conflicts (SpVault *vault, const char *record, GError **error)
 
   g_return_val_if_fail (vault != NULL && vault->db != NULL, NULL);
   st = sp_prepare (vault,
-                   "SELECT k.id, k.rec, r.kind, k.field, f.value, f.hlc, f.device, k.value, k.hlc, "
-                   "k.device FROM conflicts k JOIN records r ON r.id = k.rec "
-                   "LEFT JOIN fields f ON f.rec = r.rowid AND f.field = k.field "
+                   "SELECT k.id, k.rec, r.kind, k.field, nullif(c.value, ''), c.hlc, d.hex, "
+                   "k.value, k.hlc, k.device FROM conflicts k JOIN records r ON r.id = k.rec "
+                   "LEFT JOIN field_state f ON f.rec = r.rowid AND f.field = k.field "
+                   "LEFT JOIN change_log c ON c.seq = f.seq LEFT JOIN devices d ON d.id = c.device "
                    "WHERE ?1 IS NULL OR k.rec = ?1 ORDER BY k.rec, k.field, k.hlc, k.device",
                    error);
   if (st == NULL)

@@ -121,6 +121,8 @@ static const char migration_7[]
       "INSERT OR IGNORE INTO devices (hex) SELECT device FROM changes ORDER BY seq;"
       "INSERT OR IGNORE INTO devices (hex) SELECT device FROM fields;"
       "INSERT OR IGNORE INTO names (name) SELECT field FROM changes ORDER BY seq;"
+      "INSERT OR REPLACE INTO meta (key, value) SELECT 'last_local_seq', coalesce(max(seq), 0) "
+      "  FROM changes WHERE device = (SELECT value FROM meta WHERE key = 'device_id');"
       /* Every change names a stored record (both are written together); a
        * log entry without one would otherwise be lost here. */
       "INSERT INTO records (id, kind, cl) SELECT rec, min(kind), 0 FROM changes "

@@ -34,6 +34,10 @@ struct _SpVault
   char device_id[SP_ID_HEX_LEN + 1];
   guint64 hlc_last;
   gint64 next_tx;
+  /* Every change of this device has seq <= last_local_seq (an upper bound:
+   * a rolled-back write may leave it higher). Kept in meta at commit. */
+  gint64 last_local_seq;
+  gboolean last_local_seq_dirty;
   gint64 current_tx; /* 0 outside a transaction */
   gboolean explicit_tx;
   int schema_version;
