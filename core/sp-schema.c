@@ -1,7 +1,8 @@
 /* Schema and forward migrations (PRAGMA user_version).
  *
  * Records are stored generically: one row per record in `records`, one row
- * per (record, field) in `fields` holding the winning value and its clock.
+ * per change in the change log, one row per (record, field) naming the
+ * winning change (docs/VAULT.md, "Layout").
  * A new field or a new kind needs no migration and no new sync format; a
  * field a newer peer knows and we do not is kept as it is.
  *
