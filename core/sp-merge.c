@@ -98,6 +98,23 @@ change_free_cb (gpointer p)
   sp_change_free (p);
 }
 
+SpChange *
+sp_change_from_row (sqlite3_stmt *st)
+{
+  SpChange *c = g_new0 (SpChange, 1);
+
+  c->seq = sqlite3_column_int64 (st, 0);
+  c->record = g_strdup ((const char *)sqlite3_column_text (st, 1));
+  c->kind = g_strdup ((const char *)sqlite3_column_text (st, 2));
+  c->field = g_strdup ((const char *)sqlite3_column_text (st, 3));
+  c->value = g_strdup ((const char *)sqlite3_column_text (st, 4));
+  c->hlc = (guint64)sqlite3_column_int64 (st, 5);
+  c->device = g_strdup ((const char *)sqlite3_column_text (st, 6));
+  c->supersedes = g_strdup ((const char *)sqlite3_column_text (st, 7));
+  c->tx = sqlite3_column_int64 (st, 8);
+  return c;
+}
+
 void
 sp_conflict_free (SpConflict *c)
 {
@@ -668,18 +685,9 @@ sp_vault_local_changes (SpVault *vault, gint64 after_seq, gint64 *last_seq, GErr
   sqlite3_bind_int64 (st, 2, after_seq);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      SpChange *c = g_new0 (SpChange, 1);
+      SpChange *c = sp_change_from_row (st);
 
-      last = sqlite3_column_int64 (st, 0);
-      c->record = g_strdup ((const char *)sqlite3_column_text (st, 1));
-      c->kind = g_strdup ((const char *)sqlite3_column_text (st, 2));
-      c->field = g_strdup ((const char *)sqlite3_column_text (st, 3));
-      c->value = g_strdup ((const char *)sqlite3_column_text (st, 4));
-      c->hlc = (guint64)sqlite3_column_int64 (st, 5);
-      c->device = g_strdup ((const char *)sqlite3_column_text (st, 6));
-      c->supersedes = g_strdup ((const char *)sqlite3_column_text (st, 7));
-      c->tx = sqlite3_column_int64 (st, 8);
-      c->seq = last;
+      last = c->seq;
       g_ptr_array_add (out, c);
     }
   sqlite3_reset (st);

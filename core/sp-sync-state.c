@@ -224,20 +224,7 @@ sp_vault_all_changes (SpVault *vault, GError **error)
   if (st == NULL)
     return NULL;
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      SpChange *c = g_new0 (SpChange, 1);
-
-      c->seq = sqlite3_column_int64 (st, 0);
-      c->record = g_strdup ((const char *)sqlite3_column_text (st, 1));
-      c->kind = g_strdup ((const char *)sqlite3_column_text (st, 2));
-      c->field = g_strdup ((const char *)sqlite3_column_text (st, 3));
-      c->value = g_strdup ((const char *)sqlite3_column_text (st, 4));
-      c->hlc = (guint64)sqlite3_column_int64 (st, 5);
-      c->device = g_strdup ((const char *)sqlite3_column_text (st, 6));
-      c->supersedes = g_strdup ((const char *)sqlite3_column_text (st, 7));
-      c->tx = sqlite3_column_int64 (st, 8);
-      g_ptr_array_add (out, c);
-    }
+    g_ptr_array_add (out, sp_change_from_row (st));
   sqlite3_reset (st);
   if (rc != SQLITE_DONE)
     {

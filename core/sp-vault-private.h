@@ -143,6 +143,9 @@ SpVault *sp_vault_create_unencrypted_for_bench (const char *dir, GError **error)
  * names), added when new. */
 gint64 sp_dict_device (SpVault *vault, const char *hex, GError **error);
 gint64 sp_dict_name (SpVault *vault, const char *name, GError **error);
+/* A row of (seq, rec, kind, field, value, hlc, device, supersedes, tx) of
+ * the changes view as a new SpChange. */
+SpChange *sp_change_from_row (sqlite3_stmt *st);
 gboolean sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *kind,
                                const char *field, const char *value, guint64 hlc, GError **error);
 gboolean sp_merge_apply_remote (SpVault *vault, const SpChange *change, GHashTable *dirty,
