@@ -19,7 +19,7 @@ free = db.execute("PRAGMA freelist_count").fetchone()[0]
 rows = db.execute(
     "SELECT name, count(*), sum(payload), sum(unused) FROM dbstat GROUP BY name ORDER BY count(*) DESC"
 ).fetchall()
-print("| b-tree | pages | bytes | payload | %s|" % ("per record | " if records else ""))
+print("| b-tree | pages | bytes | payload |%s" % (" per record |" if records else ""))
 print("|---|---|---|---|%s" % ("---|" if records else ""))
 for name, n, payload, unused in rows + [("(free pages)", free, 0, 0)]:
     per = " %.0f B |" % (n * page / records) if records else ""
