@@ -112,6 +112,8 @@ static const char migration_6[]
  * the same. `changes_device_seq` is gone: a device's own changes after a
  * sequence are a range of the log's integer key. `change_log_rec` serves a
  * field's versions, a record's history and removing a record's log.
+ * records_title (the order over every kind) is gone: the search's rank cache
+ * merges the per-kind order of records_kind_title.
  * One transaction, like every step; the tables are rebuilt in place, so the
  * file needs at most the old tables plus the smaller new ones. */
 static const char migration_7[]
@@ -160,6 +162,7 @@ static const char migration_7[]
 static const char migration_7_finish[]
     = "DROP TABLE changes;"
       "DROP TABLE fields;"
+      "DROP INDEX IF EXISTS records_title;"
       "CREATE INDEX field_state_value ON field_state (field, value) WHERE field "
       "IN " SP_FILTER_FIELDS ";"
       "CREATE VIEW changes AS SELECT c.seq AS seq, r.id AS rec, r.kind AS kind, n.name AS field,"
