@@ -93,7 +93,7 @@ test_migrate_6_to_7 (void)
   sp_vault_close (v);
   v = sp_vault_open (dir, pass, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (sp_vault_get_schema_version (v), ==, 7);
+  g_assert_cmpint (sp_vault_get_schema_version (v), ==, sp_vault_schema_version_latest ());
   comps = sp_vault_compartments (v, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (comps->len, ==, 1);
