@@ -604,6 +604,34 @@ forms_of (const char *marker)
   return forms;
 }
 
+/* The dictionaries after a purge: `names` holds field names only (the internal
+ * ones or a kind's), never a value; `devices` no device that wrote only to
+ * the purged compartment (gone_device). */
+static void
+assert_dictionaries_clean (SpVault *v, const char *gone_device)
+{
+  g_autoptr (sqlite3_stmt) st = sp_prepare (v, "SELECT name FROM names", NULL);
+  g_autoptr (sqlite3_stmt) dev = sp_prepare (v, "SELECT 1 FROM devices WHERE hex = ?", NULL);
+  guint n = 0;
+
+  g_assert_nonnull (st);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      const char *name = (const char *)sqlite3_column_text (st, 0);
+      gboolean known = g_str_equal (name, "_cl") || g_str_equal (name, "_comp");
+
+      for (const SpKindInfo *const *k = sp_kinds (); *k && !known; k++)
+        known = sp_kind_field (*k, name) != NULL;
+      if (!known)
+        g_error ("names holds \"%s\", no field name", name);
+      n++;
+    }
+  g_assert_cmpuint (n, >, 2);
+  g_assert_nonnull (dev);
+  sqlite3_bind_text (dev, 1, gone_device, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (dev), ==, SQLITE_DONE);
+}
+
 /* How many of a marker's forms some plaintext holds. */
 static guint
 count_forms (GByteArray *a, GByteArray *b, const char *marker)
@@ -673,6 +701,7 @@ test_forensic_purge (void)
   g_autoptr (GByteArray) wal_plain = NULL;
   SpVault *v = sp_test_vault_new (&dir);
   SpVault *peer_v = peer (&peer_dir);
+  const char *peer_dev = sp_vault_get_device_id (peer_v);
   gint64 g = add_comp (v, "Gone", UID_D), k = add_comp (v, "Kept", UID_C);
   g_autofree char *db_path = g_build_filename (dir, "vault.db", NULL);
   g_autofree char *wal_path = g_build_filename (dir, "vault.db-wal", NULL);
@@ -693,6 +722,8 @@ test_forensic_purge (void)
       wal_hits += count_forms (wal_plain, NULL, gone[i]);
     }
   g_assert_cmpuint (wal_hits, >, 0);
+  /* The peer wrote only to the purged compartment: its device id is here. */
+  g_assert_true (holds (db_plain, peer_dev) || holds (wal_plain, peer_dev));
   g_clear_pointer (&db_plain, g_byte_array_unref);
   g_clear_pointer (&wal_plain, g_byte_array_unref);
 
@@ -719,6 +750,8 @@ test_forensic_purge (void)
           g_assert_false (sp_test_tree_contains (dir, needle, strlen (needle)));
         }
     }
+  assert_dictionaries_clean (v, peer_dev);
+  g_assert_false (holds (db_plain, peer_dev) || holds (wal_plain, peer_dev));
   for (guint i = 0; i < G_N_ELEMENTS (kept); i++)
     {
       g_autofree char *folded = sp_fold (kept[i]);
