@@ -301,12 +301,18 @@ log_change (SpVault *vault, gint64 rec, const SpChange *c, gboolean remote, gboo
     return FALSE;
   if (found)
     return TRUE; /* a duplicate is a no-op; a forgery was refused above */
+  /* seq never goes back, not even after a purge removed the log's tail: the
+   * sync layer's cursor ("pushed up to seq N") is a seq of this device, at
+   * most last_local_seq, and a later write must come after it. */
   st = sp_stmt (vault,
-                "INSERT INTO change_log (rec, field, value, hlc, device, supersedes, tx) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO change_log (rec, field, value, hlc, device, supersedes, tx, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, "
+                "max(coalesce((SELECT max(seq) FROM change_log), 0), ?8) + 1)",
                 error);
   if (st == NULL)
     return FALSE;
+  /* G_MAXINT64: not known in a vault opened below schema 8 (migration tests). */
+  sqlite3_bind_int64 (st, 8, vault->last_local_seq < G_MAXINT64 ? vault->last_local_seq : 0);
   sqlite3_bind_int64 (st, 1, rec);
   sqlite3_bind_int64 (st, 2, field);
   if (c->value)

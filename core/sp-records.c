@@ -304,7 +304,7 @@ sp_vault_refresh_record (SpVault *vault, gint64 rowid, const char *kind, GError 
   title = sp_record_compute_title (kind, fields);
   sort_key = g_utf8_casefold (title, -1);
   /* Only the sort key is stored (the title is computed from the fields when
-   * shown; records.title is unused, '', since schema 7). */
+   * shown; records.title is unused, '', since schema 8). */
   st = sp_stmt (vault, "UPDATE OR FAIL records SET sort_key = ? WHERE rowid = ?", error);
   if (st == NULL)
     return FALSE;

@@ -510,7 +510,7 @@ cursor_cmp (const KindCursor *a, const KindCursor *b)
 }
 
 /* Every live record's place in the title order over all kinds: the per-kind
- * title index walked once per kind and merged (schema 7 keeps no index of
+ * title index walked once per kind and merged (schema 8 keeps no index of
  * the order over every kind). Records of kinds this version does not know
  * have no searchable text, so they need no place. */
 static gboolean

@@ -504,6 +504,41 @@ test_purge_moved (void)
   sp_test_rmtree (dir);
 }
 
+/* A purge that removes the log's tail does not make the log's numbers go
+ * back: a sync cursor taken before it still sees every later local write. */
+static void
+test_purge_keeps_seq (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) before = NULL;
+  g_autoptr (GPtrArray) after = NULL;
+  SpVault *v = sp_test_vault_new (&dir);
+  gint64 c = add_comp (v, "Legal", UID_C), pushed = 0, last = 0;
+  g_autofree char *kept = sp_test_insert (v, "org", "name", "Main first", NULL);
+  g_autofree char *gone1 = insert_in (v, c, "org", "name", "Legal one");
+  g_autofree char *gone2 = insert_in (v, c, "org", "name", "Legal two");
+  g_autofree char *later = NULL;
+
+  before = sp_vault_local_changes (v, 0, &pushed, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (((SpChange *)before->pdata[before->len - 1])->record, ==, gone2);
+  g_assert_true (sp_vault_compartment_purge (v, c, &error));
+  g_assert_no_error (error);
+  later = sp_test_insert (v, "org", "name", "Main later", NULL);
+  g_assert_cmpint (sp_vault_count_local_changes (v, pushed, &error), ==, 2); /* _cl, name */
+  after = sp_vault_local_changes (v, pushed, &last, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (after->len, ==, 2);
+  g_assert_cmpstr (((SpChange *)after->pdata[0])->record, ==, later);
+  g_assert_cmpint (((SpChange *)after->pdata[0])->seq, >, pushed);
+  g_assert_cmpint (last, >, pushed);
+  (void)kept;
+  (void)gone1;
+  sp_vault_close (v);
+  sp_test_rmtree (dir);
+}
+
 /* ---- The forensic test ---- */
 
 #define PAGE 4096
@@ -775,6 +810,7 @@ main (int argc, char **argv)
   g_test_add_func ("/compartment/move-and-filters", test_move_and_filters);
   g_test_add_func ("/compartment/apply-in-rules", test_apply_in_rules);
   g_test_add_func ("/compartment/purge-moved", test_purge_moved);
+  g_test_add_func ("/compartment/purge-keeps-seq", test_purge_keeps_seq);
   g_test_add_func ("/compartment/forensic-purge", test_forensic_purge);
   return g_test_run ();
 }
