@@ -373,16 +373,23 @@ sp_vault_set_default_compartment (SpVault *vault, gint64 id, GError **error)
 /* ---- Purge ----
  *
  * Everything of a set of records, COND being the condition on records that
- * selects them (bound to ?1). The search entries go through the index's own
+ * selects them (bound to ?1), each through an index (docs/VAULT.md,
+ * "Removing a compartment"). The search entries go through the index's own
  * path (sp_search_index_record notes them; a record that is gone is removed
- * from the index when it is flushed). */
+ * from the index when it is flushed). The dictionary entries no change
+ * refers to any more go after (sp_compartment_drop_unused_names). */
 static const char *const purge_sql[] = {
   "DELETE FROM conflicts WHERE rec IN (SELECT id FROM records WHERE COND)",
   "DELETE FROM superseded WHERE rec IN (SELECT id FROM records WHERE COND)",
-  "DELETE FROM changes WHERE rec IN (SELECT id FROM records WHERE COND)",
-  "DELETE FROM fields WHERE rec IN (SELECT rowid FROM records WHERE COND)",
+  "DELETE FROM field_state WHERE rec IN (SELECT rowid FROM records WHERE COND)",
+  "DELETE FROM change_log WHERE rec IN (SELECT rowid FROM records WHERE COND)",
   "DELETE FROM records WHERE COND",
 };
+
+static const char purge_dicts_sql[]
+    = "DELETE FROM devices WHERE id NOT IN (SELECT device FROM change_log) AND hex <> "
+      "(SELECT value FROM meta WHERE key = 'device_id');"
+      "DELETE FROM names WHERE id NOT IN (SELECT field FROM change_log);";
 
 static char *
 with_cond (const char *template, const char *cond)
@@ -424,7 +431,14 @@ purge_records (SpVault *vault, const char *cond, gint64 arg, GError **error)
   for (guint i = 0; i < rowids->len; i++)
     if (!sp_search_index_record (vault, g_array_index (rowids, gint64, i), NULL, NULL, error))
       return FALSE;
+  sp_search_forget_ranks (vault);
   return TRUE;
+}
+
+gboolean
+sp_compartment_drop_unused_names (SpVault *vault, GError **error)
+{
+  return sp_exec (vault, purge_dicts_sql, error);
 }
 
 /* One statement with one integer argument, ?1. */
@@ -458,7 +472,8 @@ sp_vault_compartment_purge (SpVault *vault, gint64 id, GError **error)
     return FALSE;
   /* FTS4 only marks deleted documents in new segments; merging every segment
    * into one ('optimize') drops the old ones that still list their terms. */
-  ok = purge_records (vault, "comp = ?1", id, error) && sp_search_flush (vault, error)
+  ok = purge_records (vault, "comp = ?1", id, error)
+       && sp_compartment_drop_unused_names (vault, error) && sp_search_flush (vault, error)
        && exec_with_id (
            vault, "DELETE FROM meta WHERE key = '" META_DEFAULT "' AND CAST(value AS INTEGER) = ?1",
            id, error)
@@ -483,7 +498,12 @@ sp_vault_compact (SpVault *vault, GError **error)
     }
   /* The index first (terms of records purged by a lost access, see
    * sp_compartment_settle), then every page rewritten into a file without
-   * free pages, then the WAL, which held the old pages, emptied. */
+   * free pages, then the WAL, which held the old pages, emptied. VACUUM
+   * rebuilds the database in memory (temp_store = MEMORY: no plaintext
+   * temporary file) and writes it back through the WAL; every table keeps
+   * its integer keys (INTEGER PRIMARY KEY or WITHOUT ROWID), so nothing that
+   * holds a rowid goes stale, but the rank cache is dropped all the same. */
+  sp_search_forget_ranks (vault);
   if (!sp_exec (vault, "INSERT INTO search (search) VALUES ('optimize')", error)
       || !sp_exec (vault, "VACUUM", error))
     return FALSE;
@@ -528,7 +548,10 @@ gboolean
 sp_compartment_settle (SpVault *vault, gint64 rowid, gboolean *purged, GError **error)
 {
   sqlite3_stmt *st
-      = sp_stmt (vault, "SELECT value FROM fields WHERE rec = ? AND field = '_comp'", error);
+      = sp_stmt (vault,
+                 "SELECT c.value FROM field_state f JOIN change_log c ON c.seq = f.seq "
+                 "WHERE f.rec = ? AND f.field = '_comp'",
+                 error);
   g_autofree char *uid = NULL;
   gboolean found = FALSE;
   gint64 comp;
@@ -626,19 +649,8 @@ sp_changes_collect (SpVault *vault, sqlite3_stmt *st, gint64 *last_seq, GError *
 
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      SpChange *c = g_new0 (SpChange, 1);
+      SpChange *c = sp_change_from_row (st);
 
-      c->seq = sqlite3_column_int64 (st, 0);
-      c->record = g_strdup ((const char *)sqlite3_column_text (st, 1));
-      c->kind = g_strdup ((const char *)sqlite3_column_text (st, 2));
-      c->field = g_strdup ((const char *)sqlite3_column_text (st, 3));
-      c->value = g_strdup ((const char *)sqlite3_column_text (st, 4));
-      c->hlc = (guint64)sqlite3_column_int64 (st, 5);
-      c->device = g_strdup ((const char *)sqlite3_column_text (st, 6));
-      c->supersedes = g_strdup ((const char *)sqlite3_column_text (st, 7));
-      c->tx = sqlite3_column_int64 (st, 8);
-      c->comp = sqlite3_column_int64 (st, 9);
-      c->from_comp = sqlite3_column_int64 (st, 10);
       if (last_seq)
         *last_seq = c->seq;
       g_ptr_array_add (out, c);
@@ -661,7 +673,7 @@ sp_vault_record_changes (SpVault *vault, const char *id, GError **error)
   g_return_val_if_fail (vault != NULL && id != NULL, NULL);
   if (!sp_vault_check_open (vault, error))
     return NULL;
-  st = sp_stmt (vault, SP_CHANGE_SELECT "WHERE c.rec = ? ORDER BY c.seq", error);
+  st = sp_stmt (vault, SP_CHANGE_SELECT "WHERE r.id = ? ORDER BY c.seq", error);
   if (st == NULL)
     return NULL;
   lower = g_ascii_strdown (id, -1);
@@ -674,8 +686,12 @@ sp_vault_record_changes (SpVault *vault, const char *id, GError **error)
 static gboolean
 is_logged (SpVault *vault, const SpChange *c)
 {
-  sqlite3_stmt *st = sp_stmt (
-      vault, "SELECT 1 FROM changes WHERE rec = ? AND field = ? AND hlc = ? AND device = ?", NULL);
+  sqlite3_stmt *st = sp_stmt (vault,
+                              "SELECT 1 FROM change_log WHERE rec = "
+                              "(SELECT rowid FROM records WHERE id = ?1) AND field = "
+                              "(SELECT id FROM names WHERE name = ?2) AND hlc = ?3 AND device = "
+                              "(SELECT id FROM devices WHERE hex = ?4)",
+                              NULL);
   gboolean found;
 
   if (st == NULL)

@@ -24,10 +24,59 @@
  * (the newest); more stay as conflicts until the next write. Received changes
  * are held to the same bound. */
 #define MAX_SUPERSEDES 1024
+/* The versions of one field (record rowid ?1, field number ?2) that no
+ * later write superseded, newest first; ?3 and ?4 are the record id and the
+ * field name as `superseded` keeps them. */
 #define SQL_HEADS                                                                                  \
-  "SELECT c.hlc, c.device FROM changes c WHERE c.rec = ?1 AND c.field = ?2 AND NOT EXISTS ("       \
-  "SELECT 1 FROM superseded s WHERE s.rec = c.rec AND s.field = c.field AND s.hlc = c.hlc AND "    \
-  "s.device = c.device) ORDER BY c.hlc DESC, c.device DESC LIMIT " G_STRINGIFY (MAX_SUPERSEDES)
+  "SELECT c.hlc, d.hex FROM change_log c JOIN devices d ON d.id = c.device "                       \
+  "WHERE c.rec = ?1 AND c.field = ?2 AND NOT EXISTS (SELECT 1 FROM superseded s WHERE "            \
+  "s.rec = ?3 AND s.field = ?4 AND s.hlc = c.hlc AND s.device = d.hex) "                           \
+  "ORDER BY c.hlc DESC, d.hex DESC LIMIT " G_STRINGIFY (MAX_SUPERSEDES)
+
+static gint64
+dict_id (SpVault *vault, const char *select_sql, const char *insert_sql, const char *text,
+         GError **error)
+{
+  sqlite3_stmt *st = sp_stmt (vault, select_sql, error);
+  gint64 id = -1;
+  int rc;
+
+  if (st == NULL)
+    return -1;
+  sqlite3_bind_text (st, 1, text, -1, SQLITE_STATIC);
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW)
+    id = sqlite3_column_int64 (st, 0);
+  sqlite3_reset (st);
+  if (rc == SQLITE_ROW)
+    return id;
+  if (rc != SQLITE_DONE)
+    {
+      sp_sqlite_error (vault->db, rc, error);
+      return -1;
+    }
+  st = sp_stmt (vault, insert_sql, error);
+  if (st == NULL)
+    return -1;
+  sqlite3_bind_text (st, 1, text, -1, SQLITE_STATIC);
+  if (!sp_step_done (vault, st, error))
+    return -1;
+  return sqlite3_last_insert_rowid (vault->db);
+}
+
+gint64
+sp_dict_device (SpVault *vault, const char *hex, GError **error)
+{
+  return dict_id (vault, "SELECT id FROM devices WHERE hex = ?",
+                  "INSERT INTO devices (hex) VALUES (?)", hex, error);
+}
+
+gint64
+sp_dict_name (SpVault *vault, const char *name, GError **error)
+{
+  return dict_id (vault, "SELECT id FROM names WHERE name = ?",
+                  "INSERT INTO names (name) VALUES (?)", name, error);
+}
 
 void
 sp_change_free (SpChange *change)
@@ -41,6 +90,31 @@ sp_change_free (SpChange *change)
   g_free (change->device);
   g_free (change->supersedes);
   g_free (change);
+}
+
+static void
+change_free_cb (gpointer p)
+{
+  sp_change_free (p);
+}
+
+SpChange *
+sp_change_from_row (sqlite3_stmt *st)
+{
+  SpChange *c = g_new0 (SpChange, 1);
+
+  c->seq = sqlite3_column_int64 (st, 0);
+  c->record = g_strdup ((const char *)sqlite3_column_text (st, 1));
+  c->kind = g_strdup ((const char *)sqlite3_column_text (st, 2));
+  c->field = g_strdup ((const char *)sqlite3_column_text (st, 3));
+  c->value = g_strdup ((const char *)sqlite3_column_text (st, 4));
+  c->hlc = (guint64)sqlite3_column_int64 (st, 5);
+  c->device = g_strdup ((const char *)sqlite3_column_text (st, 6));
+  c->supersedes = g_strdup ((const char *)sqlite3_column_text (st, 7));
+  c->tx = sqlite3_column_int64 (st, 8);
+  c->comp = sqlite3_column_int64 (st, 9);
+  c->from_comp = sqlite3_column_int64 (st, 10);
+  return c;
 }
 
 void
@@ -148,76 +222,44 @@ change_is_well_formed (const SpChange *c, GError **error)
   return TRUE;
 }
 
-/* The change's key (record, field, HLC, device) is in the log already: it
- * must be the same change, or someone forged one of the two. */
+/* The log entry for the change's key (record, field, HLC, device), if any,
+ * must be the same change, or someone forged one of the two (the kind is
+ * the record's, checked by ensure_record). *found FALSE: not logged yet. */
 static gboolean
-same_as_logged (SpVault *vault, const SpChange *c, GError **error)
+check_logged (SpVault *vault, const SpChange *c, gint64 rec, gint64 field, gint64 device,
+              gboolean *found, GError **error)
 {
   sqlite3_stmt *st = sp_stmt (vault,
-                              "SELECT kind, value, supersedes FROM changes WHERE rec = ? AND "
+                              "SELECT value, supersedes FROM change_log WHERE rec = ? AND "
                               "field = ? AND hlc = ? AND device = ?",
                               error);
   gboolean same = FALSE;
 
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_text (st, 1, c->record, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, c->field, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 1, rec);
+  sqlite3_bind_int64 (st, 2, field);
   sqlite3_bind_int64 (st, 3, (sqlite3_int64)c->hlc);
-  sqlite3_bind_text (st, 4, c->device, -1, SQLITE_STATIC);
-  if (sqlite3_step (st) == SQLITE_ROW)
-    same = g_strcmp0 ((const char *)sqlite3_column_text (st, 0), c->kind) == 0
-           && g_strcmp0 ((const char *)sqlite3_column_text (st, 1), c->value) == 0
-           && g_strcmp0 ((const char *)sqlite3_column_text (st, 2),
+  sqlite3_bind_int64 (st, 4, device);
+  *found = sqlite3_step (st) == SQLITE_ROW;
+  if (*found)
+    same = g_strcmp0 ((const char *)sqlite3_column_text (st, 0), c->value) == 0
+           && g_strcmp0 ((const char *)sqlite3_column_text (st, 1),
                          c->supersedes ? c->supersedes : "")
                   == 0;
   sqlite3_reset (st);
-  if (!same)
+  if (*found && !same)
     g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
                  _ ("A received change contradicts one received before with the same clock"));
-  return same;
+  return !*found || same;
 }
 
-/* Appends the change to the log. *inserted FALSE: it was there already. */
 static gboolean
-log_change (SpVault *vault, const SpChange *c, gboolean *inserted, GError **error)
+log_superseded (SpVault *vault, const SpChange *c, GArray *hlcs, GPtrArray *devices, GError **error)
 {
-  sqlite3_stmt *st;
-  g_autoptr (GArray) hlcs = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_autoptr (GPtrArray) devices = g_ptr_array_new_with_free_func (g_free);
-
-  *inserted = FALSE;
-  if (!parse_supersedes (c->supersedes, c->hlc, hlcs, devices))
-    {
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
-                   _ ("A received change is malformed (%s)"), "supersedes");
-      return FALSE;
-    }
-  st = sp_stmt (
-      vault,
-      "INSERT OR IGNORE INTO changes (rec, kind, field, value, hlc, device, supersedes, tx) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      error);
-  if (st == NULL)
-    return FALSE;
-  sqlite3_bind_text (st, 1, c->record, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, c->kind, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 3, c->field, -1, SQLITE_STATIC);
-  if (c->value)
-    sqlite3_bind_text (st, 4, c->value, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 5, (sqlite3_int64)c->hlc);
-  sqlite3_bind_text (st, 6, c->device, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 7, c->supersedes ? c->supersedes : "", -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 8, c->tx);
-  if (!sp_step_done (vault, st, error))
-    return FALSE;
-  if (sqlite3_changes (vault->db) == 0)
-    return same_as_logged (vault, c, error); /* a duplicate is a no-op; a forgery is not */
-  *inserted = TRUE;
-
   for (guint i = 0; i < hlcs->len; i++)
     {
-      st = sp_stmt (
+      sqlite3_stmt *st = sp_stmt (
           vault, "INSERT OR IGNORE INTO superseded (rec, field, hlc, device) VALUES (?, ?, ?, ?)",
           error);
       if (st == NULL)
@@ -230,6 +272,65 @@ log_change (SpVault *vault, const SpChange *c, gboolean *inserted, GError **erro
         return FALSE;
     }
   return TRUE;
+}
+
+/* Appends the change of record @rec (rowid) to the log. *inserted FALSE: it
+ * was there already; *seq is its number in the log. A local write (@remote FALSE) has a fresh clock and is
+ * never a duplicate. */
+static gboolean
+log_change (SpVault *vault, gint64 rec, const SpChange *c, gboolean remote, gboolean *inserted,
+            gint64 *seq, GError **error)
+{
+  sqlite3_stmt *st;
+  g_autoptr (GArray) hlcs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr (GPtrArray) devices = g_ptr_array_new_with_free_func (g_free);
+  gint64 field, device;
+  gboolean found = FALSE;
+
+  *inserted = FALSE;
+  if (!parse_supersedes (c->supersedes, c->hlc, hlcs, devices))
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                   _ ("A received change is malformed (%s)"), "supersedes");
+      return FALSE;
+    }
+  if ((field = sp_dict_name (vault, c->field, error)) < 0
+      || (device = sp_dict_device (vault, c->device, error)) < 0)
+    return FALSE;
+  if (remote && !check_logged (vault, c, rec, field, device, &found, error))
+    return FALSE;
+  if (found)
+    return TRUE; /* a duplicate is a no-op; a forgery was refused above */
+  /* seq never goes back, not even after a purge removed the log's tail: the
+   * sync layer's cursor ("pushed up to seq N") is a seq of this device, at
+   * most last_local_seq, and a later write must come after it. */
+  st = sp_stmt (vault,
+                "INSERT INTO change_log (rec, field, value, hlc, device, supersedes, tx, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, "
+                "max(coalesce((SELECT max(seq) FROM change_log), 0), ?8) + 1)",
+                error);
+  if (st == NULL)
+    return FALSE;
+  /* G_MAXINT64: not known in a vault opened below schema 8 (migration tests). */
+  sqlite3_bind_int64 (st, 8, vault->last_local_seq < G_MAXINT64 ? vault->last_local_seq : 0);
+  sqlite3_bind_int64 (st, 1, rec);
+  sqlite3_bind_int64 (st, 2, field);
+  if (c->value)
+    sqlite3_bind_text (st, 3, c->value, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 4, (sqlite3_int64)c->hlc);
+  sqlite3_bind_int64 (st, 5, device);
+  sqlite3_bind_text (st, 6, c->supersedes ? c->supersedes : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 7, c->tx);
+  if (!sp_step_done (vault, st, error))
+    return FALSE;
+  *inserted = TRUE;
+  *seq = sqlite3_last_insert_rowid (vault->db);
+  if (!remote)
+    {
+      vault->last_local_seq = MAX (vault->last_local_seq, *seq);
+      vault->last_local_seq_dirty = TRUE;
+    }
+  return log_superseded (vault, c, hlcs, devices, error);
 }
 
 static gboolean
@@ -247,45 +348,49 @@ update_conflict_flag (SpVault *vault, gint64 rowid, const char *id, GError **err
 }
 
 /* sp_stmt cleared the bindings: an empty value stays NULL (cleared). */
-static gboolean
-bind_fields_row (sqlite3_stmt *st, gint64 rowid, const char *field, const char *value, guint64 hlc,
-                 const char *device)
+static void
+bind_fields_row (sqlite3_stmt *st, gint64 rowid, const char *field, gint64 seq, const char *value)
 {
   sqlite3_bind_int64 (st, 1, rowid);
   sqlite3_bind_text (st, 2, field, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 3, seq);
   if (value && *value)
-    sqlite3_bind_text (st, 3, value, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 4, (sqlite3_int64)hlc);
-  sqlite3_bind_text (st, 5, device, -1, SQLITE_STATIC);
-  return TRUE;
+    sqlite3_bind_text (st, 4, value, -1, SQLITE_STATIC);
 }
 
-/* Update, else insert — not INSERT OR REPLACE: a REPLACE may delete and
- * insert (a "multi-write" that can abort half-way), so SQLite copies every
- * page it touches to a statement journal first, and SQLCipher 3.4 encrypts
- * each copy (docs/PERFORMANCE.md, "Store"). An UPDATE OR FAIL of one row
- * and a one-row INSERT need no statement journal. (OR FAIL keeps what a
- * statement wrote before a failing row; these write one row, and every
- * caller takes its transaction back on an error.) */
+/* The field's winner is now change @seq (whose value is @value). Update,
+ * else insert — not INSERT OR REPLACE: a REPLACE may delete and insert (a
+ * "multi-write" that can abort half-way), so SQLite copies every page it
+ * touches to a statement journal first, and SQLCipher 3.4 encrypts each copy
+ * (docs/PERFORMANCE.md, "Store"). An UPDATE OR FAIL of one row and a one-row
+ * INSERT need no statement journal. (OR FAIL keeps what a statement wrote
+ * before a failing row; these write one row, and every caller takes its
+ * transaction back on an error.) */
 static gboolean
-set_fields_row (SpVault *vault, gint64 rowid, const char *field, const char *value, guint64 hlc,
-                const char *device, GError **error)
+set_fields_row (SpVault *vault, gint64 rowid, const char *field, gint64 seq, const char *value,
+                GError **error)
 {
-  sqlite3_stmt *st = sp_stmt (vault,
-                              "UPDATE OR FAIL fields SET value = ?3, hlc = ?4, device = ?5 "
-                              "WHERE rec = ?1 AND field = ?2",
-                              error);
+  sqlite3_stmt *st = sp_stmt (
+      vault,
+      "UPDATE OR FAIL field_state SET seq = ?3, value = CASE WHEN ?2 IN " SP_FILTER_FIELDS
+      " THEN ?4 END WHERE rec = ?1 AND field = ?2",
+      error);
 
-  if (st == NULL || !bind_fields_row (st, rowid, field, value, hlc, device)
-      || !sp_step_done (vault, st, error))
+  if (st == NULL)
+    return FALSE;
+  bind_fields_row (st, rowid, field, seq, value);
+  if (!sp_step_done (vault, st, error))
     return FALSE;
   if (sqlite3_changes (vault->db) > 0)
     return TRUE;
   st = sp_stmt (vault,
-                "INSERT INTO fields (rec, field, value, hlc, device) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO field_state (rec, field, seq, value) VALUES (?1, ?2, ?3, "
+                "CASE WHEN ?2 IN " SP_FILTER_FIELDS " THEN ?4 END)",
                 error);
-  return st != NULL && bind_fields_row (st, rowid, field, value, hlc, device)
-         && sp_step_done (vault, st, error);
+  if (st == NULL)
+    return FALSE;
+  bind_fields_row (st, rowid, field, seq, value);
+  return sp_step_done (vault, st, error);
 }
 
 static gboolean
@@ -331,15 +436,18 @@ settle_field (SpVault *vault, gint64 rowid, const char *id, const char *field, G
   g_autofree char *value = NULL;
   g_autofree char *device = NULL;
   guint64 hlc = 0;
+  gint64 seq;
   gboolean has_value;
 
   st = sp_stmt (vault,
-                "SELECT value, hlc, device FROM changes WHERE rec = ? AND field = ? "
-                "ORDER BY hlc DESC, device DESC LIMIT 1",
+                "SELECT c.value, c.hlc, d.hex, c.seq FROM change_log c "
+                "JOIN devices d ON d.id = c.device "
+                "WHERE c.rec = ?1 AND c.field = (SELECT id FROM names WHERE name = ?2) "
+                "ORDER BY c.hlc DESC, d.hex DESC LIMIT 1",
                 error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 1, rowid);
   sqlite3_bind_text (st, 2, field, -1, SQLITE_STATIC);
   if (sqlite3_step (st) != SQLITE_ROW)
     {
@@ -350,9 +458,10 @@ settle_field (SpVault *vault, gint64 rowid, const char *id, const char *field, G
   value = g_strdup ((const char *)sqlite3_column_text (st, 0));
   hlc = (guint64)sqlite3_column_int64 (st, 1);
   device = g_strdup ((const char *)sqlite3_column_text (st, 2));
+  seq = sqlite3_column_int64 (st, 3);
   sqlite3_reset (st);
 
-  if (!set_fields_row (vault, rowid, field, value, hlc, device, error))
+  if (!set_fields_row (vault, rowid, field, seq, value, error))
     return FALSE;
 
   st = sp_stmt (vault, "DELETE FROM conflicts WHERE rec = ? AND field = ?", error);
@@ -367,16 +476,18 @@ settle_field (SpVault *vault, gint64 rowid, const char *id, const char *field, G
    * cleared count as the same value. */
   st = sp_stmt (vault,
                 "INSERT OR FAIL INTO conflicts (rec, field, value, hlc, device) "
-                "SELECT c.rec, c.field, c.value, c.hlc, c.device FROM changes c "
-                "WHERE c.rec = ?1 AND c.field = ?2 "
-                "AND NOT (c.hlc = ?3 AND c.device = ?4) "
+                "SELECT ?1, ?2, c.value, c.hlc, d.hex FROM change_log c "
+                "JOIN devices d ON d.id = c.device "
+                "WHERE c.rec = ?6 AND c.field = (SELECT id FROM names WHERE name = ?2) "
+                "AND NOT (c.hlc = ?3 AND d.hex = ?4) "
                 "AND coalesce(c.value, '') <> coalesce(?5, '') "
-                "AND NOT EXISTS (SELECT 1 FROM superseded s WHERE s.rec = c.rec AND "
-                "s.field = c.field AND s.hlc = c.hlc AND s.device = c.device)",
+                "AND NOT EXISTS (SELECT 1 FROM superseded s WHERE s.rec = ?1 AND "
+                "s.field = ?2 AND s.hlc = c.hlc AND s.device = d.hex)",
                 error);
   if (st == NULL)
     return FALSE;
   sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 6, rowid);
   sqlite3_bind_text (st, 2, field, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (st, 3, (sqlite3_int64)hlc);
   sqlite3_bind_text (st, 4, device, -1, SQLITE_STATIC);
@@ -388,9 +499,11 @@ settle_field (SpVault *vault, gint64 rowid, const char *id, const char *field, G
 }
 
 static char *
-current_heads (SpVault *vault, const char *id, const char *field, guint *count, GError **error)
+current_heads (SpVault *vault, gint64 rowid, const char *id, const char *field, guint *count,
+               GError **error)
 {
-  sqlite3_stmt *st = sp_stmt (vault, SQL_HEADS, error);
+  gint64 field_id = sp_dict_name (vault, field, error);
+  sqlite3_stmt *st = field_id < 0 ? NULL : sp_stmt (vault, SQL_HEADS, error);
   g_autoptr (GString) out = g_string_new (NULL);
   int rc;
 
@@ -398,8 +511,10 @@ current_heads (SpVault *vault, const char *id, const char *field, guint *count, 
 
   if (st == NULL)
     return NULL;
-  sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, field, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 1, rowid);
+  sqlite3_bind_int64 (st, 2, field_id);
+  sqlite3_bind_text (st, 3, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, field, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       g_string_append_printf (out, "%s%" G_GINT64_FORMAT "@%s", out->len ? " " : "",
@@ -424,7 +539,7 @@ sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *
                       const char *field, const char *value, guint64 hlc, GError **error)
 {
   guint n_heads = 0;
-  g_autofree char *heads = current_heads (vault, id, field, &n_heads, error);
+  g_autofree char *heads = current_heads (vault, rowid, id, field, &n_heads, error);
   SpChange c = {
     .record = (char *)id,
     .kind = (char *)kind,
@@ -436,16 +551,17 @@ sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *
     .tx = vault->current_tx,
   };
   gboolean inserted;
+  gint64 seq = 0;
   sqlite3_stmt *st;
 
-  if (heads == NULL || !log_change (vault, &c, &inserted, error))
+  if (heads == NULL || !log_change (vault, rowid, &c, FALSE, &inserted, &seq, error))
     return FALSE;
   if (g_str_equal (field, "_cl"))
     return apply_causal_length (vault, rowid, value, hlc, error);
   if (n_heads >= MAX_SUPERSEDES) /* older concurrent versions remain: recompute */
     return touch_updated (vault, rowid, hlc, error)
            && settle_field (vault, rowid, id, field, error);
-  if (!set_fields_row (vault, rowid, field, c.value, hlc, vault->device_id, error)
+  if (!set_fields_row (vault, rowid, field, seq, c.value, error)
       || !touch_updated (vault, rowid, hlc, error))
     return FALSE;
   st = sp_stmt (vault, "DELETE FROM conflicts WHERE rec = ? AND field = ?", error);
@@ -494,7 +610,7 @@ sp_merge_apply_remote (SpVault *vault, const SpChange *c, GHashTable *dirty, gui
                        GError **error)
 {
   gboolean inserted;
-  gint64 rowid;
+  gint64 rowid, seq = 0;
 
   if (!change_is_well_formed (c, error))
     return FALSE;
@@ -515,13 +631,11 @@ sp_merge_apply_remote (SpVault *vault, const SpChange *c, GHashTable *dirty, gui
                    _ ("A received change claims to come from this device"));
       return FALSE;
     }
-  if (!log_change (vault, c, &inserted, error))
+  rowid = ensure_record (vault, c, error);
+  if (rowid < 0 || !log_change (vault, rowid, c, TRUE, &inserted, &seq, error))
     return FALSE;
   if (!inserted)
     return TRUE;
-  rowid = ensure_record (vault, c, error);
-  if (rowid < 0)
-    return FALSE;
   *max_hlc = MAX (*max_hlc, c->hlc);
   g_hash_table_add (dirty, GINT_TO_POINTER ((gint)rowid)); /* rowids stay far below 2^31 */
   if (g_str_equal (c->field, "_cl"))
@@ -543,7 +657,7 @@ sp_vault_apply_changes_in (SpVault *vault, GPtrArray *changes, gint64 comp, GErr
 {
   g_autoptr (GHashTable) dirty = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_autoptr (GHashTable) fresh = NULL;
-  gboolean started, ok = TRUE, purged = FALSE;
+  gboolean started, ok = TRUE, purged = FALSE, any_purged = FALSE;
   GHashTableIter iter;
   gpointer key;
   guint64 max_hlc = 0;
@@ -558,8 +672,12 @@ sp_vault_apply_changes_in (SpVault *vault, GPtrArray *changes, gint64 comp, GErr
   ok = ok && sp_compartment_place_new (vault, fresh, comp, error);
   g_hash_table_iter_init (&iter, dirty);
   while (ok && g_hash_table_iter_next (&iter, &key, NULL))
-    ok = sp_compartment_settle (vault, GPOINTER_TO_INT (key), &purged, error)
-         && (purged || sp_vault_refresh_record (vault, GPOINTER_TO_INT (key), NULL, error));
+    {
+      ok = sp_compartment_settle (vault, GPOINTER_TO_INT (key), &purged, error)
+           && (purged || sp_vault_refresh_record (vault, GPOINTER_TO_INT (key), NULL, error));
+      any_purged |= purged;
+    }
+  ok = ok && (!any_purged || sp_compartment_drop_unused_names (vault, error));
   /* Only a batch that applied moves our clock: a refused one leaves no trace. */
   if (ok)
     sp_vault_hlc_observe (vault, max_hlc);
@@ -574,7 +692,18 @@ sp_vault_local_changes (SpVault *vault, gint64 after_seq, gint64 *last_seq, GErr
   gint64 last = after_seq;
 
   g_return_val_if_fail (vault != NULL && vault->db != NULL, NULL);
-  st = sp_stmt (vault, SP_CHANGE_SELECT "WHERE c.device = ? AND c.seq > ? ORDER BY c.seq", error);
+  if (after_seq >= vault->last_local_seq) /* nothing of ours after it: no scan */
+    {
+      if (last_seq)
+        *last_seq = after_seq;
+      return g_ptr_array_new_with_free_func (change_free_cb);
+    }
+  /* A range of the log's key from after_seq: what this device wrote since,
+   * and what others' it received since (skipped). */
+  st = sp_stmt (vault,
+                SP_CHANGE_SELECT "WHERE c.seq > ?2 AND c.device = "
+                                 "(SELECT id FROM devices WHERE hex = ?1) ORDER BY c.seq",
+                error);
   if (st == NULL)
     return NULL;
   sqlite3_bind_text (st, 1, vault->device_id, -1, SQLITE_STATIC);
@@ -594,9 +723,10 @@ sp_vault_conflicts (SpVault *vault, const char *record, GError **error)
 
   g_return_val_if_fail (vault != NULL && vault->db != NULL, NULL);
   st = sp_prepare (vault,
-                   "SELECT k.id, k.rec, r.kind, k.field, f.value, f.hlc, f.device, k.value, k.hlc, "
-                   "k.device FROM conflicts k JOIN records r ON r.id = k.rec "
-                   "LEFT JOIN fields f ON f.rec = r.rowid AND f.field = k.field "
+                   "SELECT k.id, k.rec, r.kind, k.field, nullif(c.value, ''), c.hlc, d.hex, "
+                   "k.value, k.hlc, k.device FROM conflicts k JOIN records r ON r.id = k.rec "
+                   "LEFT JOIN field_state f ON f.rec = r.rowid AND f.field = k.field "
+                   "LEFT JOIN change_log c ON c.seq = f.seq LEFT JOIN devices d ON d.id = c.device "
                    "WHERE ?1 IS NULL OR k.rec = ?1 ORDER BY k.rec, k.field, k.hlc, k.device",
                    error);
   if (st == NULL)

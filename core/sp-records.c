@@ -161,15 +161,24 @@ sp_vault_record_rowid (SpVault *vault, const char *id, char **kind_out, gint64 *
   return rowid;
 }
 
+const char *
+sp_record_fields_sql (SpVault *vault)
+{
+  /* Migrations 2 and 4 rebuild the search index before version 8 renamed
+   * fields to field_state (fields is a view from then on). "_comp" is kept
+   * with the fields for its merge; it is no user field. */
+  return vault->schema_version < 8
+             ? "SELECT field, value FROM fields WHERE rec = ? AND value IS NOT NULL "
+               "AND field <> '_comp'"
+             : "SELECT f.field, c.value FROM field_state f JOIN change_log c ON c.seq = f.seq "
+               "WHERE f.rec = ? AND f.field <> '_comp' AND c.value IS NOT NULL AND c.value <> ''";
+}
+
 static GHashTable *
 load_fields (SpVault *vault, gint64 rowid, GError **error)
 {
   g_autoptr (GHashTable) fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  /* "_comp" is kept in fields for its merge; it is no user field. */
-  sqlite3_stmt *st = sp_stmt (
-      vault,
-      "SELECT field, value FROM fields WHERE rec = ? AND value IS NOT NULL AND field <> '_comp'",
-      error);
+  sqlite3_stmt *st = sp_stmt (vault, sp_record_fields_sql (vault), error);
   int rc;
 
   if (st == NULL)
@@ -294,12 +303,13 @@ sp_vault_refresh_record (SpVault *vault, gint64 rowid, const char *kind, GError 
     return FALSE;
   title = sp_record_compute_title (kind, fields);
   sort_key = g_utf8_casefold (title, -1);
-  st = sp_stmt (vault, "UPDATE OR FAIL records SET title = ?, sort_key = ? WHERE rowid = ?", error);
+  /* Only the sort key is stored (the title is computed from the fields when
+   * shown; records.title is unused, '', since schema 8). */
+  st = sp_stmt (vault, "UPDATE OR FAIL records SET sort_key = ? WHERE rowid = ?", error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_text (st, 1, title, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, sort_key, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 3, rowid);
+  sqlite3_bind_text (st, 1, sort_key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, rowid);
   if (!sp_step_done (vault, st, error))
     return FALSE;
   return sp_search_index_record (vault, rowid, kind, cl % 2 == 1 ? fields : NULL, error);

@@ -1,7 +1,8 @@
 /* Schema and forward migrations (PRAGMA user_version).
  *
  * Records are stored generically: one row per record in `records`, one row
- * per (record, field) in `fields` holding the winning value and its clock.
+ * per change in the change log, one row per (record, field) naming the
+ * winning change (docs/VAULT.md, "Layout").
  * A new field or a new kind needs no migration and no new sync format; a
  * field a newer peer knows and we do not is kept as it is.
  *
@@ -104,6 +105,105 @@ static const char migration_7[]
     = "ALTER TABLE compartments ADD COLUMN uid TEXT NOT NULL DEFAULT '';"
       "CREATE UNIQUE INDEX compartments_uid ON compartments (uid) WHERE uid <> '';";
 
+/* Version 8: a vault a fifth the size (issue #20; docs/VAULT.md, "Layout").
+ * Device ids and field names of the change log become small integers of two
+ * dictionaries (`devices`, `names`), its record becomes the record's rowid,
+ * its kind is the record's: `change_log` replaces `changes`. records.title
+ * is no longer stored (only its sort key; the title is computed from the
+ * fields). A field's
+ * winning version (`field_state`, was `fields`) is the number (seq) of its
+ * change: each value is stored once, in the log, but for a copy of the
+ * fields lists filter on (SP_FILTER_FIELDS), which the partial index
+ * field_state_value serves. The two
+ * old names stay as read-only views with the old columns, so history reads
+ * the same. `changes_device_seq` is gone: a device's own changes after a
+ * sequence are a range of the log's integer key. `change_log_rec` serves a
+ * field's versions, a record's history and removing a record's log.
+ * records_title (the order over every kind) is gone: the search's rank cache
+ * merges the per-kind order of records_kind_title.
+ * One transaction, like every step; the tables are rebuilt in place, so the
+ * file needs at most the old tables plus the smaller new ones. */
+static const char migration_8[]
+    = "CREATE TABLE devices (id INTEGER PRIMARY KEY, hex TEXT NOT NULL UNIQUE);"
+      "CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+      "UPDATE records SET title = '' WHERE title <> '';" /* computed when shown */
+      "INSERT INTO devices (hex) SELECT value FROM meta WHERE key = 'device_id';"
+      "INSERT OR IGNORE INTO devices (hex) SELECT device FROM changes ORDER BY seq;"
+      "INSERT OR IGNORE INTO devices (hex) SELECT device FROM fields;"
+      "INSERT OR IGNORE INTO names (name) SELECT field FROM changes ORDER BY seq;"
+      "INSERT OR REPLACE INTO meta (key, value) SELECT 'last_local_seq', coalesce(max(seq), 0) "
+      "  FROM changes WHERE device = (SELECT value FROM meta WHERE key = 'device_id');"
+      /* Every change names a stored record (both are written together); a
+       * log entry without one would otherwise be lost here. */
+      "INSERT INTO records (id, kind, cl) SELECT rec, min(kind), 0 FROM changes "
+      "  WHERE rec NOT IN (SELECT id FROM records) GROUP BY rec;"
+      "CREATE TABLE change_log ("
+      "  seq INTEGER PRIMARY KEY,"
+      "  rec INTEGER NOT NULL,"   /* records.rowid */
+      "  field INTEGER NOT NULL," /* names.id */
+      "  value TEXT,"
+      "  hlc INTEGER NOT NULL,"
+      "  device INTEGER NOT NULL," /* devices.id */
+      "  supersedes TEXT NOT NULL DEFAULT '',"
+      "  tx INTEGER NOT NULL);"
+      "INSERT INTO change_log (seq, rec, field, value, hlc, device, supersedes, tx) "
+      "  SELECT c.seq, r.rowid, n.id, c.value, c.hlc, d.id, c.supersedes, c.tx FROM changes c "
+      "  JOIN records r ON r.id = c.rec JOIN names n ON n.name = c.field "
+      "  JOIN devices d ON d.hex = c.device ORDER BY c.seq;"
+      "CREATE INDEX change_log_rec ON change_log (rec, field);"
+      "CREATE TABLE field_state ("
+      "  rec INTEGER NOT NULL,"
+      "  field TEXT NOT NULL,"
+      "  seq INTEGER NOT NULL," /* change_log.seq of the winning version */
+      "  value TEXT,"           /* a copy, for the fields of SP_FILTER_FIELDS only */
+      "  PRIMARY KEY (rec, field)) WITHOUT ROWID;"
+      "INSERT INTO field_state (rec, field, seq, value) "
+      "  SELECT f.rec, f.field, c.seq, CASE WHEN f.field IN " SP_FILTER_FIELDS " THEN f.value END "
+      "  FROM fields f JOIN names n ON n.name = f.field JOIN devices d ON d.hex = f.device "
+      "  JOIN change_log c ON c.rec = f.rec AND c.field = n.id AND c.hlc = f.hlc AND c.device = "
+      "d.id "
+      "  ORDER BY f.rec, f.field;";
+
+/* The rest of version 8, once migrate_8_check found every change and every
+ * winning value in the new tables. */
+static const char migration_8_finish[]
+    = "DROP TABLE changes;"
+      "DROP TABLE fields;"
+      "DROP INDEX IF EXISTS records_title;"
+      "CREATE INDEX field_state_value ON field_state (field, value) WHERE field "
+      "IN " SP_FILTER_FIELDS ";"
+      "CREATE VIEW changes AS SELECT c.seq AS seq, r.id AS rec, r.kind AS kind, n.name AS field,"
+      "  c.value AS value, c.hlc AS hlc, d.hex AS device, c.supersedes AS supersedes, c.tx AS tx"
+      "  FROM change_log c JOIN records r ON r.rowid = c.rec JOIN names n ON n.id = c.field"
+      "  JOIN devices d ON d.id = c.device;"
+      "CREATE VIEW fields AS SELECT f.rec AS rec, f.field AS field, nullif(c.value, '') AS value,"
+      "  c.hlc AS hlc, d.hex AS device FROM field_state f JOIN change_log c ON c.seq = f.seq"
+      "  JOIN devices d ON d.id = c.device;";
+
+static gboolean
+migrate_8_check (SpVault *vault, GError **error)
+{
+  g_autoptr (sqlite3_stmt) st
+      = sp_prepare (vault,
+                    "SELECT (SELECT count(*) FROM changes) = (SELECT count(*) FROM change_log) "
+                    "AND (SELECT count(*) FROM fields) = (SELECT count(*) FROM field_state)",
+                    error);
+  gboolean ok;
+
+  if (st == NULL)
+    return FALSE;
+  ok = sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0) == 1;
+  g_clear_pointer (&st, sqlite3_finalize); /* DROP TABLE needs no statement running */
+  if (!ok)
+    {
+      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
+                   _ ("The vault's change log does not match its stored values: it was not "
+                      "converted, and is left as it was"));
+      return FALSE;
+    }
+  return sp_exec (vault, migration_8_finish, error);
+}
+
 typedef struct
 {
   const char *sql;
@@ -114,7 +214,7 @@ static const Migration migrations[] = {
   { migration_1, NULL }, { migration_2, sp_search_rebuild },
   { migration_3, NULL }, { migration_4, sp_search_rebuild },
   { migration_5, NULL }, { migration_6, NULL },
-  { migration_7, NULL },
+  { migration_7, NULL }, { migration_8, migrate_8_check },
 };
 
 int

@@ -49,8 +49,7 @@ load_live_fields (SpVault *vault, gint64 rowid, char **kind_out, GError **error)
     }
   if (*kind_out == NULL || cl % 2 == 0) /* gone or deleted: not findable */
     return g_steal_pointer (&fields);
-  st = sp_stmt (vault, "SELECT field, value FROM fields WHERE rec = ? AND value IS NOT NULL",
-                error);
+  st = sp_stmt (vault, sp_record_fields_sql (vault), error);
   if (st == NULL)
     return NULL;
   sqlite3_bind_int64 (st, 1, rowid);
@@ -239,7 +238,7 @@ sp_search_match_expr (const char *text)
 
 /* Builds the WHERE clause for a filter. Only constant SQL goes into the
  * text; every value is bound. Field filters are `rowid IN (…)` over
- * fields_value (field, value; rec comes with fields' primary key): one range
+ * field_state_value (field, value; rec comes with the primary key): one range
  * of that index per query, not one row lookup per listed record. */
 static char *
 filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
@@ -266,26 +265,30 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
     {
       if (info && sp_kind_field (info, "regions"))
         {
-          g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
+          g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM field_state x "
+                                "WHERE x.field IN " SP_FILTER_FIELDS " AND "
                                 "x.field = 'regions' AND (', ' || x.value || ', ') LIKE ?)");
           g_ptr_array_add (binds, g_strdup_printf ("%%, %s, %%", f->region));
         }
       else
         {
-          g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
+          g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM field_state x "
+                                "WHERE x.field IN " SP_FILTER_FIELDS " AND "
                                 "x.field = 'region' AND x.value = ?)");
           g_ptr_array_add (binds, g_strdup (f->region));
         }
     }
   if (f->status && *f->status)
     {
-      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
+      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM field_state x "
+                            "WHERE x.field IN " SP_FILTER_FIELDS " AND "
                             "x.field = 'status' AND x.value = ?)");
       g_ptr_array_add (binds, g_strdup (f->status));
     }
   if (f->kind && *f->kind)
     {
-      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
+      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM field_state x "
+                            "WHERE x.field IN " SP_FILTER_FIELDS " AND "
                             "x.field = 'kind' AND x.value = ?)");
       g_ptr_array_add (binds, g_strdup (f->kind));
     }
@@ -301,7 +304,8 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
           g_string_append_c (pat, *p);
         }
       g_string_append (pat, ", %");
-      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM fields x WHERE "
+      g_string_append (sql, " AND r.rowid IN (SELECT x.rec FROM field_state x "
+                            "WHERE x.field IN " SP_FILTER_FIELDS " AND "
                             "x.field IN ('themes', 'tags') AND (', ' || x.value || ', ') LIKE ? "
                             "ESCAPE '\\')");
       g_ptr_array_add (binds, g_string_free (pat, FALSE));
@@ -426,7 +430,7 @@ run_list (SpVault *vault, const char *select, const char *kind, const SpFilter *
  *
  * A page of matches in title order without sorting every match: each live
  * record's position in the title order, by rowid, is kept in memory (walked
- * once from records_title, ~10 ms per 50,000 records), and a search keeps
+ * once from records_kind_title, one kind after the other, merged), and a search keeps
  * only the `limit` best-placed of the FTS index's matches. The positions are
  * not personal data (the order of rowids), live only while the vault is open
  * and are rebuilt after any write: the connection's change counter and
@@ -469,6 +473,93 @@ data_version (SpVault *vault)
   return v;
 }
 
+/* One cursor per kind on records_kind_title (kind, sort_key, id, cl). */
+typedef struct
+{
+  sqlite3_stmt *st;
+  guint8 kind;
+  gint64 rowid;
+  const char *key; /* NULL: done */
+  const char *id;
+} KindCursor;
+
+static gboolean
+cursor_next (KindCursor *k)
+{
+  int rc = sqlite3_step (k->st);
+
+  k->key = NULL;
+  if (rc != SQLITE_ROW)
+    return rc == SQLITE_DONE;
+  k->rowid = sqlite3_column_int64 (k->st, 0);
+  k->key = (const char *)sqlite3_column_text (k->st, 1);
+  k->id = (const char *)sqlite3_column_text (k->st, 2);
+  if (k->key == NULL || k->id == NULL)
+    return FALSE;
+  return TRUE;
+}
+
+/* (sort_key, id) as SQLite's BINARY collation orders them: memcmp, then
+ * length, which is strcmp's order for text without NUL bytes. */
+static int
+cursor_cmp (const KindCursor *a, const KindCursor *b)
+{
+  int d = strcmp (a->key, b->key);
+
+  return d ? d : strcmp (a->id, b->id);
+}
+
+/* Every live record's place in the title order over all kinds: the per-kind
+ * title index walked once per kind and merged (schema 8 keeps no index of
+ * the order over every kind). Records of kinds this version does not know
+ * have no searchable text, so they need no place. */
+static gboolean
+rank_cache_fill (SpVault *vault, SpRankCache *c)
+{
+  const SpKindInfo *const *kinds = sp_kinds ();
+  KindCursor cur[32];
+  guint n = 0;
+  gint32 pos = 0;
+  gboolean ok = TRUE;
+
+  for (guint i = 0; kinds[i] && n < G_N_ELEMENTS (cur) && ok; i++)
+    {
+      cur[n] = (KindCursor){ sp_prepare (vault,
+                                         "SELECT rowid, sort_key, id FROM records WHERE kind = ? "
+                                         "AND cl % 2 = 1 ORDER BY sort_key, id",
+                                         NULL),
+                             (guint8)n, 0, NULL, NULL };
+      if (cur[n].st == NULL)
+        {
+          ok = FALSE;
+          break;
+        }
+      g_ptr_array_add (c->kinds, g_strdup (kinds[i]->name));
+      sqlite3_bind_text (cur[n].st, 1, kinds[i]->name, -1, SQLITE_STATIC);
+      ok = cursor_next (&cur[n]);
+      n++;
+    }
+  while (ok)
+    {
+      KindCursor *best = NULL;
+
+      for (guint i = 0; i < n; i++)
+        if (cur[i].key && (best == NULL || cursor_cmp (&cur[i], best) < 0))
+          best = &cur[i];
+      if (best == NULL)
+        break;
+      if (best->rowid >= 0 && (gsize)best->rowid < c->n)
+        {
+          c->rank[best->rowid] = pos++;
+          c->kind[best->rowid] = best->kind;
+        }
+      ok = cursor_next (best);
+    }
+  for (guint i = 0; i < n; i++)
+    sqlite3_finalize (cur[i].st);
+  return ok;
+}
+
 /* The valid cache, rebuilt if needed; NULL when it does not apply (an
  * error, or rowids too sparse): the caller uses SQL instead. */
 static SpRankCache *
@@ -479,8 +570,6 @@ rank_cache_get (SpVault *vault)
   SpRankCache *c = vault->search_rank;
   sqlite3_stmt *st;
   gint64 max = 0;
-  gint32 pos = 0;
-  int rc;
 
   if (c && c->changes == changes && c->data_version == version && version >= 0)
     return c;
@@ -503,36 +592,7 @@ rank_cache_get (SpVault *vault)
   memset (c->rank, 0xff, c->n * sizeof (gint32)); /* -1 */
   c->kind = g_new0 (guint8, c->n);
   c->kinds = g_ptr_array_new_with_free_func (g_free);
-  /* records_title (sort_key, id, cl, kind) covers it. */
-  st = sp_stmt (vault, "SELECT rowid, kind FROM records WHERE cl % 2 = 1 ORDER BY sort_key, id",
-                NULL);
-  if (st == NULL)
-    {
-      rank_cache_free (c);
-      return NULL;
-    }
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      gint64 r = sqlite3_column_int64 (st, 0);
-      const char *k = (const char *)sqlite3_column_text (st, 1);
-      guint ki;
-
-      if (r < 0 || (gsize)r >= c->n || k == NULL)
-        continue;
-      for (ki = 0; ki < c->kinds->len; ki++)
-        if (g_str_equal (c->kinds->pdata[ki], k))
-          break;
-      if (ki == c->kinds->len)
-        {
-          if (ki >= 255)
-            break;
-          g_ptr_array_add (c->kinds, g_strdup (k));
-        }
-      c->rank[r] = pos++;
-      c->kind[r] = (guint8)ki;
-    }
-  sqlite3_reset (st);
-  if (rc != SQLITE_DONE)
+  if (!rank_cache_fill (vault, c))
     {
       rank_cache_free (c);
       return NULL;
@@ -820,12 +880,13 @@ sp_vault_list_referencing (SpVault *vault, const char *id, const char *kind, GEr
   if (!check_vault_open (vault, error) || !check_kind (kind, error))
     return NULL;
   lower = g_ascii_strdown (id, -1);
-  /* fields_value (field, value) serves the lookup; the field names are the
+  /* field_state_value (field, value) serves the lookup; the field names are the
    * ref fields of the kinds, constants of the data model. */
   st = sp_prepare (vault,
-                   "SELECT DISTINCT r.rowid, r.sort_key, r.id FROM fields x "
+                   "SELECT DISTINCT r.rowid, r.sort_key, r.id FROM field_state x "
                    "JOIN records r ON r.rowid = x.rec "
-                   "WHERE x.field IN ('person', 'org', 'project', 'event', 'target', 'lead_org') "
+                   "WHERE x.field IN " SP_FILTER_FIELDS " "
+                   "AND x.field IN ('person', 'org', 'project', 'event', 'target', 'lead_org') "
                    "AND x.value = ?1 AND r.cl % 2 = 1 AND (?2 IS NULL OR r.kind = ?2) "
                    "ORDER BY r.sort_key, r.id",
                    error);

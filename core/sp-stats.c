@@ -29,34 +29,40 @@ static const struct
   const char *group;
   const char *sql;
 } queries[] = {
-  { "orgs_by_region", "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
-                          "org") ") r "
-                                 "LEFT JOIN fields f ON f.rec = r.rowid AND f.field = 'region' "
-                                 "GROUP BY 1 ORDER BY 1" },
-  { "orgs_by_status", "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
-                          "org") ") r "
-                                 "LEFT JOIN fields f ON f.rec = r.rowid AND f.field = 'status' "
-                                 "GROUP BY 1 ORDER BY 1" },
-  { "orgs_by_kind",
+  { "orgs_by_region",
     "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
         "org") ") r "
-               "LEFT JOIN fields f ON f.rec = r.rowid AND f.field = 'kind' GROUP BY 1 ORDER BY 1" },
+               "LEFT JOIN field_state f ON f.rec = r.rowid AND f.field = 'region' "
+               "GROUP BY 1 ORDER BY 1" },
+  { "orgs_by_status",
+    "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
+        "org") ") r "
+               "LEFT JOIN field_state f ON f.rec = r.rowid AND f.field = 'status' "
+               "GROUP BY 1 ORDER BY 1" },
+  { "orgs_by_kind", "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
+                        "org") ") r "
+                               "LEFT JOIN field_state f ON f.rec = r.rowid AND f.field = 'kind' "
+                               "GROUP BY 1 ORDER BY 1" },
   { "projects_by_status", "SELECT coalesce(f.value, ''), count(*), 0, 0 FROM (" LIVE (
                               "project") ") r "
-                                         "LEFT JOIN fields f ON f.rec = r.rowid AND f.field = "
+                                         "LEFT JOIN field_state f ON f.rec = r.rowid AND f.field = "
                                          "'status' GROUP BY 1 ORDER BY 1" },
   /* Events by kind and year, with the declared participant totals and the
    * number of participation records that point at them. */
   { "events_by_kind_year",
-    "SELECT coalesce(k.value, '') || '/' || coalesce(substr(d.value, 1, 4), ''), count(*), "
-    "  total(CAST(p.value AS INTEGER)), "
-    "  sum((SELECT count(*) FROM fields pe JOIN records pr ON pr.rowid = pe.rec "
-    "       WHERE pe.field = 'event' AND pe.value = e.id AND pr.kind = 'participation' "
-    "       AND pr.cl % 2 = 1)) "
+    "SELECT coalesce(k.value, '') || '/' || coalesce(substr(dv.value, 1, 4), ''), count(*), "
+    "  total(CAST(pv.value AS INTEGER)), "
+    "  sum((SELECT count(*) FROM field_state pe JOIN records pr ON pr.rowid = pe.rec "
+    "       WHERE pe.field IN " SP_FILTER_FIELDS " AND pe.field = 'event' AND pe.value = e.id "
+    "       AND pr.kind = 'participation' AND pr.cl % 2 = 1)) "
     "FROM records e "
-    "LEFT JOIN fields k ON k.rec = e.rowid AND k.field = 'kind' "
-    "LEFT JOIN fields d ON d.rec = e.rowid AND d.field = 'start_date' "
-    "LEFT JOIN fields p ON p.rec = e.rowid AND p.field = 'declared_participants' "
+    /* kind is a filtered field (its value is in field_state); the other two
+     * are read from their winning change */
+    "LEFT JOIN field_state k ON k.rec = e.rowid AND k.field = 'kind' "
+    "LEFT JOIN field_state d ON d.rec = e.rowid AND d.field = 'start_date' "
+    "LEFT JOIN change_log dv ON dv.seq = d.seq "
+    "LEFT JOIN field_state p ON p.rec = e.rowid AND p.field = 'declared_participants' "
+    "LEFT JOIN change_log pv ON pv.seq = p.seq "
     "WHERE e.kind = 'event' AND e.cl % 2 = 1 GROUP BY 1 ORDER BY 1" },
 };
 

@@ -183,7 +183,12 @@ sp_vault_count_local_changes (SpVault *vault, gint64 after_seq, GError **error)
 
   if (!check_open (vault, error))
     return -1;
-  st = sp_stmt (vault, "SELECT count(*) FROM changes WHERE device = ? AND seq > ?", error);
+  if (after_seq >= vault->last_local_seq)
+    return 0;
+  st = sp_stmt (vault,
+                "SELECT count(*) FROM change_log WHERE seq > ?2 AND device = "
+                "(SELECT id FROM devices WHERE hex = ?1)",
+                error);
   if (st == NULL)
     return -1;
   sqlite3_bind_text (st, 1, vault->device_id, -1, SQLITE_STATIC);

@@ -15,6 +15,13 @@
 #define SP_HLC_MAX_MS ((G_GUINT64_CONSTANT (1) << 47) - 2)
 #define SP_HLC_MAX ((SP_HLC_MAX_MS << 16) | 0xFFFF)
 #define SP_CL_MAX G_MAXINT32
+/* The fields lists filter on by value (sp-search.c) and the reference
+ * fields (sp_vault_list_referencing): the only ones in the partial index
+ * field_state_value. A query that wants the index repeats this term exactly
+ * (SQLite uses a partial index only when the query has its WHERE term). */
+#define SP_FILTER_FIELDS                                                                           \
+  "('region', 'regions', 'status', 'kind', 'themes', 'tags', 'person', 'org', 'project', "         \
+  "'event', 'target', 'lead_org')"
 #define SP_MAX_CLOCK_AHEAD_MS (G_GUINT64_CONSTANT (24) * 3600 * 1000)
 
 typedef struct _SpRankCache SpRankCache;
@@ -27,6 +34,10 @@ struct _SpVault
   char device_id[SP_ID_HEX_LEN + 1];
   guint64 hlc_last;
   gint64 next_tx;
+  /* Every change of this device has seq <= last_local_seq (an upper bound:
+   * a rolled-back write may leave it higher). Kept in meta at commit. */
+  gint64 last_local_seq;
+  gboolean last_local_seq_dirty;
   gint64 current_tx; /* 0 outside a transaction */
   gboolean explicit_tx;
   int schema_version;
@@ -128,6 +139,13 @@ sqlite3 *sp_vault_get_db (SpVault *vault);
 SpVault *sp_vault_create_unencrypted_for_bench (const char *dir, GError **error);
 
 /* sp-merge.c */
+/* The number of a device id or a field name in its dictionary (devices,
+ * names), added when new. */
+gint64 sp_dict_device (SpVault *vault, const char *hex, GError **error);
+gint64 sp_dict_name (SpVault *vault, const char *name, GError **error);
+/* A row of SP_CHANGE_SELECT (seq, rec, kind, field, value, hlc, device,
+ * supersedes, tx, comp, from_comp) as a new SpChange. */
+SpChange *sp_change_from_row (sqlite3_stmt *st);
 gboolean sp_merge_apply_local (SpVault *vault, gint64 rowid, const char *id, const char *kind,
                                const char *field, const char *value, guint64 hlc, GError **error);
 gboolean sp_merge_apply_remote (SpVault *vault, const SpChange *change, GHashTable *dirty,
@@ -136,6 +154,9 @@ gboolean sp_merge_apply_remote (SpVault *vault, const SpChange *change, GHashTab
 /* sp-records.c */
 /* SP_CORE_ERROR_LOCKED when the vault is closed. */
 gboolean sp_vault_check_open (SpVault *vault, GError **error);
+/* The query (rowid ?1 → field, value of every non-empty field) for this
+ * vault's schema version. */
+const char *sp_record_fields_sql (SpVault *vault);
 gboolean sp_vault_hlc_tick (SpVault *vault, guint64 *out, GError **error);
 void sp_vault_hlc_observe (SpVault *vault, guint64 remote);
 gboolean sp_vault_tx_begin_implicit (SpVault *vault, gboolean *started, GError **error);
@@ -169,18 +190,27 @@ gboolean sp_compartment_place_new (SpVault *vault, GHashTable *fresh, gint64 com
  * record when that compartment is not held (*purged TRUE). No "_comp":
  * nothing changes. */
 gboolean sp_compartment_settle (SpVault *vault, gint64 rowid, gboolean *purged, GError **error);
-/* The columns sp_changes_collect() reads, over "changes c" joined with the
- * record: append the WHERE and ORDER BY. */
+/* After a purge: removes the devices and field names no change refers to any
+ * more (a device that wrote only to the purged records, a field name only
+ * they used; this device's own id stays). One scan of the log. */
+gboolean sp_compartment_drop_unused_names (SpVault *vault, GError **error);
+/* The columns sp_change_from_row() reads, over "change_log c" joined with
+ * its record r, field name n and device d: append the WHERE and ORDER BY.
+ * comp is the record's compartment; from_comp, for a "_comp" change, the
+ * compartment of the version before it (by HLC, then device id), or for the
+ * one of a record's creation its own value; -1 when not held here. */
 #define SP_CHANGE_SELECT                                                                           \
-  "SELECT c.seq, c.rec, c.kind, c.field, c.value, c.hlc, c.device, c.supersedes, c.tx, "           \
-  "coalesce(r.comp, -1), CASE WHEN c.field <> '_comp' THEN coalesce(r.comp, -1) ELSE coalesce("    \
+  "SELECT c.seq, r.id, r.kind, n.name, c.value, c.hlc, d.hex, c.supersedes, c.tx, r.comp, "        \
+  "CASE WHEN n.name <> '_comp' THEN r.comp ELSE coalesce("                                         \
   "(SELECT k.id FROM compartments k WHERE k.uid = coalesce("                                       \
-  "(SELECT coalesce(p.value, '') FROM changes p WHERE p.rec = c.rec AND p.field = '_comp' AND "    \
-  "(p.hlc < c.hlc OR (p.hlc = c.hlc AND p.device < c.device)) "                                    \
-  "ORDER BY p.hlc DESC, p.device DESC LIMIT 1), "                                                  \
-  "CASE WHEN EXISTS (SELECT 1 FROM changes q WHERE q.rec = c.rec AND q.field = '_cl' AND "         \
-  "q.value = '1' AND q.hlc = c.hlc AND q.device = c.device) THEN coalesce(c.value, '') "           \
-  "ELSE '' END)), -1) END FROM changes c LEFT JOIN records r ON r.id = c.rec "
+  "(SELECT coalesce(p.value, '') FROM change_log p JOIN devices pd ON pd.id = p.device "           \
+  "WHERE p.rec = c.rec AND p.field = c.field AND (p.hlc < c.hlc OR (p.hlc = c.hlc AND "            \
+  "pd.hex < d.hex)) ORDER BY p.hlc DESC, pd.hex DESC LIMIT 1), "                                   \
+  "CASE WHEN EXISTS (SELECT 1 FROM change_log q WHERE q.rec = c.rec AND q.field = "                \
+  "(SELECT id FROM names WHERE name = '_cl') AND q.value = '1' AND q.hlc = c.hlc AND "             \
+  "q.device = c.device) THEN coalesce(c.value, '') ELSE '' END)), -1) END "                        \
+  "FROM change_log c JOIN records r ON r.rowid = c.rec JOIN names n ON n.id = c.field "            \
+  "JOIN devices d ON d.id = c.device "
 /* Steps st (SP_CHANGE_SELECT …) to the end; *last_seq (optional) gets the
  * last row's seq, and is left alone when there is none. */
 GPtrArray *sp_changes_collect (SpVault *vault, sqlite3_stmt *st, gint64 *last_seq, GError **error);

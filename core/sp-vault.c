@@ -187,6 +187,38 @@ meta_set (SpVault *vault, const char *key, const char *value, GError **error)
   return TRUE;
 }
 
+/* meta last_local_seq (schema 8 keeps it; a vault that has none yet — new,
+ * or made before — gets it from one scan of the log). */
+static gboolean
+load_last_local_seq (SpVault *vault, GError **error)
+{
+  g_autofree char *value = meta_get (vault, "last_local_seq");
+  g_autoptr (sqlite3_stmt) st = NULL;
+
+  vault->last_local_seq_dirty = FALSE;
+  if (vault->schema_version < 8) /* tests of older schemas: always look */
+    {
+      vault->last_local_seq = G_MAXINT64;
+      return TRUE;
+    }
+  if (value)
+    {
+      vault->last_local_seq = g_ascii_strtoll (value, NULL, 10);
+      return TRUE;
+    }
+  st = sp_prepare (vault,
+                   "SELECT coalesce(max(seq), 0) FROM change_log WHERE device = "
+                   "(SELECT id FROM devices WHERE hex = ?)",
+                   error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, vault->device_id, -1, SQLITE_STATIC);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return sp_sqlite_error (vault->db, sqlite3_errcode (vault->db), error);
+  vault->last_local_seq = sqlite3_column_int64 (st, 0);
+  return TRUE;
+}
+
 static gboolean
 load_state (SpVault *vault, GError **error)
 {
@@ -205,7 +237,7 @@ load_state (SpVault *vault, GError **error)
   vault->next_tx = tx ? g_ascii_strtoll (tx, NULL, 10) : 1;
   if (vault->next_tx < 1)
     vault->next_tx = 1;
-  return TRUE;
+  return load_last_local_seq (vault, error);
 }
 
 static SpVault *
@@ -510,9 +542,13 @@ tx_finish (SpVault *vault, GError **error)
   g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, vault->hlc_last);
   if (!meta_set (vault, "hlc_last", buf, error))
     return FALSE;
+  g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, vault->last_local_seq);
+  if (vault->last_local_seq_dirty && !meta_set (vault, "last_local_seq", buf, error))
+    return FALSE;
   if (!sp_exec (vault, "COMMIT", error))
     return FALSE;
   vault->current_tx = 0;
+  vault->last_local_seq_dirty = FALSE;
   return TRUE;
 }
 

@@ -409,9 +409,12 @@ gboolean sp_vault_apply_changes_in (SpVault *vault, GPtrArray *changes, gint64 c
  * The sync state is the sync layer's to remove. The bytes are only gone from
  * the files after sp_vault_compact(). */
 gboolean sp_vault_compartment_purge (SpVault *vault, gint64 id, GError **error);
-/* VACUUM (every page rewritten, the file shrunk; secure_delete is on) and a
- * truncating WAL checkpoint, so no freed page and no old WAL frame survives
- * in vault.db or vault.db-wal. Not inside a transaction. */
+/* FTS4 optimize, VACUUM (every page rewritten, the file shrunk; secure_delete
+ * is on) and a truncating WAL checkpoint, so no freed page and no old WAL
+ * frame survives in vault.db or vault.db-wal: after a purge, after a
+ * migration to a smaller layout, or after removing many records. Needs free
+ * memory and disk of about the database's size. Refused inside a
+ * transaction (SP_CORE_ERROR_INVALID). */
 gboolean sp_vault_compact (SpVault *vault, GError **error);
 
 /* ---- Sync state -----------------------------------------------------------

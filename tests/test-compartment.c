@@ -93,7 +93,7 @@ test_migrate_6_to_7 (void)
   sp_vault_close (v);
   v = sp_vault_open (dir, pass, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (sp_vault_get_schema_version (v), ==, 7);
+  g_assert_cmpint (sp_vault_get_schema_version (v), ==, sp_vault_schema_version_latest ());
   comps = sp_vault_compartments (v, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (comps->len, ==, 1);
@@ -504,6 +504,41 @@ test_purge_moved (void)
   sp_test_rmtree (dir);
 }
 
+/* A purge that removes the log's tail does not make the log's numbers go
+ * back: a sync cursor taken before it still sees every later local write. */
+static void
+test_purge_keeps_seq (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) before = NULL;
+  g_autoptr (GPtrArray) after = NULL;
+  SpVault *v = sp_test_vault_new (&dir);
+  gint64 c = add_comp (v, "Legal", UID_C), pushed = 0, last = 0;
+  g_autofree char *kept = sp_test_insert (v, "org", "name", "Main first", NULL);
+  g_autofree char *gone1 = insert_in (v, c, "org", "name", "Legal one");
+  g_autofree char *gone2 = insert_in (v, c, "org", "name", "Legal two");
+  g_autofree char *later = NULL;
+
+  before = sp_vault_local_changes (v, 0, &pushed, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (((SpChange *)before->pdata[before->len - 1])->record, ==, gone2);
+  g_assert_true (sp_vault_compartment_purge (v, c, &error));
+  g_assert_no_error (error);
+  later = sp_test_insert (v, "org", "name", "Main later", NULL);
+  g_assert_cmpint (sp_vault_count_local_changes (v, pushed, &error), ==, 2); /* _cl, name */
+  after = sp_vault_local_changes (v, pushed, &last, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (after->len, ==, 2);
+  g_assert_cmpstr (((SpChange *)after->pdata[0])->record, ==, later);
+  g_assert_cmpint (((SpChange *)after->pdata[0])->seq, >, pushed);
+  g_assert_cmpint (last, >, pushed);
+  (void)kept;
+  (void)gone1;
+  sp_vault_close (v);
+  sp_test_rmtree (dir);
+}
+
 /* ---- The forensic test ---- */
 
 #define PAGE 4096
@@ -604,6 +639,34 @@ forms_of (const char *marker)
   return forms;
 }
 
+/* The dictionaries after a purge: `names` holds field names only (the internal
+ * ones or a kind's), never a value; `devices` no device that wrote only to
+ * the purged compartment (gone_device). */
+static void
+assert_dictionaries_clean (SpVault *v, const char *gone_device)
+{
+  g_autoptr (sqlite3_stmt) st = sp_prepare (v, "SELECT name FROM names", NULL);
+  g_autoptr (sqlite3_stmt) dev = sp_prepare (v, "SELECT 1 FROM devices WHERE hex = ?", NULL);
+  guint n = 0;
+
+  g_assert_nonnull (st);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      const char *name = (const char *)sqlite3_column_text (st, 0);
+      gboolean known = g_str_equal (name, "_cl") || g_str_equal (name, "_comp");
+
+      for (const SpKindInfo *const *k = sp_kinds (); *k && !known; k++)
+        known = sp_kind_field (*k, name) != NULL;
+      if (!known)
+        g_error ("names holds \"%s\", no field name", name);
+      n++;
+    }
+  g_assert_cmpuint (n, >, 2);
+  g_assert_nonnull (dev);
+  sqlite3_bind_text (dev, 1, gone_device, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (dev), ==, SQLITE_DONE);
+}
+
 /* How many of a marker's forms some plaintext holds. */
 static guint
 count_forms (GByteArray *a, GByteArray *b, const char *marker)
@@ -673,6 +736,7 @@ test_forensic_purge (void)
   g_autoptr (GByteArray) wal_plain = NULL;
   SpVault *v = sp_test_vault_new (&dir);
   SpVault *peer_v = peer (&peer_dir);
+  const char *peer_dev = sp_vault_get_device_id (peer_v);
   gint64 g = add_comp (v, "Gone", UID_D), k = add_comp (v, "Kept", UID_C);
   g_autofree char *db_path = g_build_filename (dir, "vault.db", NULL);
   g_autofree char *wal_path = g_build_filename (dir, "vault.db-wal", NULL);
@@ -693,6 +757,8 @@ test_forensic_purge (void)
       wal_hits += count_forms (wal_plain, NULL, gone[i]);
     }
   g_assert_cmpuint (wal_hits, >, 0);
+  /* The peer wrote only to the purged compartment: its device id is here. */
+  g_assert_true (holds (db_plain, peer_dev) || holds (wal_plain, peer_dev));
   g_clear_pointer (&db_plain, g_byte_array_unref);
   g_clear_pointer (&wal_plain, g_byte_array_unref);
 
@@ -719,6 +785,8 @@ test_forensic_purge (void)
           g_assert_false (sp_test_tree_contains (dir, needle, strlen (needle)));
         }
     }
+  assert_dictionaries_clean (v, peer_dev);
+  g_assert_false (holds (db_plain, peer_dev) || holds (wal_plain, peer_dev));
   for (guint i = 0; i < G_N_ELEMENTS (kept); i++)
     {
       g_autofree char *folded = sp_fold (kept[i]);
@@ -742,6 +810,7 @@ main (int argc, char **argv)
   g_test_add_func ("/compartment/move-and-filters", test_move_and_filters);
   g_test_add_func ("/compartment/apply-in-rules", test_apply_in_rules);
   g_test_add_func ("/compartment/purge-moved", test_purge_moved);
+  g_test_add_func ("/compartment/purge-keeps-seq", test_purge_keeps_seq);
   g_test_add_func ("/compartment/forensic-purge", test_forensic_purge);
   return g_test_run ();
 }

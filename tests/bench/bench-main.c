@@ -36,6 +36,8 @@ static const BenchDef benchmarks[] = {
   { "relay", "the relay under 50 concurrent clients vs a minimal HTTP server", bench_relay },
   { "sync", "push then pull 10,000 changes (quick 2,000) via the relay vs curl to a plain server",
     bench_sync },
+  { "size", "bytes on disk per record: organisations with 9 fields, encrypted vs plain and CSV",
+    bench_size },
   { "gui", "first frame of the main window and peak RSS, large vault", bench_gui },
   { "import",
     "import-csv of 5, 50, 200 MB (quick 5 MB): time, peak RSS, disk vs parse only and "

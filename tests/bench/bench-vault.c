@@ -16,6 +16,7 @@
  *   unlock  passphrase → first screen (sp_vault_open + the first page of
  *           organisations) minus Argon2id alone (crypto_pwhash, same profile,
  *           both key slots as sp_vault_open tries both) (≤ 50 ms) */
+#include <glib/gstdio.h>
 #include <math.h>
 #include <sodium.h>
 #include <time.h>
@@ -476,4 +477,151 @@ out:
   sp_vault_close (v.plain);
   bench_data_free (v.data);
   g_free (v.enc_dir);
+}
+
+/* ---- size: bytes on disk per record (issue #20) ---- */
+
+typedef struct
+{
+  SpVault *vault;
+  char *dir;
+} SizeVault;
+
+static const char *const org_csv_columns[]
+    = { "name",   "name_alt", "kind",  "status",  "member_since", "region",     "locality",
+        "themes", "email",    "phone", "website", "notes",        "sensitivity" };
+
+/* One CSV row (RFC 4180 quoting) of the organisation's values under
+ * org_csv_columns: what an import of the same rows would have read. */
+static void
+append_csv_row (GString *csv, const SpFieldValue *values, gsize n)
+{
+  for (guint c = 0; c < G_N_ELEMENTS (org_csv_columns); c++)
+    {
+      const char *v = NULL;
+
+      for (gsize i = 0; i < n && !v; i++)
+        if (g_str_equal (values[i].field, org_csv_columns[c]))
+          v = values[i].value;
+      if (c > 0)
+        g_string_append_c (csv, ',');
+      if (v && strpbrk (v, ",\"\n\r"))
+        {
+          g_string_append_c (csv, '"');
+          for (const char *p = v; *p; p++)
+            g_string_append_printf (csv, *p == '"' ? "\"\"" : "%c", *p);
+          g_string_append_c (csv, '"');
+        }
+      else if (v)
+        g_string_append (csv, v);
+    }
+  g_string_append (csv, "\r\n");
+}
+
+/* Bytes of the database files once the WAL is checkpointed into vault.db. */
+static gint64
+vault_bytes (SizeVault *sv)
+{
+  gint64 total = 0;
+  const char *const names[] = { "vault.db", "vault.db-wal" };
+
+  sqlite3_exec (sp_vault_get_db (sv->vault), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (sv->dir, names[i], NULL);
+      GStatBuf st;
+
+      if (g_stat (path, &st) == 0)
+        total += st.st_size;
+    }
+  return total;
+}
+
+/* One transaction of BATCH organisations with exactly 9 values each. */
+static gboolean
+size_insert_batch (Bench *b, SizeVault *sv, BenchData *data, GString *csv)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = sp_vault_begin (sv->vault, &error);
+
+  for (guint i = 0; ok && i < BATCH; i++)
+    {
+      SpFieldValue values[BENCH_DATA_MAX_VALUES];
+      g_autofree char *id = NULL;
+      gsize k;
+
+      do
+        k = bench_data_org (data, values);
+      while (k != 9);
+      if (csv)
+        append_csv_row (csv, values, k);
+      ok = (id = sp_vault_insert (sv->vault, "org", values, k, &error)) != NULL;
+    }
+  if (ok)
+    ok = sp_vault_commit (sv->vault, &error);
+  else
+    sp_vault_rollback (sv->vault);
+  return bench_check (b, ok, "size: insert: %s", error ? error->message : "?");
+}
+
+static void
+size_report (Bench *b, guint size, gint64 enc, gint64 plain, gsize csv_bytes)
+{
+  g_autofree char *what
+      = g_strdup_printf ("size at %u orgs of 9 fields: encrypted vault bytes per record", size);
+  g_autofree char *what_csv = g_strdup_printf (
+      "size at %u orgs: encrypted vault / the same rows as CSV (%.1f MB)", size, csv_bytes / 1e6);
+
+  bench_report (b, &(BenchRow){ "size", what, (double)enc / size, "B", (double)plain / size,
+                                "unencrypted", BENCH_TARGET_VALUE_MAX, 1024 });
+  bench_report (b, &(BenchRow){ "size", what_csv, (double)enc, "B", (double)csv_bytes, "CSV",
+                                BENCH_TARGET_RATIO_MAX, 4 });
+}
+
+/* Organisations with 9 fields (as issue #20's import), 1,000 per
+ * transaction, into an encrypted and a plain vault: bytes on disk per record
+ * and against the CSV of the same rows. SUPOLKA_BENCH_SIZE_DIR keeps the
+ * vaults there (for a per-table breakdown of the plain one with
+ * tests/bench/vault-sizes.py). */
+void
+bench_size (Bench *b)
+{
+  g_autoptr (SpSecret) pass = passphrase ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BenchData) enc_data = bench_data_new (2020);
+  g_autoptr (BenchData) plain_data = bench_data_new (2020);
+  g_autoptr (GString) csv = g_string_new ("name,name_alt,kind,status,member_since,region,"
+                                          "locality,themes,email,phone,website,notes,"
+                                          "sensitivity\r\n");
+  const char *keep = g_getenv ("SUPOLKA_BENCH_SIZE_DIR");
+  SizeVault enc = { 0 }, plain = { 0 };
+  const guint *sizes = bench_sizes (b);
+  guint done = 0;
+  gboolean ok;
+
+  enc.dir = keep ? g_build_filename (keep, "vault", NULL) : bench_tmp_dir (b, "size-vault");
+  plain.dir = keep ? g_build_filename (keep, "plain", NULL) : bench_tmp_dir (b, "size-plain");
+  ok = (enc.vault = sp_vault_create (enc.dir, pass, SP_KDF_INTERACTIVE, &error))
+       && (plain.vault = sp_vault_create_unencrypted_for_bench (plain.dir, &error));
+  bench_check (b, ok, "size: create: %s", error ? error->message : "?");
+  for (guint i = 0; ok && sizes[i]; i++)
+    {
+      bench_progress (b, "size: growing both vaults to %u organisations", sizes[i]);
+      while (ok && done < sizes[i])
+        {
+          ok = size_insert_batch (b, &enc, enc_data, csv)
+               && size_insert_batch (b, &plain, plain_data, NULL);
+          done += BATCH;
+        }
+      if (ok)
+        size_report (b, done, vault_bytes (&enc), vault_bytes (&plain), csv->len);
+    }
+  bench_note (b,
+              "size: vault.db + WAL after a checkpoint; page size %d, SQLCipher reserves 48 "
+              "bytes of each page (IV and HMAC)",
+              SP_PAGE_SIZE);
+  sp_vault_close (enc.vault);
+  sp_vault_close (plain.vault);
+  g_free (enc.dir);
+  g_free (plain.dir);
 }

@@ -79,6 +79,7 @@ gboolean bench_reset_hwm (void);
 void bench_vault (Bench *b);  /* store, search, unlock, at each size */
 void bench_relay (Bench *b);  /* relay under load */
 void bench_sync (Bench *b);   /* push then pull through the relay vs plain HTTP */
+void bench_size (Bench *b);   /* bytes on disk per record, vault vs CSV */
 void bench_gui (Bench *b);    /* first frame of the main window, peak RSS */
 void bench_import (Bench *b); /* import-csv of 5, 50, 200 MB: time, peak RSS, disk */
 void bench_abuse (Bench *b);  /* a signed sync under a stranger's connections */
