@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "sync-batch.h"
+#include "sync-protocol.h"
 
 typedef struct
 {
@@ -257,6 +258,132 @@ test_deep_nesting (void)
   g_free (plain);
 }
 
+/* ---- The snapshot frame (sync/protocol's codec) ---- */
+
+static guint8 *
+make_snapshot (SyncSnapshotHeader *h, gsize ct_len, const guint8 sk[64], gsize *len)
+{
+  guint8 *snap;
+
+  randombytes_buf (h, sizeof *h);
+  h->ct_len = ct_len;
+  *len = sync_snapshot_total_len (ct_len);
+  snap = g_malloc (*len);
+  sync_snapshot_write_header (h, snap);
+  randombytes_buf (snap + SYNC_SNAPSHOT_HEADER_LEN, ct_len);
+  sync_snapshot_sign (snap, *len, sk);
+  return snap;
+}
+
+static void
+test_snapshot_codec (void)
+{
+  guint8 pk[32], sk[64], other_pk[32], other_sk[64], again[SYNC_SNAPSHOT_HEADER_LEN];
+  SyncSnapshotHeader h, got;
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *snap = NULL;
+  gsize len;
+
+  crypto_sign_keypair (pk, sk);
+  crypto_sign_keypair (other_pk, other_sk);
+  snap = make_snapshot (&h, 100 + SYNC_SNAPSHOT_TAG_LEN, sk, &len);
+  g_assert_cmpuint (len, ==, 148 + 116 + 64);
+  g_assert_true (memcmp (snap, "SPLS\1\0\0\0", 8) == 0);
+
+  /* Round trip: every field back, and the same bytes written again. */
+  g_assert_true (sync_snapshot_parse_header (snap, len, &got, &error));
+  g_assert_no_error (error);
+  g_assert_true (memcmp (got.workspace, h.workspace, SYNC_ID_LEN) == 0);
+  g_assert_true (memcmp (got.device, h.device, SYNC_ID_LEN) == 0);
+  g_assert_cmpuint (got.epoch, ==, h.epoch);
+  g_assert_cmpuint (got.cursor, ==, h.cursor);
+  g_assert_true (memcmp (got.log_head, h.log_head, SYNC_HASH_LEN) == 0);
+  g_assert_true (memcmp (got.commitment, h.commitment, SYNC_HASH_LEN) == 0);
+  g_assert_true (memcmp (got.nonce, h.nonce, SYNC_SNAPSHOT_NONCE_LEN) == 0);
+  g_assert_cmpuint (got.ct_len, ==, 100 + SYNC_SNAPSHOT_TAG_LEN);
+  sync_snapshot_write_header (&got, again);
+  g_assert_true (memcmp (again, snap, sizeof again) == 0);
+  /* The documented layout: epoch at 40, cursor at 44, ct_len at 140 (LE). */
+  g_assert_cmpuint (snap[40], ==, h.epoch & 0xff);
+  g_assert_cmpuint (snap[44], ==, h.cursor & 0xff);
+  g_assert_cmpuint (snap[140], ==, (100 + SYNC_SNAPSHOT_TAG_LEN) & 0xff);
+
+  /* Signature: the signer's key only, and any changed byte breaks it. */
+  g_assert_true (sync_snapshot_signature_ok (snap, len, pk));
+  g_assert_false (sync_snapshot_signature_ok (snap, len, other_pk));
+  for (gsize i = 0; i < len; i++)
+    {
+      snap[i] ^= 0x01;
+      g_assert_false (sync_snapshot_signature_ok (snap, len, pk));
+      snap[i] ^= 0x01;
+    }
+
+  /* Every truncation, and one byte too many, is refused. */
+  for (gsize n = 0; n < len; n++)
+    {
+      g_assert_false (sync_snapshot_parse_header (snap, n, &got, &error));
+      g_assert_error (error, SYNC_PROTOCOL_ERROR, SYNC_PROTOCOL_ERROR_MALFORMED);
+      g_clear_error (&error);
+    }
+  {
+    g_autofree guint8 *longer = g_malloc0 (len + 1);
+
+    memcpy (longer, snap, len);
+    g_assert_false (sync_snapshot_parse_header (longer, len + 1, &got, NULL));
+  }
+}
+
+static void
+test_snapshot_garbage (void)
+{
+  static const struct
+  {
+    gsize offset;
+    guint8 value;
+  } bad[] = {
+    { 0, 'X' },  /* magic */
+    { 3, 'B' },  /* "SPLB", a batch envelope's magic */
+    { 4, 2 },    /* version */
+    { 4, 0 },    /* version */
+    { 5, 1 },    /* reserved */
+    { 7, 0x80 }, /* reserved */
+    { 140, 0 },  /* ct_len */
+    { 147, 1 },  /* ct_len's top byte: a huge length */
+  };
+  guint8 sk[64], pk[32];
+  SyncSnapshotHeader h, got;
+  g_autofree guint8 *snap = NULL;
+  gsize len;
+
+  crypto_sign_keypair (pk, sk);
+  snap = make_snapshot (&h, 40, sk, &len);
+  g_assert_true (sync_snapshot_parse_header (snap, len, &got, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree guint8 *copy = g_memdup2 (snap, len);
+      g_autoptr (GError) error = NULL;
+
+      copy[bad[i].offset] = bad[i].value;
+      g_assert_false (sync_snapshot_parse_header (copy, len, &got, &error));
+      g_assert_error (error, SYNC_PROTOCOL_ERROR, SYNC_PROTOCOL_ERROR_MALFORMED);
+    }
+  /* A frame too short to hold the AEAD tag, even with a matching ct_len. */
+  g_clear_pointer (&snap, g_free);
+  snap = make_snapshot (&h, SYNC_SNAPSHOT_TAG_LEN - 1, sk, &len);
+  g_assert_false (sync_snapshot_parse_header (snap, len, &got, NULL));
+  /* Random bytes of every small length. */
+  for (guint i = 0; i < 2000; i++)
+    {
+      guint8 junk[400];
+      gsize n = randombytes_uniform (sizeof junk + 1);
+
+      randombytes_buf (junk, sizeof junk);
+      g_assert_false (sync_snapshot_parse_header (junk, n, &got, NULL));
+      g_assert_false (sync_snapshot_signature_ok (junk, n, pk));
+    }
+  g_assert_false (sync_snapshot_parse_header (NULL, 0, &got, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -268,5 +395,7 @@ main (int argc, char **argv)
   g_test_add_func ("/batch/wrong-keys", test_wrong_keys);
   g_test_add_func ("/batch/hostile-plaintext", test_hostile_plaintext);
   g_test_add_func ("/batch/deep-nesting", test_deep_nesting);
+  g_test_add_func ("/batch/snapshot-codec", test_snapshot_codec);
+  g_test_add_func ("/batch/snapshot-garbage", test_snapshot_garbage);
   return g_test_run ();
 }

@@ -9,6 +9,7 @@
 
 #include "sp-pages-resources.h"
 #include "sp-preferences.h"
+#include "supolka-sync.h"
 
 struct _SpPreferencesWindow
 {
@@ -83,47 +84,17 @@ set_choice_index (const GValue *value, const GVariantType *expected_type, gpoint
 static const char *const language_choices[] = { "", "be", "ru", "en", NULL };
 static const char *const kdf_choices[] = { "moderate", "sensitive", NULL };
 
-/* Relay: https://HOST[:PORT][/PATH], or http:// to loopback or a Tor onion
- * address (Tor encrypts those itself). The sync client checks again. */
+/* Relay and proxy: the sync client's rules (supolka-sync.h); empty unsets. */
 static gboolean
 relay_url_is_valid (const char *text)
 {
-  g_autoptr (GUri) uri = NULL;
-  const char *scheme, *host;
-
-  if (*text == '\0')
-    return TRUE;
-  uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
-  if (uri == NULL || (host = g_uri_get_host (uri)) == NULL || *host == '\0'
-      || g_uri_get_userinfo (uri) != NULL)
-    return FALSE;
-  scheme = g_uri_get_scheme (uri);
-  if (g_ascii_strcasecmp (scheme, "https") == 0)
-    return TRUE;
-  return g_ascii_strcasecmp (scheme, "http") == 0
-         && (g_str_equal (host, "127.0.0.1") || g_str_equal (host, "::1")
-             || g_ascii_strcasecmp (host, "localhost") == 0 || g_str_has_suffix (host, ".onion"));
+  return *text == '\0' || sync_relay_url_check (text, NULL);
 }
 
-/* Proxy: SCHEME://HOST:PORT with a scheme libcurl knows as a proxy. */
 static gboolean
 proxy_url_is_valid (const char *text)
 {
-  static const char *const schemes[]
-      = { "socks5h", "socks5", "socks4a", "socks4", "http", "https", NULL };
-  g_autoptr (GUri) uri = NULL;
-  const char *host;
-
-  if (*text == '\0')
-    return TRUE;
-  uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
-  if (uri == NULL || (host = g_uri_get_host (uri)) == NULL || *host == '\0'
-      || g_uri_get_port (uri) <= 0)
-    return FALSE;
-  for (guint i = 0; schemes[i]; i++)
-    if (g_ascii_strcasecmp (g_uri_get_scheme (uri), schemes[i]) == 0)
-      return TRUE;
-  return FALSE;
+  return *text == '\0' || sync_proxy_url_check (text, NULL);
 }
 
 typedef struct

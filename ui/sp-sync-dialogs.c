@@ -8,7 +8,6 @@
 #include "sp-sync-dialogs.h"
 #include "sp-sync-worker.h"
 
-#define DEFAULT_TTL_HOURS 24
 #define MAX_INPUT_LEN 4096
 #define QR_QUIET_ZONE 4
 
@@ -587,8 +586,9 @@ build (SpSyncDialog *self)
       GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
       GtkWidget *label = gtk_label_new_with_mnemonic (_ ("_Valid for (hours)"));
 
-      self->ttl = gtk_spin_button_new_with_range (1, 168, 1);
-      gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->ttl), DEFAULT_TTL_HOURS);
+      self->ttl = gtk_spin_button_new_with_range (SYNC_INVITE_TTL_MIN_HOURS,
+                                                  SYNC_INVITE_TTL_MAX_HOURS, 1);
+      gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->ttl), SYNC_INVITE_TTL_DEFAULT_HOURS);
       gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->ttl);
       gtk_widget_set_hexpand (label, TRUE);
       gtk_label_set_xalign (GTK_LABEL (label), 0);

@@ -23,8 +23,6 @@
 #include "sp-sync-worker.h"
 #include "sp-window.h"
 
-#define MAX_URL_LEN 2048
-
 static GMutex guard_lock;
 static GCond guard_cond;
 static gboolean guard_busy;  /* a worker runs a call */
@@ -256,47 +254,13 @@ sp_sync_settings_get (const char *key)
 gboolean
 sp_sync_relay_url_valid (const char *url, GError **error)
 {
-  g_autoptr (GUri) uri = NULL;
-  g_autoptr (GInetAddress) address = NULL;
-  const char *scheme;
-  const char *host;
-
   if (url == NULL || *url == '\0')
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                            _ ("Enter the address of the relay."));
       return FALSE;
     }
-  if (strlen (url) > MAX_URL_LEN || !g_utf8_validate (url, -1, NULL))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _ ("This is not a relay address."));
-      return FALSE;
-    }
-  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  host = uri ? g_uri_get_host (uri) : NULL;
-  if (uri == NULL || host == NULL || *host == '\0' || g_uri_get_query (uri)
-      || g_uri_get_fragment (uri) || g_uri_get_userinfo (uri))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _ ("This is not a relay address: it should look like "
-                              "https://relay.example.org"));
-      return FALSE;
-    }
-  scheme = g_uri_get_scheme (uri);
-  if (g_ascii_strcasecmp (scheme, "https") == 0)
-    return TRUE;
-  if (g_ascii_strcasecmp (scheme, "http") == 0)
-    {
-      address = g_inet_address_new_from_string (host);
-      if (g_ascii_strcasecmp (host, "localhost") == 0
-          || (address && g_inet_address_get_is_loopback (address)))
-        return TRUE;
-    }
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       _ ("The relay address must start with https:// (plain http:// only "
-                          "works with this computer itself)."));
-  return FALSE;
+  return sync_relay_url_check (url, error);
 }
 
 void

@@ -13,9 +13,28 @@
 #include <glib.h>
 
 #include "supolka-core.h"
-#include "sync-batch.h" /* SYNC_ERROR and its codes */
+#include "sync-error.h"
 
 G_BEGIN_DECLS
+
+/* ---- Rules the app and the CLI share with the client (one home each) ---- */
+
+/* A relay address: https://HOST[:PORT][/PATH]; plain http:// only to this
+ * computer (127.0.0.1, ::1, localhost) or to a .onion host, which is then
+ * reached only through a proxy (sync_http_new refuses it without one). No
+ * user name, query or fragment. SYNC_ERROR_FAILED with a sentence to show. */
+gboolean sync_relay_url_check (const char *url, GError **error);
+
+/* A proxy address: socks5h://, socks5:// or http:// HOST:PORT. */
+gboolean sync_proxy_url_check (const char *url, GError **error);
+
+/* How long an invite stays valid, in hours. */
+#define SYNC_INVITE_TTL_DEFAULT_HOURS 48
+#define SYNC_INVITE_TTL_MIN_HOURS 1
+#define SYNC_INVITE_TTL_MAX_HOURS 168 /* a week */
+
+/* 0 gives the default; other values are clamped to MIN–MAX. */
+guint sync_invite_ttl_clamp (guint hours);
 
 /* Where and how to reach the relay. Any member may be NULL. */
 typedef struct
@@ -72,9 +91,8 @@ void sync_device_free (SyncDevice *device);
 /* Creates a workspace on the relay with this device as its first admin. */
 gboolean sync_workspace_create (SpVault *vault, const char *relay_url, const SyncOptions *opts,
                                 GError **error);
-/* Registers a one-time invite (valid @ttl_hours; 0 means 48, values are clamped
- * to 1–168) and returns the invite
- * code to hand over out of band: "supolka1:…". Admins only. */
+/* Registers a one-time invite (valid @ttl_hours, see sync_invite_ttl_clamp) and
+ * returns the invite code to hand over out of band: "supolka1:…". Admins only. */
 char *sync_workspace_invite (SpVault *vault, guint ttl_hours, const SyncOptions *opts,
                              GError **error);
 /* Joins with an invite code; returns the safety code ("123 456 789") to read

@@ -33,8 +33,6 @@
 #define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define MAX_CHANGES 100000
 
-G_DEFINE_QUARK (sync - error - quark, sync_error)
-
 static void
 put_le32 (guint8 *p, guint32 v)
 {

@@ -6,23 +6,9 @@
 #include <glib.h>
 
 #include "supolka-core.h"
+#include "sync-error.h"
 
 G_BEGIN_DECLS
-
-#define SYNC_ERROR (sync_error_quark ())
-
-typedef enum
-{
-  SYNC_ERROR_FAILED,
-  SYNC_ERROR_MALFORMED, /* not a well-formed envelope or batch */
-  SYNC_ERROR_FORGED,    /* signature, key commitment or AEAD tag wrong */
-  SYNC_ERROR_CHAIN,     /* gap, reorder, replay or fork in a device chain */
-  SYNC_ERROR_NETWORK,
-  SYNC_ERROR_REFUSED,   /* the relay said no */
-  SYNC_ERROR_NOT_FOUND, /* no such device, or no pending device with that code */
-} SyncError;
-
-GQuark sync_error_quark (void);
 
 #define SYNC_ID_BYTES 16
 #define SYNC_KEY_BYTES 32

@@ -13,6 +13,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "sync-batch.h"
 #include "sync-http.h"
 #include "sync-protocol.h"
 
@@ -37,66 +38,14 @@ typedef struct
   long retry_after;
 } Sink;
 
-static gboolean
-host_is_loopback (const char *host)
-{
-  return g_strcmp0 (host, "127.0.0.1") == 0 || g_strcmp0 (host, "[::1]") == 0
-         || g_strcmp0 (host, "::1") == 0 || g_ascii_strcasecmp (host, "localhost") == 0;
-}
-
 SyncHttp *
 sync_http_new (const char *base, const SyncOptions *opts, GError **error)
 {
   g_autoptr (SyncHttp) http = NULL;
-  CURLU *url;
-  char *scheme = NULL, *host = NULL;
-  gboolean ok;
   const char *proxy = opts ? opts->proxy : NULL;
 
-  if (base == NULL || strlen (base) > 1024)
-    {
-      g_set_error (error, SYNC_ERROR, SYNC_ERROR_FAILED, _ ("No relay address is set"));
-      return NULL;
-    }
-  url = curl_url ();
-  ok = curl_url_set (url, CURLUPART_URL, base, 0) == CURLUE_OK
-       && curl_url_get (url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK
-       && curl_url_get (url, CURLUPART_HOST, &host, 0) == CURLUE_OK;
-  if (ok && g_ascii_strcasecmp (scheme, "https") != 0)
-    {
-      gboolean onion = proxy && *proxy && g_str_has_suffix (host, ".onion");
-
-      if (g_ascii_strcasecmp (scheme, "http") != 0)
-        ok = FALSE;
-      else if (!host_is_loopback (host) && !onion)
-        {
-          g_set_error (error, SYNC_ERROR, SYNC_ERROR_FAILED,
-                       _ ("The relay address “%s” uses plain HTTP; only https:// is allowed "
-                          "except on this computer (loopback) or for a .onion address through a "
-                          "proxy"),
-                       base);
-          curl_free (scheme);
-          curl_free (host);
-          curl_url_cleanup (url);
-          return NULL;
-        }
-    }
-  curl_free (scheme);
-  curl_free (host);
-  curl_url_cleanup (url);
-  if (!ok)
-    {
-      g_set_error (error, SYNC_ERROR, SYNC_ERROR_FAILED, _ ("“%s” is not a relay address"), base);
-      return NULL;
-    }
-  if (proxy && *proxy && !g_str_has_prefix (proxy, "socks5h://")
-      && !g_str_has_prefix (proxy, "socks5://") && !g_str_has_prefix (proxy, "http://"))
-    {
-      g_set_error (error, SYNC_ERROR, SYNC_ERROR_FAILED,
-                   _ ("“%s” is not a proxy address (use socks5h://HOST:PORT)"), proxy);
-      return NULL;
-    }
-
+  if (!sync_relay_reach_check (base, proxy, error))
+    return NULL;
   http = g_new0 (SyncHttp, 1);
   http->base = g_strdup (base);
   while (g_str_has_suffix (http->base, "/"))

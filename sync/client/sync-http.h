@@ -11,10 +11,13 @@
 
 typedef struct _SyncHttp SyncHttp;
 
-/* @base is the relay URL ("https://host[:port][/prefix]"); plain http only to
- * loopback (or to a .onion host through a proxy). */
+/* @base is the relay URL, as sync_relay_url_check allows; a plain http .onion
+ * relay only with a proxy in @opts (sync_proxy_url_check). */
 SyncHttp *sync_http_new (const char *base, const SyncOptions *opts, GError **error);
 void sync_http_free (SyncHttp *http);
+/* sync_relay_url_check and sync_proxy_url_check, and a plain http .onion relay
+ * only through a proxy (sync-rules.c). */
+gboolean sync_relay_reach_check (const char *url, const char *proxy, GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SyncHttp, sync_http_free)
 
 /* The identity requests are signed with: device id (hex) and auth secret key

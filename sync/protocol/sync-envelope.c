@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "sync-frame.h"
 #include "sync-protocol.h"
 
 /* Field offsets (see the table in sync-protocol.h). */
@@ -30,34 +31,6 @@ G_STATIC_ASSERT (OFF_CT == SYNC_ENVELOPE_CT_OFFSET);
 G_STATIC_ASSERT (OFF_COMMITMENT + SYNC_HASH_LEN == OFF_NONCE);
 G_STATIC_ASSERT (OFF_NONCE + SYNC_ENVELOPE_NONCE_LEN == OFF_CT_LEN);
 
-static guint32
-read_u32 (const guint8 *p)
-{
-  return (guint32)p[0] | (guint32)p[1] << 8 | (guint32)p[2] << 16 | (guint32)p[3] << 24;
-}
-
-static guint64
-read_u64 (const guint8 *p)
-{
-  return (guint64)read_u32 (p) | (guint64)read_u32 (p + 4) << 32;
-}
-
-static void
-write_u32 (guint8 *p, guint32 v)
-{
-  p[0] = (guint8)v;
-  p[1] = (guint8)(v >> 8);
-  p[2] = (guint8)(v >> 16);
-  p[3] = (guint8)(v >> 24);
-}
-
-static void
-write_u64 (guint8 *p, guint64 v)
-{
-  write_u32 (p, (guint32)v);
-  write_u32 (p + 4, (guint32)(v >> 32));
-}
-
 static gboolean
 bad_envelope (GError **error, int code, const char *what)
 {
@@ -68,6 +41,7 @@ bad_envelope (GError **error, int code, const char *what)
 gboolean
 sync_envelope_parse_header (const guint8 *data, gsize len, SyncEnvelopeHeader *out, GError **error)
 {
+  const char *problem;
   guint32 ct_len;
 
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
@@ -76,14 +50,10 @@ sync_envelope_parse_header (const guint8 *data, gsize len, SyncEnvelopeHeader *o
   memset (out, 0, sizeof *out);
   if (len < SYNC_ENVELOPE_OVERHEAD)
     return bad_envelope (error, SYNC_PROTOCOL_ERROR_MALFORMED, "too short");
-  if (memcmp (data + OFF_MAGIC, SYNC_ENVELOPE_MAGIC, 4) != 0)
-    return bad_envelope (error, SYNC_PROTOCOL_ERROR_MALFORMED, "wrong magic");
-  if (data[OFF_VERSION] != SYNC_ENVELOPE_VERSION)
-    return bad_envelope (error, SYNC_PROTOCOL_ERROR_MALFORMED, "unknown version");
-  if (data[OFF_RESERVED] != 0 || data[OFF_RESERVED + 1] != 0 || data[OFF_RESERVED + 2] != 0)
-    return bad_envelope (error, SYNC_PROTOCOL_ERROR_MALFORMED, "reserved bytes are not zero");
+  if ((problem = sync_frame_prefix_problem (data, SYNC_ENVELOPE_MAGIC, SYNC_ENVELOPE_VERSION)))
+    return bad_envelope (error, SYNC_PROTOCOL_ERROR_MALFORMED, problem);
 
-  ct_len = read_u32 (data + OFF_CT_LEN);
+  ct_len = (guint32)sync_frame_read_le (data + OFF_CT_LEN, 4);
   if (ct_len > SYNC_ENVELOPE_MAX_CT)
     return bad_envelope (error, SYNC_PROTOCOL_ERROR_TOO_LARGE, "ciphertext over 4 MiB");
   /* ct_len ≤ 4 MiB, so the sum cannot overflow. */
@@ -94,8 +64,8 @@ sync_envelope_parse_header (const guint8 *data, gsize len, SyncEnvelopeHeader *o
   out->version = data[OFF_VERSION];
   memcpy (out->workspace, data + OFF_WORKSPACE, SYNC_ID_LEN);
   memcpy (out->device, data + OFF_DEVICE, SYNC_ID_LEN);
-  out->epoch = read_u32 (data + OFF_EPOCH);
-  out->seq = read_u64 (data + OFF_SEQ);
+  out->epoch = (guint32)sync_frame_read_le (data + OFF_EPOCH, 4);
+  out->seq = sync_frame_read_le (data + OFF_SEQ, 8);
   memcpy (out->prev_hash, data + OFF_PREV_HASH, SYNC_HASH_LEN);
   memcpy (out->log_head, data + OFF_LOG_HEAD, SYNC_HASH_LEN);
   memcpy (out->commitment, data + OFF_COMMITMENT, SYNC_HASH_LEN);
@@ -148,17 +118,16 @@ sync_envelope_build (const SyncEnvelopeHeader *header, const guint8 *ciphertext,
 
   total = SYNC_ENVELOPE_OVERHEAD + ct_len;
   buf = g_malloc0 (total);
-  memcpy (buf + OFF_MAGIC, SYNC_ENVELOPE_MAGIC, 4);
-  buf[OFF_VERSION] = SYNC_ENVELOPE_VERSION;
+  sync_frame_write_prefix (buf, SYNC_ENVELOPE_MAGIC, SYNC_ENVELOPE_VERSION);
   memcpy (buf + OFF_WORKSPACE, header->workspace, SYNC_ID_LEN);
   memcpy (buf + OFF_DEVICE, header->device, SYNC_ID_LEN);
-  write_u32 (buf + OFF_EPOCH, header->epoch);
-  write_u64 (buf + OFF_SEQ, header->seq);
+  sync_frame_write_le (buf + OFF_EPOCH, header->epoch, 4);
+  sync_frame_write_le (buf + OFF_SEQ, header->seq, 8);
   memcpy (buf + OFF_PREV_HASH, header->prev_hash, SYNC_HASH_LEN);
   memcpy (buf + OFF_LOG_HEAD, header->log_head, SYNC_HASH_LEN);
   memcpy (buf + OFF_COMMITMENT, header->commitment, SYNC_HASH_LEN);
   memcpy (buf + OFF_NONCE, header->nonce, SYNC_ENVELOPE_NONCE_LEN);
-  write_u32 (buf + OFF_CT_LEN, (guint32)ct_len);
+  sync_frame_write_le (buf + OFF_CT_LEN, ct_len, 4);
   if (ct_len)
     memcpy (buf + OFF_CT, ciphertext, ct_len);
 

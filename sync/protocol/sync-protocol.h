@@ -200,4 +200,60 @@ GBytes *sync_envelope_build (const SyncEnvelopeHeader *header, const guint8 *cip
 gboolean sync_envelope_verify (const guint8 *data, gsize len, const guint8 sign_pk[32],
                                SyncEnvelopeHeader *out, GError **error);
 
+/* ---- Workspace snapshot ----------------------------------------------------------
+ * Every change an admin's vault holds, sealed under the epoch key and signed
+ * (docs/PROTOCOL.md). The relay stores it without reading it; the client writes
+ * and reads it with the functions below, so neither side handles raw offsets.
+ *
+ *    0  magic "SPLS"     4 | 4 version 1, 3 zero | 8 workspace 16 | 24 device 16
+ *   40  epoch u32        4 | 44 cursor u64  8    | 52 log_head 32 | 84 commitment 32
+ *  116  nonce           24 | 140 ct_len u64 8    | 148 ciphertext | signature 64
+ *
+ * Integers little-endian. The header (bytes 0–147) is the AEAD's associated
+ * data; the signature (Ed25519 by the admin named in "device") is over
+ * BLAKE2b-512 of every byte before it. The snapshot key is derived from bytes
+ * 8–51 (workspace, device, epoch, cursor). */
+
+#define SYNC_SNAPSHOT_MAGIC "SPLS"
+#define SYNC_SNAPSHOT_VERSION 1
+#define SYNC_SNAPSHOT_HEADER_LEN 148
+#define SYNC_SNAPSHOT_NONCE_LEN 24
+#define SYNC_SNAPSHOT_TAG_LEN 16 /* XChaCha20-Poly1305 */
+#define SYNC_SNAPSHOT_SIGNATURE_LEN 64
+#define SYNC_SNAPSHOT_KEY_CONTEXT_OFFSET 8
+#define SYNC_SNAPSHOT_KEY_CONTEXT_LEN 44
+#define SYNC_SNAPSHOT_MAX_LEN (600u * 1024u * 1024u)
+
+typedef struct
+{
+  guint8 workspace[SYNC_ID_LEN];
+  guint8 device[SYNC_ID_LEN]; /* the admin who signed it */
+  guint32 epoch;
+  guint64 cursor; /* the relay cursor its changes reach */
+  guint8 log_head[SYNC_HASH_LEN];
+  guint8 commitment[SYNC_HASH_LEN];
+  guint8 nonce[SYNC_SNAPSHOT_NONCE_LEN];
+  guint64 ct_len; /* ciphertext with its tag */
+} SyncSnapshotHeader;
+
+/* Checks magic, version, the zero bytes, ct_len ≥ the tag, @len ≤ 600 MiB and
+ * @len == 148 + ct_len + 64 exactly, then fills @out. Checks no cryptography. */
+gboolean sync_snapshot_parse_header (const guint8 *data, gsize len, SyncSnapshotHeader *out,
+                                     GError **error);
+
+/* Writes @header's 148 bytes (version 1) to @out: the associated data to
+ * encrypt with, and the first bytes of the snapshot. */
+void sync_snapshot_write_header (const SyncSnapshotHeader *header,
+                                 guint8 out[SYNC_SNAPSHOT_HEADER_LEN]);
+
+/* The whole length of a snapshot whose ciphertext (tag included) is @ct_len. */
+gsize sync_snapshot_total_len (guint64 ct_len);
+
+/* Signs a snapshot of @len bytes in place: its last 64 bytes get the signature
+ * over the bytes before them. */
+void sync_snapshot_sign (guint8 *data, gsize len, const guint8 sign_sk[64]);
+
+/* TRUE if the last 64 bytes of @data are @sign_pk's signature over the rest. */
+gboolean sync_snapshot_signature_ok (const guint8 *data, gsize len, const guint8 sign_pk[32]);
+
 G_END_DECLS

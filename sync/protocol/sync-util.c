@@ -1,7 +1,8 @@
-/* Error domain, hex, base64 and hashing. SPDX-License-Identifier: GPL-3.0-or-later */
+/* Error domain, hex, base64, hashing and the frames' shared prefix. SPDX-License-Identifier: GPL-3.0-or-later */
 #include <sodium.h>
 #include <string.h>
 
+#include "sync-frame.h"
 #include "sync-protocol.h"
 
 G_DEFINE_QUARK (sync - protocol - error - quark, sync_protocol_error)
@@ -141,4 +142,41 @@ void
 sync_hash (const guint8 *data, gsize len, guint8 out[SYNC_HASH_LEN])
 {
   crypto_generichash (out, SYNC_HASH_LEN, data, len, NULL, 0);
+}
+
+guint64
+sync_frame_read_le (const guint8 *p, guint n)
+{
+  guint64 v = 0;
+
+  for (guint i = n; i-- > 0;)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+void
+sync_frame_write_le (guint8 *p, guint64 v, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    p[i] = (guint8)(v >> (8 * i));
+}
+
+const char *
+sync_frame_prefix_problem (const guint8 *data, const char *magic, guint8 version)
+{
+  if (memcmp (data, magic, 4) != 0)
+    return "wrong magic";
+  if (data[4] != version)
+    return "unknown version";
+  if (data[5] != 0 || data[6] != 0 || data[7] != 0)
+    return "reserved bytes are not zero";
+  return NULL;
+}
+
+void
+sync_frame_write_prefix (guint8 *data, const char *magic, guint8 version)
+{
+  memcpy (data, magic, 4);
+  data[4] = version;
+  memset (data + 5, 0, 3);
 }

@@ -1,4 +1,6 @@
 /* The relay's endpoints, one function each; docs/RELAY-API.md is their contract.
+ * The upper layer of the relay: sync_relay_new hands the table at the end of
+ * this file to the server (relay-server.c), which routes requests through it.
  * Each runs with the relay's lock held, after the size checks of relay-server.c.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include <json-glib/json-glib.h>
@@ -371,7 +373,7 @@ reply_cursor (RelayReply *reply, guint status, gint64 cursor)
 
 /* ---- Endpoints ------------------------------------------------------------------------ */
 
-void
+static void
 relay_api_healthz (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   relay_reply_take_json (reply, MHD_HTTP_OK, g_strdup ("{\"status\":\"ok\"}"));
@@ -395,7 +397,7 @@ create_token_ok (SyncRelay *relay, const RelayCall *call)
   return sodium_memcmp (want, got, SYNC_HASH_LEN) == 0;
 }
 
-void
+static void
 relay_api_create_workspace (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_auto (RelayBody) body = { 0 };
@@ -450,7 +452,7 @@ failed:
   relay_reply_internal (reply, error);
 }
 
-void
+static void
 relay_api_create_invite (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_auto (RelayBody) body = { 0 };
@@ -489,7 +491,7 @@ relay_api_create_invite (SyncRelay *relay, const RelayCall *call, RelayReply *re
   reply_builder (reply, MHD_HTTP_CREATED, builder);
 }
 
-void
+static void
 relay_api_join (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_auto (RelayBody) body = { 0 };
@@ -555,7 +557,7 @@ failed:
   relay_reply_internal (reply, error);
 }
 
-void
+static void
 relay_api_list_devices (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_autoptr (GError) error = NULL;
@@ -599,7 +601,7 @@ relay_api_list_devices (SyncRelay *relay, const RelayCall *call, RelayReply *rep
   reply_builder (reply, MHD_HTTP_OK, builder);
 }
 
-void
+static void
 relay_api_get_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_autoptr (GError) error = NULL;
@@ -646,7 +648,7 @@ relay_api_get_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
   reply_builder (reply, MHD_HTTP_OK, builder);
 }
 
-void
+static void
 relay_api_post_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_auto (RelayBody) body = { 0 };
@@ -720,7 +722,7 @@ failed:
   relay_reply_internal (reply, error);
 }
 
-void
+static void
 relay_api_post_batch (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_autoptr (GError) error = NULL;
@@ -805,7 +807,7 @@ failed:
   relay_reply_internal (reply, error);
 }
 
-void
+static void
 relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_autoptr (GError) error = NULL;
@@ -882,38 +884,7 @@ relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *repl
 
 /* ---- Snapshots and pruning -------------------------------------------------------------- */
 
-gboolean
-relay_snapshot_memory_reserve (SyncRelay *relay, guint64 bytes)
-{
-  guint64 budget = relay->config.max_snapshot_bytes * RELAY_SNAPSHOT_BUDGET_FACTOR;
-  gboolean ok;
-
-  g_mutex_lock (&relay->transfer_lock);
-  ok = relay->snapshot_memory == 0 || relay->snapshot_memory + bytes <= budget;
-  if (ok)
-    relay->snapshot_memory += bytes;
-  g_mutex_unlock (&relay->transfer_lock);
-  return ok;
-}
-
-void
-relay_snapshot_memory_release (SyncRelay *relay, guint64 bytes)
-{
-  g_mutex_lock (&relay->transfer_lock);
-  relay->snapshot_memory -= MIN (bytes, relay->snapshot_memory);
-  g_mutex_unlock (&relay->transfer_lock);
-}
-
-void
-relay_reply_add_header (RelayReply *reply, const char *name, const char *value)
-{
-  if (reply->headers == NULL)
-    reply->headers = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (reply->headers, g_strdup (name));
-  g_ptr_array_add (reply->headers, g_strdup (value));
-}
-
-void
+static void
 relay_api_put_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_autoptr (GError) error = NULL;
@@ -1006,7 +977,7 @@ snapshot_download_free (gpointer user_data)
   g_free (download);
 }
 
-void
+static void
 relay_api_get_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_autoptr (GError) error = NULL;
@@ -1064,7 +1035,7 @@ relay_api_get_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *rep
   relay_reply_add_header (reply, RELAY_HEADER_SNAPSHOT_TIME, time_text);
 }
 
-void
+static void
 relay_api_prune (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 {
   g_auto (RelayBody) body = { 0 };
@@ -1109,4 +1080,30 @@ relay_api_prune (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
 failed:
   relay_store_rollback (relay->store);
   relay_reply_internal (reply, error);
+}
+
+/* ---- The endpoints, registered with the server ---------------------------------------- */
+
+/* relay-server.c walks this table to route a request; it knows no handler by name. */
+static const RelayEndpoint endpoints[] = {
+  { ROUTE_HEALTHZ, "GET", relay_api_healthz, 0 },
+  { ROUTE_WORKSPACE, "POST", relay_api_create_workspace, RELAY_MAX_JSON_BODY },
+  { ROUTE_INVITES, "POST", relay_api_create_invite, RELAY_MAX_JSON_BODY },
+  { ROUTE_JOIN, "POST", relay_api_join, RELAY_MAX_JSON_BODY },
+  { ROUTE_DEVICES, "GET", relay_api_list_devices, 0 },
+  { ROUTE_LOG, "GET", relay_api_get_log, 0 },
+  { ROUTE_LOG, "POST", relay_api_post_log, RELAY_MAX_JSON_BODY },
+  { ROUTE_BATCHES, "GET", relay_api_get_batches, 0 },
+  { ROUTE_BATCHES, "POST", relay_api_post_batch, RELAY_MAX_BATCH_BODY },
+  { ROUTE_SNAPSHOT, "GET", relay_api_get_snapshot, 0 },
+  { ROUTE_SNAPSHOT, "PUT", relay_api_put_snapshot, RELAY_BODY_LIMIT_SNAPSHOT },
+  { ROUTE_PRUNE, "POST", relay_api_prune, RELAY_MAX_JSON_BODY },
+};
+
+SyncRelay *
+sync_relay_new (const SyncRelayConfig *config, GError **error)
+{
+  g_return_val_if_fail (config != NULL, NULL);
+
+  return relay_server_new (config, endpoints, G_N_ELEMENTS (endpoints), error);
 }

@@ -207,6 +207,34 @@ typedef struct
   gint64 now; /* relay clock, unix seconds */
 } RelayCall;
 
+/* What the server routes to: the upper layer's handler for a route and a
+ * method, and the largest body it takes (RELAY_BODY_LIMIT_SNAPSHOT: the
+ * configured snapshot limit). */
+typedef enum
+{
+  ROUTE_NONE,
+  ROUTE_BAD_ID,
+  ROUTE_HEALTHZ,
+  ROUTE_WORKSPACE,
+  ROUTE_INVITES,
+  ROUTE_JOIN,
+  ROUTE_DEVICES,
+  ROUTE_LOG,
+  ROUTE_BATCHES,
+  ROUTE_SNAPSHOT,
+  ROUTE_PRUNE,
+} RelayRoute;
+
+typedef void (*RelayHandler) (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+
+typedef struct
+{
+  RelayRoute route;
+  const char *method;
+  RelayHandler handler;
+  gsize body_limit;
+} RelayEndpoint;
+
 struct _SyncRelay
 {
   SyncRelayConfig config; /* strings below are owned copies */
@@ -236,7 +264,11 @@ struct _SyncRelay
   GMutex stats_lock;
   guint64 requests[6]; /* by status class: 1xx … 5xx, then aborted */
 
-  /* Snapshots (relay-api.c). */
+  /* What the upper layer registered (relay-api.c): route, method, handler. */
+  const RelayEndpoint *endpoints;
+  gsize n_endpoints;
+
+  /* Snapshot transfers in memory. */
   GMutex transfer_lock;    /* guards snapshot_memory */
   guint64 snapshot_memory; /* snapshot bytes held for uploads and downloads */
 };
@@ -247,7 +279,7 @@ void relay_reply_error_int (RelayReply *reply, guint status, const char *code, c
                             const char *key, gint64 value);
 void relay_reply_take_json (RelayReply *reply, guint status, char *json);
 void relay_reply_internal (RelayReply *reply, const GError *error);
-/* Adds a header to the answer (relay-api.c). */
+/* Adds a header to the answer. */
 void relay_reply_add_header (RelayReply *reply, const char *name, const char *value);
 
 /* Authenticates @call (see docs/RELAY-API.md, "Authentication"). With @self_pk the
@@ -258,20 +290,11 @@ void relay_reply_add_header (RelayReply *reply, const char *name, const char *va
 gboolean relay_authenticate (SyncRelay *relay, const RelayCall *call, const guint8 *self_pk,
                              guint allowed, RelayDevice *device, RelayReply *reply);
 
-/* ---- Endpoints (relay-api.c) --------------------------------------------------- */
-
-void relay_api_healthz (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_create_workspace (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_create_invite (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_join (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_list_devices (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_get_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_post_log (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_post_batch (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_get_batches (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_put_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_get_snapshot (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-void relay_api_prune (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
+/* Checks @config and opens the store; requests are then routed through
+ * @endpoints (borrowed: static), the upper layer's handlers. sync_relay_new
+ * (relay-api.c) calls it with the relay's endpoints. */
+SyncRelay *relay_server_new (const SyncRelayConfig *config, const RelayEndpoint *endpoints,
+                             gsize n_endpoints, GError **error);
 
 /* Snapshot bodies in memory (see RELAY_SNAPSHOT_BUDGET_FACTOR): TRUE and @bytes
  * counted if they fit, or if nothing else is held; FALSE: answer 503 busy. */

@@ -1,6 +1,9 @@
-/* The relay's HTTP side: configuration, the libmicrohttpd daemon, the life of a
- * request (routing, size limits, body collection), authentication, rate limits
- * and the request log.
+/* The relay's HTTP side, its lower layer: configuration, the libmicrohttpd
+ * daemon, the life of a request (routing, size limits, body collection),
+ * authentication, rate limits, replies and the request log. It knows no
+ * endpoint by name: it routes through the table the upper layer registered
+ * with relay_server_new (relay-api.c's sync_relay_new), and the handlers call
+ * down into it (relay_authenticate, relay_reply_*), never the other way.
  *
  * A request goes through on_uri() (MHD hands us the raw request target, which
  * is what the client signed), then on_request() at least twice: once when the
@@ -112,69 +115,26 @@ sync_relay_log (SyncRelayLogLevel level, const char *event, const char *format, 
 
 /* ---- Routes ------------------------------------------------------------------------ */
 
-typedef enum
+/* The handler the upper layer registered for this route and method, or NULL. */
+static const RelayEndpoint *
+find_endpoint (SyncRelay *relay, RelayRoute route, const char *method)
 {
-  ROUTE_NONE,
-  ROUTE_BAD_ID,
-  ROUTE_HEALTHZ,
-  ROUTE_WORKSPACE,
-  ROUTE_INVITES,
-  ROUTE_JOIN,
-  ROUTE_DEVICES,
-  ROUTE_LOG,
-  ROUTE_BATCHES,
-  ROUTE_SNAPSHOT,
-  ROUTE_PRUNE,
-} RelayRoute;
+  for (gsize i = 0; i < relay->n_endpoints; i++)
+    if (relay->endpoints[i].route == route && strcmp (relay->endpoints[i].method, method) == 0)
+      return &relay->endpoints[i];
+  return NULL;
+}
 
-typedef void (*RelayHandler) (SyncRelay *relay, const RelayCall *call, RelayReply *reply);
-
-typedef struct
+/* The methods registered for @route, for a 405's Allow header: "GET, POST". */
+static char *
+route_allow (SyncRelay *relay, RelayRoute route)
 {
-  RelayRoute route;
-  const char *method;
-  RelayHandler handler;
-  gsize body_limit;
-} RelayEndpoint;
+  GString *allow = g_string_new (NULL);
 
-static const RelayEndpoint endpoints[] = {
-  { ROUTE_HEALTHZ, "GET", relay_api_healthz, 0 },
-  { ROUTE_WORKSPACE, "POST", relay_api_create_workspace, RELAY_MAX_JSON_BODY },
-  { ROUTE_INVITES, "POST", relay_api_create_invite, RELAY_MAX_JSON_BODY },
-  { ROUTE_JOIN, "POST", relay_api_join, RELAY_MAX_JSON_BODY },
-  { ROUTE_DEVICES, "GET", relay_api_list_devices, 0 },
-  { ROUTE_LOG, "GET", relay_api_get_log, 0 },
-  { ROUTE_LOG, "POST", relay_api_post_log, RELAY_MAX_JSON_BODY },
-  { ROUTE_BATCHES, "GET", relay_api_get_batches, 0 },
-  { ROUTE_BATCHES, "POST", relay_api_post_batch, RELAY_MAX_BATCH_BODY },
-  { ROUTE_SNAPSHOT, "GET", relay_api_get_snapshot, 0 },
-  { ROUTE_SNAPSHOT, "PUT", relay_api_put_snapshot, RELAY_BODY_LIMIT_SNAPSHOT },
-  { ROUTE_PRUNE, "POST", relay_api_prune, RELAY_MAX_JSON_BODY },
-};
-
-static const char *
-route_allow (RelayRoute route)
-{
-  switch (route)
-    {
-      case ROUTE_HEALTHZ:
-      case ROUTE_DEVICES:
-        return "GET";
-      case ROUTE_LOG:
-      case ROUTE_BATCHES:
-        return "GET, POST";
-      case ROUTE_SNAPSHOT:
-        return "GET, PUT";
-      case ROUTE_WORKSPACE:
-      case ROUTE_INVITES:
-      case ROUTE_JOIN:
-      case ROUTE_PRUNE:
-        return "POST";
-      case ROUTE_NONE:
-      case ROUTE_BAD_ID:
-      default:
-        return "";
-    }
+  for (gsize i = 0; i < relay->n_endpoints; i++)
+    if (relay->endpoints[i].route == route)
+      g_string_append_printf (allow, "%s%s", allow->len ? ", " : "", relay->endpoints[i].method);
+  return g_string_free (allow, FALSE);
 }
 
 /* Matches the (decoded) path. Workspace ids are checked here: 32 lowercase hex. */
@@ -217,6 +177,37 @@ match_route (const char *path, char ws[SYNC_ID_HEX_LEN + 1])
 }
 
 /* ---- Replies ---------------------------------------------------------------------- */
+
+gboolean
+relay_snapshot_memory_reserve (SyncRelay *relay, guint64 bytes)
+{
+  guint64 budget = relay->config.max_snapshot_bytes * RELAY_SNAPSHOT_BUDGET_FACTOR;
+  gboolean ok;
+
+  g_mutex_lock (&relay->transfer_lock);
+  ok = relay->snapshot_memory == 0 || relay->snapshot_memory + bytes <= budget;
+  if (ok)
+    relay->snapshot_memory += bytes;
+  g_mutex_unlock (&relay->transfer_lock);
+  return ok;
+}
+
+void
+relay_snapshot_memory_release (SyncRelay *relay, guint64 bytes)
+{
+  g_mutex_lock (&relay->transfer_lock);
+  relay->snapshot_memory -= MIN (bytes, relay->snapshot_memory);
+  g_mutex_unlock (&relay->transfer_lock);
+}
+
+void
+relay_reply_add_header (RelayReply *reply, const char *name, const char *value)
+{
+  if (reply->headers == NULL)
+    reply->headers = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (reply->headers, g_strdup (name));
+  g_ptr_array_add (reply->headers, g_strdup (value));
+}
 
 static char *
 error_json (const char *code, const char *message, const char *key, gint64 value)
@@ -463,7 +454,6 @@ start_request (SyncRelay *relay, struct MHD_Connection *connection, RelayRequest
   const char *length_header;
   RelayRoute route;
   guint64 length = 0;
-  gsize i;
 
   req->started = TRUE;
   req->log_method = log_safe (method, 16);
@@ -480,14 +470,14 @@ start_request (SyncRelay *relay, struct MHD_Connection *connection, RelayRequest
   if (route == ROUTE_BAD_ID)
     return queue_error (connection, req, MHD_HTTP_BAD_REQUEST, "invalid_id",
                         "A workspace id is 32 lowercase hex characters");
-  for (i = 0; i < G_N_ELEMENTS (endpoints); i++)
-    if (endpoints[i].route == route && strcmp (endpoints[i].method, method) == 0)
-      req->endpoint = &endpoints[i];
+  req->endpoint = find_endpoint (relay, route, method);
   if (req->endpoint == NULL)
     {
+      g_autofree char *allow = route_allow (relay, route);
+
       relay_reply_error (&reply, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                          "This endpoint does not take that method");
-      reply.allow = route_allow (route);
+      reply.allow = allow;
       return queue_reply (connection, req, &reply);
     }
 
@@ -653,6 +643,31 @@ rate_allow (SyncRelay *relay, const char *ws, const char *device)
   return TRUE;
 }
 
+/* Remembers the request's nonce, so that a replay of it is refused, and
+ * forgets expired ones once a minute. */
+static gboolean
+record_nonce (SyncRelay *relay, const RelayCall *call, const SyncAuthHeaders *headers,
+              RelayReply *reply)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (call->now - relay->last_prune >= 60)
+    {
+      if (!relay_store_prune_nonces (relay->store, call->now - RELAY_NONCE_KEEP, &error))
+        {
+          relay_reply_internal (reply, error);
+          return FALSE;
+        }
+      relay->last_prune = call->now;
+    }
+  if (!relay_store_add_nonce (relay->store, headers->device, headers->nonce, headers->time, &error))
+    {
+      relay_reply_internal (reply, error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 relay_authenticate (SyncRelay *relay, const RelayCall *call, const guint8 *self_pk, guint allowed,
                     RelayDevice *device, RelayReply *reply)
@@ -742,20 +757,8 @@ relay_authenticate (SyncRelay *relay, const RelayCall *call, const guint8 *self_
       reply->retry_after = TRUE;
       return FALSE;
     }
-  if (call->now - relay->last_prune >= 60)
-    {
-      if (!relay_store_prune_nonces (relay->store, call->now - RELAY_NONCE_KEEP, &error))
-        {
-          relay_reply_internal (reply, error);
-          return FALSE;
-        }
-      relay->last_prune = call->now;
-    }
-  if (!relay_store_add_nonce (relay->store, headers.device, headers.nonce, headers.time, &error))
-    {
-      relay_reply_internal (reply, error);
-      return FALSE;
-    }
+  if (!record_nonce (relay, call, &headers, reply))
+    return FALSE;
   if (device != NULL)
     *device = known;
   return TRUE;
@@ -857,39 +860,22 @@ address_is_loopback (const char *host, gboolean v6)
   return (ntohl (a4.s_addr) >> 24) == 127;
 }
 
-SyncRelay *
-sync_relay_new (const SyncRelayConfig *config, GError **error)
+/* Parses the addresses into @relay and refuses what the configuration may
+ * not combine (plain HTTP off loopback, a metrics token without a listener…). */
+static gboolean
+check_config (SyncRelay *relay, const SyncRelayConfig *config, GError **error)
 {
-  g_autoptr (SyncRelay) relay = NULL;
-
-  g_return_val_if_fail (config != NULL, NULL);
-
-  relay = g_new0 (SyncRelay, 1);
-  g_mutex_init (&relay->lock);
-  g_mutex_init (&relay->stats_lock);
-  g_mutex_init (&relay->transfer_lock);
-  relay->started_us = g_get_monotonic_time ();
-  relay->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  relay->config = *config;
-  relay->config.metrics_listen = NULL;
-  relay->config.metrics_token = NULL;
-  relay->config.listen = NULL;
-  relay->config.data_dir = NULL;
-  relay->config.tls_cert_pem = NULL;
-  relay->config.tls_key_pem = NULL;
-  relay->config.create_token = NULL;
-
   if (!parse_address ("listen", config->listen, &relay->listen_host, &relay->listen_port,
                       &relay->listen_v6, error))
-    return NULL;
+    return FALSE;
   if (config->metrics_listen != NULL
       && !parse_address ("metrics-listen", config->metrics_listen, &relay->metrics_host,
                          &relay->metrics_port, &relay->metrics_v6, error))
-    return NULL;
+    return FALSE;
   if ((config->tls_cert_pem == NULL) != (config->tls_key_pem == NULL))
     {
       config_error (error, SYNC_RELAY_ERROR_CONFIG, "--tls-cert and --tls-key go together");
-      return NULL;
+      return FALSE;
     }
   if (config->tls_cert_pem == NULL && !config->insecure_http
       && !address_is_loopback (relay->listen_host, relay->listen_v6))
@@ -897,7 +883,7 @@ sync_relay_new (const SyncRelayConfig *config, GError **error)
       config_error (error, SYNC_RELAY_ERROR_INSECURE,
                     "Refusing plain HTTP on an address other than loopback: give --tls-cert and "
                     "--tls-key, or --insecure-http if a TLS proxy sits in front");
-      return NULL;
+      return FALSE;
     }
   /* The metrics listener speaks what the main one speaks (TLS with the same
    * certificate, or plain HTTP); off loopback it also needs a token. */
@@ -908,20 +894,20 @@ sync_relay_new (const SyncRelayConfig *config, GError **error)
           config_error (error, SYNC_RELAY_ERROR_INSECURE,
                         "Refusing plain HTTP for --metrics-listen on an address other than "
                         "loopback: give --tls-cert and --tls-key, or --insecure-http");
-          return NULL;
+          return FALSE;
         }
       if (config->metrics_token == NULL)
         {
           config_error (error, SYNC_RELAY_ERROR_CONFIG,
                         "--metrics-listen on an address other than loopback needs "
                         "--metrics-token");
-          return NULL;
+          return FALSE;
         }
     }
   if (config->metrics_token != NULL && relay->metrics_host == NULL)
     {
       config_error (error, SYNC_RELAY_ERROR_CONFIG, "--metrics-token needs --metrics-listen");
-      return NULL;
+      return FALSE;
     }
   if (config->metrics_token != NULL)
     {
@@ -929,7 +915,7 @@ sync_relay_new (const SyncRelayConfig *config, GError **error)
         {
           config_error (error, SYNC_RELAY_ERROR_CONFIG,
                         "The metrics token must have at least 16 characters");
-          return NULL;
+          return FALSE;
         }
       crypto_generichash (relay->metrics_token_hash, sizeof relay->metrics_token_hash,
                           (const guint8 *)config->metrics_token, strlen (config->metrics_token),
@@ -939,32 +925,62 @@ sync_relay_new (const SyncRelayConfig *config, GError **error)
   if (config->tls_cert_pem != NULL && !MHD_is_feature_supported (MHD_FEATURE_TLS))
     {
       config_error (error, SYNC_RELAY_ERROR_CONFIG, "This libmicrohttpd was built without TLS");
-      return NULL;
+      return FALSE;
     }
   if (config->data_dir == NULL || config->data_dir[0] == '\0')
     {
       config_error (error, SYNC_RELAY_ERROR_CONFIG, "--data DIR is required");
-      return NULL;
+      return FALSE;
     }
   if (config->rate == 0 || config->rate > 1000000 || config->max_devices == 0
       || config->quota_bytes == 0)
     {
       config_error (error, SYNC_RELAY_ERROR_CONFIG,
                     "--rate, --max-devices and --quota-mb must be positive");
-      return NULL;
+      return FALSE;
     }
   if (relay->config.max_snapshot_bytes == 0)
     relay->config.max_snapshot_bytes = (guint64)SYNC_RELAY_DEFAULT_MAX_SNAPSHOT_MB * 1024 * 1024;
   if (relay->config.max_snapshot_bytes > (guint64)RELAY_MAX_SNAPSHOT_MB_LIMIT * 1024 * 1024)
     {
       config_error (error, SYNC_RELAY_ERROR_CONFIG, "--max-snapshot-mb must be at most 512");
-      return NULL;
+      return FALSE;
     }
   if (config->create_token != NULL && config->create_token[0] == '\0')
     {
       config_error (error, SYNC_RELAY_ERROR_CONFIG, "The create token must not be empty");
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
+
+SyncRelay *
+relay_server_new (const SyncRelayConfig *config, const RelayEndpoint *endpoints, gsize n_endpoints,
+                  GError **error)
+{
+  g_autoptr (SyncRelay) relay = NULL;
+
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (endpoints != NULL && n_endpoints > 0, NULL);
+
+  relay = g_new0 (SyncRelay, 1);
+  g_mutex_init (&relay->lock);
+  g_mutex_init (&relay->stats_lock);
+  g_mutex_init (&relay->transfer_lock);
+  relay->started_us = g_get_monotonic_time ();
+  relay->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  relay->endpoints = endpoints;
+  relay->n_endpoints = n_endpoints;
+  relay->config = *config;
+  relay->config.metrics_listen = NULL;
+  relay->config.metrics_token = NULL;
+  relay->config.listen = NULL;
+  relay->config.data_dir = NULL;
+  relay->config.tls_cert_pem = NULL;
+  relay->config.tls_key_pem = NULL;
+  relay->config.create_token = NULL;
+  if (!check_config (relay, config, error))
+    return NULL;
   relay->tls_cert_pem = g_strdup (config->tls_cert_pem);
   relay->tls_key_pem = g_strdup (config->tls_key_pem);
   relay->create_token = g_strdup (config->create_token);

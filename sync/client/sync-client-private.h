@@ -1,0 +1,127 @@
+/* sync-client-private.h — what the files of the sync client share.
+ *
+ * The client is split by concern: sync-client.c (the context, state in the
+ * vault, small codecs, status, sync_run), sync-membership.c (the membership
+ * log and epoch keys), sync-workspace.c (create, invite, join, approve,
+ * devices, revoke), sync-push.c, sync-pull.c and sync-snapshot.c. Nothing
+ * here is public API: supolka-sync.h is.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <sodium.h>
+
+#include "supolka-sync.h"
+#include "sync-batch.h"
+#include "sync-http.h"
+#include "sync-protocol.h"
+
+G_BEGIN_DECLS
+
+#define ENTRY_MAX (64 * 1024)
+#define INVITE_MAX 2048
+#define BATCH_MAX_CHANGES 2000
+#define BATCH_MAX_BYTES (2 * 1024 * 1024)
+#define PAGE_LIMIT 200
+#define SEALED_LEN (SYNC_KEY_BYTES + crypto_box_SEALBYTES)
+#define WRAP_LEN (crypto_secretbox_NONCEBYTES + SYNC_KEY_BYTES + crypto_secretbox_MACBYTES)
+
+/* A device as the verified membership log knows it. */
+typedef struct
+{
+  char id[SYNC_ID_HEX_LEN + 1];
+  guint8 sign_pk[32], box_pk[32], auth_pk[32];
+  gboolean admin;
+  gint64 added_at;
+  gint64 removed_at; /* 0: still a member */
+} SyncMember;
+
+/* One call's view of the workspace: keys, transport and the verified log. */
+typedef struct
+{
+  SpVault *vault;
+  char ws_hex[SYNC_ID_HEX_LEN + 1];
+  guint8 ws[SYNC_ID_BYTES];
+  char *relay;
+  char device[SYNC_ID_HEX_LEN + 1];
+  guint8 dev_raw[SYNC_ID_BYTES];
+  guint8 anchor[32];
+  SpSecret *sign_sk, *auth_sk, *box_sk;
+  guint8 sign_pk[32], box_pk[32], auth_pk[32];
+  SyncHttp *http;
+  /* The membership log as verified so far. */
+  gint64 head;
+  guint8 head_hash[SYNC_HASH_BYTES];
+  guint32 epoch;
+  GHashTable *members;   /* id -> SyncMember */
+  GHashTable *log_heads; /* hex hash -> version (gint64 *) */
+  GHashTable *wraps;     /* epoch (uint) -> GBytes: epoch-1 key wrapped under epoch key */
+} SyncCtx;
+
+/* sync-client.c: the context */
+SyncCtx *sync_ctx_new (SpVault *vault);
+void sync_ctx_free (SyncCtx *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SyncCtx, sync_ctx_free)
+/* Loads the workspace, replays the stored log; with @network, opens the relay. */
+SyncCtx *sync_ctx_load_full (SpVault *vault, const SyncOptions *opts, gboolean network,
+                             GError **error);
+SyncCtx *sync_ctx_load (SpVault *vault, const SyncOptions *opts, GError **error);
+char *sync_ws_path (SyncCtx *c, const char *suffix);
+SyncMember *sync_self_member (SyncCtx *c);
+
+/* sync-client.c: reporting */
+void sync_problem (SyncReport *report, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+gboolean sync_fail (GError **error, int code, const char *message);
+
+/* sync-client.c: small codecs */
+char *sync_b64 (const guint8 *data, gsize len);
+void sync_le64_put (guint8 *p, guint64 v);
+guint64 sync_le64_get (const guint8 *p);
+const char *sync_json_str (JsonObject *o, const char *name, gsize max);
+gboolean sync_json_int (JsonObject *o, const char *name, gint64 *out);
+gboolean sync_json_bool (JsonObject *o, const char *name, gboolean *out);
+gboolean sync_json_key (JsonObject *o, const char *name, guint8 out[32]);
+char *sync_to_json (JsonBuilder *b);
+
+/* sync-client.c: state in the vault (see the list of keys there) */
+gboolean sync_state_set_secret (SpVault *v, const char *key, const guint8 *data, gsize len,
+                                GError **error);
+gboolean sync_state_get_fixed (SpVault *v, const char *key, guint8 *out, gsize len);
+gboolean sync_state_get_chain (SpVault *v, const char *key, guint64 *seq,
+                               guint8 hash[SYNC_HASH_BYTES]);
+gboolean sync_state_set_chain (SpVault *v, const char *key, guint64 seq,
+                               const guint8 hash[SYNC_HASH_BYTES], GError **error);
+gint64 sync_state_get_int (SpVault *v, const char *key);
+/* Ends the vault transaction: commits if @ok, else rolls back and returns FALSE. */
+gboolean sync_vault_end (SpVault *v, gboolean ok, GError **error);
+gboolean sync_state_set_int (SpVault *v, const char *key, gint64 value, GError **error);
+
+/* sync-membership.c */
+SpSecret *sync_epoch_key (SyncCtx *c, guint32 epoch);
+char *sync_log_sign (SyncCtx *c, const char *body);
+gboolean sync_log_apply (SyncCtx *c, gint64 version, const char *entry, gsize len, GError **error);
+gboolean sync_log_refresh (SyncCtx *c, GError **error);
+gboolean sync_log_post (SyncCtx *c, const char *entry, const char *action, const char *subject,
+                        gboolean *raced, GError **error);
+void sync_log_add_member_keys (JsonBuilder *b, const char *device, const guint8 sign_pk[32],
+                               const guint8 box_pk[32], const guint8 auth_pk[32]);
+void sync_log_begin_body (SyncCtx *c, JsonBuilder *b, const char *type, guint32 epoch);
+void sync_log_add_sealed (JsonBuilder *b, const char *device, const guint8 box_pk[32],
+                          const guint8 key[SYNC_KEY_BYTES]);
+
+/* sync-workspace.c */
+gboolean sync_require_admin (SyncCtx *c, GError **error);
+
+/* sync-push.c */
+gboolean sync_push (SyncCtx *c, guint max_changes, SyncReport *report, GError **error);
+
+/* sync-pull.c */
+gboolean sync_pull (SyncCtx *c, SyncReport *report, GError **error);
+
+/* sync-snapshot.c */
+gboolean sync_snapshot_apply (SyncCtx *c, SyncReport *report, GError **error);
+gboolean sync_snapshot_parse_change (JsonArray *a, SpChange *ch);
+
+G_END_DECLS
