@@ -14,7 +14,7 @@ SHELL      := /bin/bash
 DEB_PACKAGES := build-essential meson ninja-build pkg-config gettext clang-format \
 	libglib2.0-dev libgtk-4-dev libadwaita-1-dev libsqlcipher-dev libsodium-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev libjson-glib-dev libqrencode-dev libcsv-dev \
-	libsqlite3-dev xvfb xauth dbus dbus-x11 desktop-file-utils appstream \
+	libsqlite3-dev libssl-dev xvfb xauth dbus dbus-x11 desktop-file-utils appstream \
 	libglib2.0-bin clang libclang-rt-14-dev python3 microsocks groff-base
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -43,12 +43,6 @@ sp_change_free (SpChange *change)
   g_free (change);
 }
 
-static void
-change_free_cb (gpointer p)
-{
-  sp_change_free (p);
-}
-
 void
 sp_conflict_free (SpConflict *c)
 {
@@ -136,6 +130,8 @@ change_is_well_formed (const SpChange *c, GError **error)
            && (c->value == NULL
                || !g_ascii_string_to_unsigned (c->value, 10, 1, SP_CL_MAX, NULL, NULL)))
     why = "causal length";
+  else if (g_str_equal (c->field, "_comp") && c->value && *c->value && !sp_is_hex_id (c->value))
+    why = "compartment";
   else
     {
       g_autoptr (GArray) hlcs = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -537,8 +533,17 @@ sp_merge_apply_remote (SpVault *vault, const SpChange *c, GHashTable *dirty, gui
 gboolean
 sp_vault_apply_changes (SpVault *vault, GPtrArray *changes, GError **error)
 {
+  return sp_vault_apply_changes_in (vault, changes, 0, error);
+}
+
+/* Checked against the compartment's rules first, applied, then each record
+ * follows its winning "_comp" (sp-compartment.c). */
+gboolean
+sp_vault_apply_changes_in (SpVault *vault, GPtrArray *changes, gint64 comp, GError **error)
+{
   g_autoptr (GHashTable) dirty = g_hash_table_new (g_direct_hash, g_direct_equal);
-  gboolean started, ok = TRUE;
+  g_autoptr (GHashTable) fresh = NULL;
+  gboolean started, ok = TRUE, purged = FALSE;
   GHashTableIter iter;
   gpointer key;
   guint64 max_hlc = 0;
@@ -547,11 +552,14 @@ sp_vault_apply_changes (SpVault *vault, GPtrArray *changes, GError **error)
 
   if (!sp_vault_tx_begin_implicit (vault, &started, error))
     return FALSE;
+  ok = (fresh = sp_compartment_admit (vault, changes, comp, error)) != NULL;
   for (guint i = 0; ok && i < changes->len; i++)
     ok = sp_merge_apply_remote (vault, changes->pdata[i], dirty, &max_hlc, error);
+  ok = ok && sp_compartment_place_new (vault, fresh, comp, error);
   g_hash_table_iter_init (&iter, dirty);
   while (ok && g_hash_table_iter_next (&iter, &key, NULL))
-    ok = sp_vault_refresh_record (vault, GPOINTER_TO_INT (key), NULL, error);
+    ok = sp_compartment_settle (vault, GPOINTER_TO_INT (key), &purged, error)
+         && (purged || sp_vault_refresh_record (vault, GPOINTER_TO_INT (key), NULL, error));
   /* Only a batch that applied moves our clock: a refused one leaves no trace. */
   if (ok)
     sp_vault_hlc_observe (vault, max_hlc);
@@ -561,45 +569,20 @@ sp_vault_apply_changes (SpVault *vault, GPtrArray *changes, GError **error)
 GPtrArray *
 sp_vault_local_changes (SpVault *vault, gint64 after_seq, gint64 *last_seq, GError **error)
 {
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (change_free_cb);
+  GPtrArray *out;
   sqlite3_stmt *st;
   gint64 last = after_seq;
-  int rc;
 
   g_return_val_if_fail (vault != NULL && vault->db != NULL, NULL);
-  st = sp_stmt (vault,
-                "SELECT seq, rec, kind, field, value, hlc, device, supersedes, tx FROM changes "
-                "WHERE device = ? AND seq > ? ORDER BY seq",
-                error);
+  st = sp_stmt (vault, SP_CHANGE_SELECT "WHERE c.device = ? AND c.seq > ? ORDER BY c.seq", error);
   if (st == NULL)
     return NULL;
   sqlite3_bind_text (st, 1, vault->device_id, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (st, 2, after_seq);
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      SpChange *c = g_new0 (SpChange, 1);
-
-      last = sqlite3_column_int64 (st, 0);
-      c->record = g_strdup ((const char *)sqlite3_column_text (st, 1));
-      c->kind = g_strdup ((const char *)sqlite3_column_text (st, 2));
-      c->field = g_strdup ((const char *)sqlite3_column_text (st, 3));
-      c->value = g_strdup ((const char *)sqlite3_column_text (st, 4));
-      c->hlc = (guint64)sqlite3_column_int64 (st, 5);
-      c->device = g_strdup ((const char *)sqlite3_column_text (st, 6));
-      c->supersedes = g_strdup ((const char *)sqlite3_column_text (st, 7));
-      c->tx = sqlite3_column_int64 (st, 8);
-      c->seq = last;
-      g_ptr_array_add (out, c);
-    }
-  sqlite3_reset (st);
-  if (rc != SQLITE_DONE)
-    {
-      sp_sqlite_error (vault->db, rc, error);
-      return NULL;
-    }
-  if (last_seq)
+  out = sp_changes_collect (vault, st, &last, error);
+  if (out && last_seq)
     *last_seq = last;
-  return g_steal_pointer (&out);
+  return out;
 }
 
 GPtrArray *

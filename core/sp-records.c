@@ -17,6 +17,7 @@ struct _SpRecord
   char *title;
   guint64 updated;
   gint64 cl;
+  gint64 comp; /* local compartment */
   gboolean conflicts;
 };
 
@@ -120,6 +121,13 @@ sp_record_has_conflicts (const SpRecord *r)
   return r->conflicts;
 }
 
+gint64
+sp_record_get_compartment (const SpRecord *r)
+{
+  g_return_val_if_fail (r != NULL, 0);
+  return r->comp;
+}
+
 const char *
 sp_record_get_title (const SpRecord *r)
 {
@@ -157,8 +165,11 @@ static GHashTable *
 load_fields (SpVault *vault, gint64 rowid, GError **error)
 {
   g_autoptr (GHashTable) fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  /* "_comp" is kept in fields for its merge; it is no user field. */
   sqlite3_stmt *st = sp_stmt (
-      vault, "SELECT field, value FROM fields WHERE rec = ? AND value IS NOT NULL", error);
+      vault,
+      "SELECT field, value FROM fields WHERE rec = ? AND value IS NOT NULL AND field <> '_comp'",
+      error);
   int rc;
 
   if (st == NULL)
@@ -179,8 +190,12 @@ load_fields (SpVault *vault, gint64 rowid, GError **error)
 SpRecord *
 sp_vault_load_record (SpVault *vault, gint64 rowid, GError **error)
 {
+  /* No compartments before schema 6 (a vault being migrated). */
   sqlite3_stmt *st = sp_stmt (
-      vault, "SELECT id, kind, created, updated, cl, conflicts FROM records WHERE rowid = ?",
+      vault,
+      vault->schema_version >= 6
+          ? "SELECT id, kind, created, updated, cl, conflicts, comp FROM records WHERE rowid = ?"
+          : "SELECT id, kind, created, updated, cl, conflicts, 0 FROM records WHERE rowid = ?",
       error);
   g_autoptr (SpRecord) r = NULL;
   GHashTable *fields;
@@ -199,6 +214,7 @@ sp_vault_load_record (SpVault *vault, gint64 rowid, GError **error)
   sp_record_set_meta_internal (r, (const char *)sqlite3_column_text (st, 2),
                                (guint64)sqlite3_column_int64 (st, 3), sqlite3_column_int64 (st, 4),
                                sqlite3_column_int (st, 5) > 0);
+  r->comp = sqlite3_column_int64 (st, 6);
   sqlite3_reset (st);
   fields = load_fields (vault, rowid, error);
   if (fields == NULL)
@@ -381,16 +397,63 @@ char *
 sp_vault_insert (SpVault *vault, const char *kind_name, const SpFieldValue *values, gsize n,
                  GError **error)
 {
+  g_return_val_if_fail (vault != NULL && kind_name != NULL, NULL);
+  if (!check_open (vault, error))
+    return NULL;
+  return sp_vault_insert_in (vault, kind_name, sp_vault_get_default_compartment (vault), values, n,
+                             error);
+}
+
+/* The creating transaction's writes: the record's row, its existence, its
+ * compartment outside main, then the fields in schema order (so the log reads
+ * the same for the same input). */
+static gboolean
+insert_rows (SpVault *vault, const SpKindInfo *kind, const char *id, gint64 comp, const char *uid,
+             GHashTable *fields, GError **error)
+{
+  gint64 rowid;
+  guint64 hlc;
+  sqlite3_stmt *st;
+  gboolean ok;
+
+  if (!sp_vault_hlc_tick (vault, &hlc, error))
+    return FALSE;
+  st = sp_stmt (vault, "INSERT INTO records (id, kind, cl, comp) VALUES (?, ?, 0, ?)", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, kind->name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 3, comp);
+  if (!sp_step_done (vault, st, error))
+    return FALSE;
+  rowid = sqlite3_last_insert_rowid (vault->db);
+  ok = sp_merge_apply_local (vault, rowid, id, kind->name, "_cl", "1", hlc, error);
+  if (ok && comp != 0)
+    ok = sp_merge_apply_local (vault, rowid, id, kind->name, "_comp", uid, hlc, error);
+  for (guint i = 0; ok && i < kind->n_fields; i++)
+    {
+      const char *v = g_hash_table_lookup (fields, kind->fields[i].name);
+      if (v)
+        ok = sp_merge_apply_local (vault, rowid, id, kind->name, kind->fields[i].name, v, hlc,
+                                   error);
+    }
+  return ok && sp_vault_refresh_record (vault, rowid, kind->name, error);
+}
+
+char *
+sp_vault_insert_in (SpVault *vault, const char *kind_name, gint64 comp, const SpFieldValue *values,
+                    gsize n, GError **error)
+{
   const SpKindInfo *kind;
   g_autoptr (GHashTable) fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree char *id = NULL;
+  g_autofree char *uid = NULL;
   gboolean started, ok;
-  gint64 rowid = 0;
-  guint64 hlc;
-  sqlite3_stmt *st;
 
   g_return_val_if_fail (vault != NULL && kind_name != NULL, NULL);
   if (!check_open (vault, error))
+    return NULL;
+  if ((uid = sp_compartment_uid (vault, comp, error)) == NULL)
     return NULL;
   kind = sp_kind_lookup (kind_name);
   if (kind == NULL)
@@ -416,26 +479,7 @@ sp_vault_insert (SpVault *vault, const char *kind_name, const SpFieldValue *valu
 
   if (!sp_vault_tx_begin_implicit (vault, &started, error))
     return NULL;
-  ok = sp_vault_hlc_tick (vault, &hlc, error);
-  st = ok ? sp_stmt (vault, "INSERT INTO records (id, kind, cl) VALUES (?, ?, 0)", error) : NULL;
-  ok = st != NULL;
-  if (ok)
-    {
-      sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 2, kind->name, -1, SQLITE_STATIC);
-      ok = sp_step_done (vault, st, error);
-      rowid = sqlite3_last_insert_rowid (vault->db);
-    }
-  ok = ok && sp_merge_apply_local (vault, rowid, id, kind->name, "_cl", "1", hlc, error);
-  /* In schema order, so the log reads the same for the same input. */
-  for (guint i = 0; ok && i < kind->n_fields; i++)
-    {
-      const char *v = g_hash_table_lookup (fields, kind->fields[i].name);
-      if (v)
-        ok = sp_merge_apply_local (vault, rowid, id, kind->name, kind->fields[i].name, v, hlc,
-                                   error);
-    }
-  ok = ok && sp_vault_refresh_record (vault, rowid, kind->name, error);
+  ok = insert_rows (vault, kind, id, comp, uid, fields, error);
   if (!sp_vault_tx_end_implicit (vault, started, ok, error))
     return NULL;
   return g_steal_pointer (&id);

@@ -97,6 +97,13 @@ static const char migration_6[]
       "ALTER TABLE records ADD COLUMN comp INTEGER NOT NULL DEFAULT 0;"
       "CREATE INDEX records_comp ON records (comp);";
 
+/* Version 7: each compartment's global id (the cid, 32 hex; '' for main),
+ * unique among the compartments that have one. A compartment's name stays
+ * here, in the vault, where only its holders have it. */
+static const char migration_7[]
+    = "ALTER TABLE compartments ADD COLUMN uid TEXT NOT NULL DEFAULT '';"
+      "CREATE UNIQUE INDEX compartments_uid ON compartments (uid) WHERE uid <> '';";
+
 typedef struct
 {
   const char *sql;
@@ -107,6 +114,7 @@ static const Migration migrations[] = {
   { migration_1, NULL }, { migration_2, sp_search_rebuild },
   { migration_3, NULL }, { migration_4, sp_search_rebuild },
   { migration_5, NULL }, { migration_6, NULL },
+  { migration_7, NULL },
 };
 
 int

@@ -257,6 +257,11 @@ filter_sql (const char *kind, const SpFilter *f, GPtrArray *binds)
   if (f == NULL)
     return g_string_free (g_steal_pointer (&sql), FALSE);
 
+  if (f->in_compartment && f->compartment >= 0) /* records_comp */
+    {
+      g_string_append (sql, " AND r.comp = ?");
+      g_ptr_array_add (binds, g_strdup_printf ("%" G_GINT64_FORMAT, f->compartment));
+    }
   if (f->region && *f->region)
     {
       if (info && sp_kind_field (info, "regions"))
@@ -595,7 +600,7 @@ rank_applies (const SpFilter *f, SpSortOrder sort)
 {
   return sort == SP_SORT_TITLE && f && f->limit && f->search && !f->include_deleted
          && !(f->region && *f->region) && !(f->status && *f->status) && !(f->kind && *f->kind)
-         && !(f->tag && *f->tag);
+         && !(f->tag && *f->tag) && !(f->in_compartment && f->compartment >= 0);
 }
 
 /* FALSE with no error: not applicable, use SQL. */

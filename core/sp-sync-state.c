@@ -197,47 +197,15 @@ sp_vault_count_local_changes (SpVault *vault, gint64 after_seq, GError **error)
   return n;
 }
 
-static void
-change_free_cb (gpointer p)
-{
-  sp_change_free (p);
-}
-
 GPtrArray *
 sp_vault_all_changes (SpVault *vault, GError **error)
 {
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (change_free_cb);
   sqlite3_stmt *st;
-  int rc;
 
   if (!check_open (vault, error))
     return NULL;
-  st = sp_stmt (vault,
-                "SELECT seq, rec, kind, field, value, hlc, device, supersedes, tx FROM changes "
-                "ORDER BY seq",
-                error);
+  st = sp_stmt (vault, SP_CHANGE_SELECT "ORDER BY c.seq", error);
   if (st == NULL)
     return NULL;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      SpChange *c = g_new0 (SpChange, 1);
-
-      c->seq = sqlite3_column_int64 (st, 0);
-      c->record = g_strdup ((const char *)sqlite3_column_text (st, 1));
-      c->kind = g_strdup ((const char *)sqlite3_column_text (st, 2));
-      c->field = g_strdup ((const char *)sqlite3_column_text (st, 3));
-      c->value = g_strdup ((const char *)sqlite3_column_text (st, 4));
-      c->hlc = (guint64)sqlite3_column_int64 (st, 5);
-      c->device = g_strdup ((const char *)sqlite3_column_text (st, 6));
-      c->supersedes = g_strdup ((const char *)sqlite3_column_text (st, 7));
-      c->tx = sqlite3_column_int64 (st, 8);
-      g_ptr_array_add (out, c);
-    }
-  sqlite3_reset (st);
-  if (rc != SQLITE_DONE)
-    {
-      sp_sqlite_error (vault->db, rc, error);
-      return NULL;
-    }
-  return g_steal_pointer (&out);
+  return sp_changes_collect (vault, st, NULL, error);
 }

@@ -153,6 +153,36 @@ char *sp_record_compute_title (const char *kind, GHashTable *fields);
 gboolean sp_kind_validate_record (const SpKindInfo *kind, GHashTable *fields, GError **error);
 char *sp_search_body (const char *kind, GHashTable *fields);
 
+/* sp-compartment.c */
+/* The uid of a held compartment ("" for main), or NULL with
+ * SP_CORE_ERROR_NOT_FOUND. */
+char *sp_compartment_uid (SpVault *vault, gint64 comp, GError **error);
+/* Checks a batch of compartment comp against the rules of
+ * sp_vault_apply_changes_in() before anything is applied; returns the ids of
+ * the records new here (a set), or NULL with SP_CORE_ERROR_INVALID. */
+GHashTable *sp_compartment_admit (SpVault *vault, GPtrArray *changes, gint64 comp, GError **error);
+/* Records a batch of comp created here start in comp. */
+gboolean sp_compartment_place_new (SpVault *vault, GHashTable *fresh, gint64 comp, GError **error);
+/* Follows the record's winning "_comp": sets records.comp, or purges the
+ * record when that compartment is not held (*purged TRUE). No "_comp":
+ * nothing changes. */
+gboolean sp_compartment_settle (SpVault *vault, gint64 rowid, gboolean *purged, GError **error);
+/* The columns sp_changes_collect() reads, over "changes c" joined with the
+ * record: append the WHERE and ORDER BY. */
+#define SP_CHANGE_SELECT                                                                           \
+  "SELECT c.seq, c.rec, c.kind, c.field, c.value, c.hlc, c.device, c.supersedes, c.tx, "           \
+  "coalesce(r.comp, -1), CASE WHEN c.field <> '_comp' THEN coalesce(r.comp, -1) ELSE coalesce("    \
+  "(SELECT k.id FROM compartments k WHERE k.uid = coalesce("                                       \
+  "(SELECT coalesce(p.value, '') FROM changes p WHERE p.rec = c.rec AND p.field = '_comp' AND "    \
+  "(p.hlc < c.hlc OR (p.hlc = c.hlc AND p.device < c.device)) "                                    \
+  "ORDER BY p.hlc DESC, p.device DESC LIMIT 1), "                                                  \
+  "CASE WHEN EXISTS (SELECT 1 FROM changes q WHERE q.rec = c.rec AND q.field = '_cl' AND "         \
+  "q.value = '1' AND q.hlc = c.hlc AND q.device = c.device) THEN coalesce(c.value, '') "           \
+  "ELSE '' END)), -1) END FROM changes c LEFT JOIN records r ON r.id = c.rec "
+/* Steps st (SP_CHANGE_SELECT …) to the end; *last_seq (optional) gets the
+ * last row's seq, and is left alone when there is none. */
+GPtrArray *sp_changes_collect (SpVault *vault, sqlite3_stmt *st, gint64 *last_seq, GError **error);
+
 /* sp-search.c */
 gboolean sp_search_index_record (SpVault *vault, gint64 rowid, const char *kind, GHashTable *fields,
                                  GError **error);

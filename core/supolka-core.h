@@ -229,6 +229,12 @@ typedef struct
   const char *search; /* full-text prefix query, folded */
   gboolean include_deleted;
   guint limit; /* 0 = no limit */
+  /* Every compartment unless in_compartment is set; then only the records of
+   * compartment (its local id, 0 = main; -1 = any). A flag rather than
+   * "compartment = -1 means any": every zero-initialised filter keeps
+   * listing everything. */
+  gboolean in_compartment;
+  gint64 compartment;
 } SpFilter;
 
 /* Records of one kind, ordered by title. */
@@ -275,6 +281,15 @@ typedef struct
   char *supersedes; /* space-separated "HLC@DEVICE" of the versions the writer had */
   gint64 tx;        /* local transaction number on the writing device */
   gint64 seq;       /* sp_vault_local_changes only: local change-log sequence */
+  /* Filled when read from the log (sp_vault_local_changes, sp_vault_all_changes,
+   * sp_vault_record_changes); ignored when applied. */
+  gint64 comp; /* the record's local compartment now; -1 if unknown */
+  /* For a "_comp" change (a move): the compartment the record was in before
+   * it — the value of the record's previous "_comp" change, else main (0);
+   * -1 when that compartment is not held here. For the "_comp" change that a
+   * record created outside main writes in its creating transaction (not a
+   * move): its own compartment. For every other change: comp. */
+  gint64 from_comp;
 } SpChange;
 
 void sp_change_free (SpChange *change);
@@ -313,6 +328,84 @@ gboolean sp_vault_resolve_conflict (SpVault *vault, const char *record, const ch
 guint64 sp_hlc_pack (guint64 ms, guint16 counter);
 guint64 sp_hlc_ms (guint64 hlc);
 guint16 sp_hlc_counter (guint64 hlc);
+
+/* ---- Compartments (docs/COMPARTMENTS.md) -----------------------------------
+ * Every record belongs to exactly one compartment. `main` (local id 0, uid "")
+ * is held by every device; any other compartment held here has a local id, a
+ * name (seen only by its holders) and a uid, the global cid (32 lowercase hex
+ * characters). A record's compartment is the internal field "_comp" of the
+ * change log (value: the cid, empty for main): not a user field, not settable
+ * through sp_vault_update(), not a CSV column. */
+
+typedef struct
+{
+  gint64 id;      /* local number, 0 = main */
+  char *name;     /* "main" for main */
+  char *uid;      /* the cid; "" for main */
+  gint64 records; /* live (not deleted) records */
+} SpCompartment;
+
+void sp_compartment_free (SpCompartment *compartment);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpCompartment, sp_compartment_free)
+
+/* The compartments held here, main first, then by local id. */
+GPtrArray *sp_vault_compartments (SpVault *vault, GError **error);
+/* One held compartment; SP_CORE_ERROR_NOT_FOUND when it is not held. */
+SpCompartment *sp_vault_compartment_get (SpVault *vault, gint64 id, GError **error);
+/* Adds a compartment; returns its local id, or -1. uid: the cid an admin made
+ * (32 lowercase hex characters), or NULL to draw a fresh random one (what the
+ * admin creating a compartment does). A name is trimmed of surrounding white
+ * space and must then be 1–64 characters of UTF-8, no control characters,
+ * unique here ignoring case, and not "main" in any case
+ * (SP_CORE_ERROR_INVALID); a uid held already is SP_CORE_ERROR_EXISTS. */
+gint64 sp_vault_compartment_add (SpVault *vault, const char *name, const char *uid, GError **error);
+/* The local id of the compartment with this name (ignoring case) or uid ("" is
+ * main), or -1 with SP_CORE_ERROR_NOT_FOUND. */
+gint64 sp_vault_compartment_lookup (SpVault *vault, const char *name, GError **error);
+gint64 sp_vault_compartment_lookup_uid (SpVault *vault, const char *uid, GError **error);
+/* Renames a compartment (not main); the name rules of _add. */
+gboolean sp_vault_compartment_rename (SpVault *vault, gint64 id, const char *name, GError **error);
+/* The compartment new records go to (a meta setting; main unless set). */
+gint64 sp_vault_get_default_compartment (SpVault *vault);
+gboolean sp_vault_set_default_compartment (SpVault *vault, gint64 id, GError **error);
+
+/* As sp_vault_insert(), into compartment comp (held here). A record created
+ * outside main writes its "_comp" in the creating transaction. */
+char *sp_vault_insert_in (SpVault *vault, const char *kind, gint64 comp, const SpFieldValue *values,
+                          gsize n_values, GError **error);
+/* The record's local compartment. */
+gint64 sp_record_get_compartment (const SpRecord *record);
+/* Moves a record (live or deleted) into compartment comp: one "_comp" change
+ * in one transaction (or the open one). Moving it where it is already writes
+ * nothing. */
+gboolean sp_vault_move (SpVault *vault, const char *id, gint64 comp, GError **error);
+/* Every change of one record, in local order: what a move re-sends. */
+GPtrArray *sp_vault_record_changes (SpVault *vault, const char *id, GError **error);
+
+/* Applies a batch of compartment comp (as sp_vault_apply_changes, which is
+ * this with main). A change to a record applies only if the record is new
+ * here or in comp; a "_comp" change to a record new here only if the batch
+ * also moves the record into comp (a history re-sent with a move). A record
+ * held here in another compartment cannot be written, moved or taken by a
+ * batch of comp (docs/DATA-MODEL.md, "Compartments"). A change already in the
+ * log is a no-op whatever its batch. Any refused change fails the whole call
+ * with SP_CORE_ERROR_INVALID and nothing applied. A record whose winning
+ * "_comp" names a compartment not held here is purged (its fields, its
+ * change log, conflicts and search entry): this device lost access. */
+gboolean sp_vault_apply_changes_in (SpVault *vault, GPtrArray *changes, gint64 comp,
+                                    GError **error);
+
+/* Removes everything of compartment id (not main) from the vault: its records,
+ * fields, change log, conflicts, superseded versions, search index entries
+ * (then the index is merged so no old segment keeps their terms) and its row;
+ * a default compartment of id falls back to main. Joins an open transaction.
+ * The sync state is the sync layer's to remove. The bytes are only gone from
+ * the files after sp_vault_compact(). */
+gboolean sp_vault_compartment_purge (SpVault *vault, gint64 id, GError **error);
+/* VACUUM (every page rewritten, the file shrunk; secure_delete is on) and a
+ * truncating WAL checkpoint, so no freed page and no old WAL frame survives
+ * in vault.db or vault.db-wal. Not inside a transaction. */
+gboolean sp_vault_compact (SpVault *vault, GError **error);
 
 /* ---- Sync state -----------------------------------------------------------
  * A small key/value store inside the vault for the sync library: workspace,
