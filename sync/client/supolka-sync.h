@@ -132,12 +132,12 @@ gboolean sync_snapshot_upload (SpVault *vault, gboolean prune, const SyncOptions
 
 typedef struct
 {
-  char *name;        /* "main" for main */
-  char *cid;         /* the workspace-wide id (32 hex); "" for main */
-  gint64 local;      /* the vault's compartment number (0 = main) */
-  gint64 records;    /* live records here */
-  guint32 cepoch;    /* the compartment's key epoch (0: main, or not published) */
-  char **holders;    /* device ids that hold it, as its holders know (NULL-terminated) */
+  char *name;         /* "main" for main */
+  char *cid;          /* the workspace-wide id (32 hex); "" for main */
+  gint64 local;       /* the vault's compartment number (0 = main) */
+  gint64 records;     /* live records here */
+  guint32 cepoch;     /* the compartment's key epoch (0: main, or not published) */
+  char **holders;     /* device ids that hold it, as its holders know (NULL-terminated) */
   gboolean published; /* known to the workspace (main always) */
 } SyncCompartment;
 

@@ -43,10 +43,10 @@ typedef struct
 typedef struct
 {
   char cid[SYNC_ID_HEX_LEN + 1];
-  guint32 cepoch;      /* current epoch of the compartment */
-  char *name;          /* from the newest meta this device could open */
-  GPtrArray *holders;  /* char*: device ids, from the same meta */
-  GHashTable *wraps;   /* cepoch (uint) -> GBytes: K(cepoch-1) under K(cepoch) */
+  guint32 cepoch;     /* current epoch of the compartment */
+  char *name;         /* from the newest meta this device could open */
+  GPtrArray *holders; /* char*: device ids, from the same meta */
+  GHashTable *wraps;  /* cepoch (uint) -> GBytes: K(cepoch-1) under K(cepoch) */
 } SyncComp;
 
 /* A "comp" entry as it came in: its version, main epoch and sealed box. */
@@ -185,11 +185,21 @@ gboolean sync_rescan (SyncCtx *c, SyncReport *report, GError **error);
 gboolean sync_batch_checks (SyncCtx *c, const char *device, guint64 seq, GBytes *env,
                             guint64 last_seq, const guint8 last_hash[SYNC_HASH_BYTES],
                             SyncBatchInfo *info, const SyncMember **member, const char **why);
+/* One item of a page of batches (after cursor @after). */
+typedef enum
+{
+  SYNC_PAGE_ITEM_OK,
+  SYNC_PAGE_ITEM_BAD,         /* not an item at all: the answer is malformed */
+  SYNC_PAGE_ITEM_UNDECODABLE, /* an item whose data is not base64 */
+} SyncPageItem;
+SyncPageItem sync_page_item (JsonNode *item, gint64 after, const char **dev, gint64 *cur,
+                             gint64 *seq, GBytes **env);
 /* Finds the key a batch was written with among main and held compartment
- * keys; opens it. NULL with *why NULL: no held key matches (not ours). */
+ * keys (main only @with_main); opens it. NULL with *why NULL: no held key
+ * matches and the writer's signature holds (a batch not for this device). */
 SyncBatch *sync_batch_open_held (SyncCtx *c, GBytes *env, const SyncBatchInfo *info,
-                                 const SyncMember *m, GPtrArray *held, gint64 *local,
-                                 const char **why);
+                                 const SyncMember *m, GPtrArray *held, gboolean with_main,
+                                 gint64 *local, const char **why);
 
 /* sync-snapshot.c */
 gboolean sync_snapshot_apply (SyncCtx *c, SyncReport *report, GError **error);

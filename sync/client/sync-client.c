@@ -409,7 +409,8 @@ sync_run (SpVault *vault, const SyncOptions *opts, SyncReport *report, GError **
     return sync_fail (error, SYNC_ERROR_REFUSED, _ ("This device was removed from the workspace"));
   max_changes = opts && opts->max_batch_changes ? MIN (opts->max_batch_changes, BATCH_MAX_CHANGES)
                                                 : BATCH_MAX_CHANGES;
-  if (!sync_push (c, max_changes, report, error) || !sync_pull (c, report, error))
+  if (!sync_comps_reconcile (c, report, error) || !sync_push (c, max_changes, report, error)
+      || !sync_pull (c, report, error) || !sync_rescan (c, report, error))
     return FALSE;
   return sync_state_set_int (vault, "last_sync", g_get_real_time () / G_USEC_PER_SEC, error);
 }

@@ -175,7 +175,8 @@ sync_cbox_ensure (SyncCtx *c, GError **error)
   if (c->cbox_sk)
     return TRUE;
   sk = sp_vault_sync_get_secret (c->vault, "dev/cbox_sk", error);
-  if (sk && sp_secret_len (sk) == 32 && sync_state_get_fixed (c->vault, "dev/cbox_pk", c->cbox_pk, 32))
+  if (sk && sp_secret_len (sk) == 32
+      && sync_state_get_fixed (c->vault, "dev/cbox_pk", c->cbox_pk, 32))
     {
       c->cbox_sk = g_steal_pointer (&sk);
       return TRUE;
@@ -348,11 +349,10 @@ read_meta (SyncComp *comp, const CompInner *in, const guint8 key[SYNC_KEY_BYTES]
            GError **error)
 {
   g_autoptr (GBytes) box = b64_decode (in->meta, META_MAX);
-  g_autofree char *json = box ? sbox_open (g_bytes_get_data (box, NULL), g_bytes_get_size (box), key)
-                              : NULL;
-  g_autoptr (JsonObject) o = json ? sync_parse_json_object ((const guint8 *)json, strlen (json),
-                                                            META_MAX, NULL)
-                                  : NULL;
+  g_autofree char *json
+      = box ? sbox_open (g_bytes_get_data (box, NULL), g_bytes_get_size (box), key) : NULL;
+  g_autoptr (JsonObject) o
+      = json ? sync_parse_json_object ((const guint8 *)json, strlen (json), META_MAX, NULL) : NULL;
   JsonNode *hn = o ? json_object_get_member (o, "holders") : NULL;
   const char *name = sync_json_str (o, "name", 256);
   JsonArray *ha;
@@ -514,15 +514,17 @@ sync_comps_reconcile (SyncCtx *c, SyncReport *report, GError **error)
       g_autoptr (SpSecret) key = sync_comp_key (c, comp->cid, comp->cepoch);
       g_autoptr (GError) local = NULL;
       gint64 id = sp_vault_compartment_lookup_uid (c->vault, comp->cid, &local);
-      g_autoptr (SpCompartment) held = id > 0 ? sp_vault_compartment_get (c->vault, id, NULL) : NULL;
+      g_autoptr (SpCompartment) held
+          = id > 0 ? sp_vault_compartment_get (c->vault, id, NULL) : NULL;
 
       if (key && id < 0)
         ok = add_vault_compartment (c, comp, error);
       else if (key == NULL && id > 0)
         {
           /* No longer a holder: its records go, with its keys. */
-          sync_problem (report, _ ("This device no longer holds the compartment “%s”; its records "
-                                   "were removed from this vault"),
+          sync_problem (report,
+                        _ ("This device no longer holds the compartment “%s”; its records "
+                           "were removed from this vault"),
                         held ? held->name : comp->cid);
           ok = sp_vault_compartment_purge (c->vault, id, error)
                && sync_comp_forget_keys (c, comp->cid, error);
@@ -674,7 +676,7 @@ op_still_fits (SyncCtx *c, const CompOp *op)
   if (comp == NULL)
     return FALSE;
   return strcmp (op->op, "grant") == 0 ? comp->cepoch == op->cepoch
-                                        : comp->cepoch + 1 == op->cepoch;
+                                       : comp->cepoch + 1 == op->cepoch;
 }
 
 /* Builds, signs and appends the entry; rebuilt on a race. */
@@ -786,8 +788,7 @@ holders_have (GPtrArray *holders, const char *device)
 }
 
 gboolean
-sync_compartment_create (SpVault *vault, const char *name, const SyncOptions *opts,
-                         GError **error)
+sync_compartment_create (SpVault *vault, const char *name, const SyncOptions *opts, GError **error)
 {
   g_autoptr (SyncCtx) c = load_for_change (vault, opts, error);
   g_autoptr (SpSecret) key = sp_secret_new (SYNC_KEY_BYTES);
@@ -810,8 +811,9 @@ sync_compartment_create (SpVault *vault, const char *name, const SyncOptions *op
                    _ ("The compartment “%s” exists in the workspace already"), sc->name);
       return FALSE;
     }
-  if (sc == NULL && ((id = sp_vault_compartment_add (vault, name, NULL, error)) < 0
-                     || (sc = sp_vault_compartment_get (vault, id, error)) == NULL))
+  if (sc == NULL
+      && ((id = sp_vault_compartment_add (vault, name, NULL, error)) < 0
+          || (sc = sp_vault_compartment_get (vault, id, error)) == NULL))
     return FALSE;
   randombytes_buf (sp_secret_data (key), SYNC_KEY_BYTES);
   g_ptr_array_add (holders, c->device);
