@@ -168,6 +168,25 @@ gboolean sync_compartment_revoke (SpVault *vault, const char *name, const char *
 gboolean sync_device_revoke_full (SpVault *vault, const char *device, const SyncOptions *opts,
                                   guint *not_rotated, GError **error);
 
+/* ---- Travel mode (docs/COMPARTMENTS.md) ---- */
+
+/* Leaves every compartment not named in @keep (NULL-terminated names; main is
+ * always kept) behind: their keys go, sealed under a fresh 128-bit key, to
+ * this device's stash at the relay; their records, history, search entries
+ * and keys are removed from the vault, which is then compacted. Refuses while
+ * any local change is unsent (naming the records). *return_code gets the 12
+ * words that bring them back (show once; nobody else has them). */
+gboolean sync_travel_start (SpVault *vault, const char *const *keep, const SyncOptions *opts,
+                            char **return_code, GError **error);
+/* Opens the stash with @code (words, case and separators free; a mistyped or
+ * wrong code changes nothing), restores the keys and names, fetches the
+ * compartments' history again from the relay, and deletes the stash. */
+gboolean sync_travel_end (SpVault *vault, const char *code, const SyncOptions *opts,
+                          GError **error);
+/* The return code's words for 16 bytes, and back (checksum checked). */
+char *sync_travel_code_format (const guint8 t[16]);
+gboolean sync_travel_code_parse (const char *code, guint8 t[16], GError **error);
+
 /* Invite codes and relay answers are hostile input; exposed for fuzzing. */
 gboolean sync_invite_parse (const char *code, char **relay, guint8 workspace[16], guint8 token[32],
                             guint8 admin_sign_pk[32], GError **error);
