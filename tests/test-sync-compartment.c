@@ -549,6 +549,45 @@ test_travel (void)
   net_free (n);
 }
 
+/* ---- 5. Snapshots: one section per compartment ------------------------------------------ */
+
+static void
+test_snapshot (void)
+{
+  Net *n = net_new ();
+  Dev *d = dev_new ("D");
+  g_autofree char *legal = marker ("legal");
+  g_autofree char *mx = marker ("MX"), *m0 = marker ("M0");
+  g_autofree char *rx = NULL, *r0 = NULL;
+  g_autoptr (GError) error = NULL;
+
+  comp_create (n->a, legal);
+  comp_grant (n->a, legal, n->b);
+  rx = org_in (n->a, legal, mx, "x");
+  r0 = org_in (n->a, NULL, m0, "0");
+  sync_all (n);
+  g_assert_true (sync_snapshot_upload (n->a->vault, TRUE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (sp_test_tree_contains (n->relay_dir, mx, strlen (mx)));
+
+  /* A new device starts from the snapshot: main's part only. */
+  enrol (n->a, d, NULL);
+  sync_ok (d, NULL, NULL);
+  g_assert_true (has_record (d, r0));
+  g_assert_false (has_record (d, rx));
+  g_assert_false (vault_names (d, mx));
+  /* Granted later: the compartment's section of the snapshot (its batches
+   * were pruned) brings its history. */
+  sync_ok (n->a, NULL, NULL);
+  comp_grant (n->a, legal, d);
+  sync_ok (d, NULL, NULL);
+  g_assert_true (has_record (d, rx));
+  g_assert_cmpint (sp_record_get_compartment (sp_vault_get (d->vault, rx, NULL)), ==,
+                   comp_id (d, legal));
+  dev_free (d);
+  net_free (n);
+}
+
 /* The return code: 12 words, case and separators free, a checksum. */
 static void
 test_return_code (void)
@@ -602,5 +641,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/compartment/revoke", test_revoke);
   g_test_add_func ("/sync/compartment/links-and-moves", test_links_and_moves);
   g_test_add_func ("/sync/compartment/travel", test_travel);
+  g_test_add_func ("/sync/compartment/snapshot", test_snapshot);
   return sync_test_finish (g_test_run ());
 }

@@ -203,6 +203,17 @@ SyncBatch *sync_batch_open_held (SyncCtx *c, GBytes *env, const SyncBatchInfo *i
 
 /* sync-snapshot.c */
 gboolean sync_snapshot_apply (SyncCtx *c, SyncReport *report, GError **error);
+/* A device's chain position: last seq and the hash of that envelope. */
+typedef struct
+{
+  guint64 seq;
+  guint8 hash[SYNC_HASH_BYTES];
+} SyncChainPos;
+/* With @only (SyncHeldKey*, a rescan): those compartments' sections alone,
+ * this device's own changes included, nothing of main; *cursor_out gets the
+ * snapshot's cursor and @chains_out (device -> SyncChainPos*) its chains. */
+gboolean sync_snapshot_apply_only (SyncCtx *c, GPtrArray *only, gint64 *cursor_out,
+                                   GHashTable *chains_out, SyncReport *report, GError **error);
 gboolean sync_snapshot_parse_change (JsonArray *a, SpChange *ch);
 
 G_END_DECLS

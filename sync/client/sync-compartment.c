@@ -52,6 +52,8 @@ sync_held_key_free (gpointer p)
 {
   SyncHeldKey *h = p;
 
+  if (h == NULL)
+    return;
   sp_secret_free (h->key);
   g_free (h);
 }
