@@ -384,6 +384,40 @@ test_revoke (void)
   net_free (n);
 }
 
+/* Removing a device from the workspace rotates the compartments it held. */
+static void
+test_device_revoke (void)
+{
+  Net *n = net_new ();
+  g_autofree char *legal = marker ("legal"), *region = marker ("region");
+  g_autofree char *my = marker ("MY"), *r1 = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  g_autoptr (GError) error = NULL;
+  guint not_rotated = 99;
+
+  comp_create (n->a, legal);
+  comp_create (n->a, region);
+  comp_grant (n->a, region, n->b);
+  comp_grant (n->a, region, n->c);
+  sync_all (n);
+  g_assert_true (sync_device_revoke_full (n->a->vault, dev_id (n->c), NULL, &not_rotated, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (not_rotated, ==, 0);
+  list = list_of (n->a, NULL);
+  g_assert_cmpuint (listed (list, region)->cepoch, ==, 2);
+  g_assert_cmpuint (g_strv_length (listed (list, region)->holders), ==, 2);
+  g_assert_cmpuint (listed (list, legal)->cepoch, ==, 1); /* C never held it */
+  r1 = org_in (n->a, region, my, "after C left");
+  sync_ok (n->a, NULL, NULL);
+  sync_ok (n->b, NULL, NULL);
+  g_assert_true (has_record (n->b, r1));
+  g_clear_error (&error);
+  error = sync_fails (n->c, NULL);
+  g_assert_nonnull (error);
+  g_assert_false (has_record (n->c, r1));
+  net_free (n);
+}
+
 /* ---- 3. Links across compartments, and moves --------------------------------------------- */
 
 static void
@@ -639,6 +673,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/compartment/return-code", test_return_code);
   g_test_add_func ("/sync/compartment/isolation", test_isolation);
   g_test_add_func ("/sync/compartment/revoke", test_revoke);
+  g_test_add_func ("/sync/compartment/device-revoke", test_device_revoke);
   g_test_add_func ("/sync/compartment/links-and-moves", test_links_and_moves);
   g_test_add_func ("/sync/compartment/travel", test_travel);
   g_test_add_func ("/sync/compartment/snapshot", test_snapshot);

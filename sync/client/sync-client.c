@@ -7,7 +7,6 @@
  *
  * State lives in the vault's sync_state table (core/sp-sync-state.c), so it is
  * encrypted with everything else:
- * encrypted with everything else:
  *
  *   ws/id, ws/relay, ws/anchor        workspace id (hex), relay URL, the founding
  *                                     admin's identity public key (trust anchor)
@@ -22,6 +21,10 @@
  *   own/pushed                        local change sequence already pushed
  *   outbox, outbox/last               a sealed batch not yet acknowledged
  *   cursor, last_sync                 relay cursor; unix time of the last sync
+ *   dev/cbox_sk|pk, dev/cbox_old/<pk> compartment box key; older ones from a stash
+ *   ckey/<cid>/<%010u>                compartment keys per compartment epoch
+ *   peer/cbox/<device>, own/cbox_sent peers' compartment box keys; ours as sent
+ *   rescan/<cid>                      a compartment gained, history to fetch
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

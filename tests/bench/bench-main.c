@@ -37,6 +37,8 @@ static const BenchDef benchmarks[] = {
   { "sync", "push then pull 10,000 changes (quick 2,000) via the relay vs curl to a plain server",
     bench_sync },
   { "gui", "first frame of the main window and peak RSS, large vault", bench_gui },
+  { "travel", "travel start and end on 50,000 records (quick 10,000) vs an encrypted backup",
+    bench_travel },
 };
 
 /* ---- Harness ---- */

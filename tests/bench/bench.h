@@ -70,10 +70,11 @@ double bench_quantile (GArray *values, double q);
 
 /* ---- Benchmarks (one function each) ---- */
 
-void bench_vault (Bench *b); /* store, search, unlock, at each size */
-void bench_relay (Bench *b); /* relay under load */
-void bench_sync (Bench *b);  /* push then pull through the relay vs plain HTTP */
-void bench_gui (Bench *b);   /* first frame of the main window, peak RSS */
+void bench_vault (Bench *b);  /* store, search, unlock, at each size */
+void bench_relay (Bench *b);  /* relay under load */
+void bench_sync (Bench *b);   /* push then pull through the relay vs plain HTTP */
+void bench_gui (Bench *b);    /* first frame of the main window, peak RSS */
+void bench_travel (Bench *b); /* travel mode start and end on a large vault vs a backup */
 
 /* The passphrase of the GUI benchmark's cached vaults (generated data only). */
 #define BENCH_GUI_PASSPHRASE "bench-gui-vault-1863"
