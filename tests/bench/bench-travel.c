@@ -72,8 +72,12 @@ backup_seconds (Bench *b, SpVault *vault)
   g_autofree char *path = g_build_filename (dir, "vault.backup", NULL);
   g_autoptr (SpSecret) pass = sp_secret_new_from_data (PASSPHRASE, strlen (PASSPHRASE));
   g_autoptr (GError) error = NULL;
-  double t0 = bench_now ();
-  gboolean ok = sp_vault_backup (vault, path, pass, SP_KDF_INTERACTIVE, &error);
+  double t0;
+  gboolean ok;
+
+  g_mkdir_with_parents (dir, 0700);
+  t0 = bench_now ();
+  ok = sp_vault_backup (vault, path, pass, SP_KDF_INTERACTIVE, &error);
 
   bench_check (b, ok, "travel: backup: %s", error ? error->message : "?");
   return bench_now () - t0;
