@@ -806,7 +806,9 @@ sync_compartment_create (SpVault *vault, const char *name, const SyncOptions *op
   /* A compartment made on this device alone is published under its uid. */
   id = sp_vault_compartment_lookup (vault, name, &local);
   if (id == 0 || (id > 0 && (sc = sp_vault_compartment_get (vault, id, error)) == NULL))
-    return id == 0 ? sync_fail (error, SYNC_ERROR_FAILED, _ ("“main” is every device's")) : FALSE;
+    return id == 0 ? sync_fail (error, SYNC_ERROR_FAILED,
+                                _ ("“main” belongs to every device and cannot be created"))
+                   : FALSE;
   if (sc && g_hash_table_contains (c->comps, sc->uid))
     {
       g_set_error (error, SYNC_ERROR, SYNC_ERROR_FAILED,
