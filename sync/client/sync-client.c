@@ -115,6 +115,25 @@ sync_b64 (const guint8 *data, gsize len)
   return out;
 }
 
+GBytes *
+sync_b64_decode (const char *b64, gsize max)
+{
+  gsize cap;
+  g_autofree guint8 *raw = NULL;
+  size_t n = 0;
+
+  if (b64 == NULL || strlen (b64) > (max / 3 + 2) * 4)
+    return NULL;
+  cap = strlen (b64) / 4 * 3 + 3;
+  raw = g_malloc (cap);
+  if (sodium_base642bin (raw, cap, b64, strlen (b64), NULL, &n, NULL,
+                         sodium_base64_VARIANT_ORIGINAL)
+          != 0
+      || n > max)
+    return NULL;
+  return g_bytes_new_take (g_steal_pointer (&raw), n);
+}
+
 void
 sync_le64_put (guint8 *p, guint64 v)
 {

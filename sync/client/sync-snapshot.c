@@ -467,22 +467,19 @@ section_open (SyncCtx *c, const char *b64, const SyncHeldKey *h, const guint8 *h
 {
   g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func (change_free_cb);
   g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autofree guint8 *box = NULL, *plain = NULL;
+  g_autoptr (GBytes) boxed = sync_b64_decode (b64, SNAP_MAX_PLAIN);
+  g_autofree guint8 *plain = NULL;
   g_autoptr (GBytes) json = NULL;
-  gsize cap = b64 ? strlen (b64) / 4 * 3 + 3 : 0;
-  size_t n = 0;
+  const guint8 *box;
+  gsize n = 0;
   guint8 key[32];
   JsonObject *root;
   JsonNode *rn, *cn;
   gint64 ce;
   gboolean opened;
 
-  box = g_malloc (cap + 1);
-  if (b64 == NULL
-      || sodium_base642bin (box, cap, b64, strlen (b64), NULL, &n, NULL,
-                            sodium_base64_VARIANT_ORIGINAL)
-             != 0
-      || n < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+  box = boxed ? g_bytes_get_data (boxed, &n) : NULL;
+  if (box == NULL || n < SBOX_LEN)
     return snap_bad (error, "section"), NULL;
   plain = g_malloc (n);
   section_key (sp_secret_data (h->key), header, key);
