@@ -583,6 +583,40 @@ test_travel (void)
   net_free (n);
 }
 
+/* A grant during the journey brings a compartment back without the code. */
+static void
+test_travel_grant (void)
+{
+  Net *n = net_new ();
+  g_autofree char *legal = marker ("legal"), *mx = marker ("MX"), *mb = marker ("MB");
+  g_autofree char *rx = NULL, *rb = NULL, *code = NULL, *before = NULL, *after = NULL;
+  g_autoptr (GError) error = NULL;
+
+  comp_create (n->a, legal);
+  comp_grant (n->a, legal, n->b);
+  rx = org_in (n->a, legal, mx, "x");
+  sync_all (n);
+  rb = org_in (n->b, legal, mb, "by B");
+  sync_all (n);
+  before = dump_vault (n->b);
+  g_assert_true (sync_travel_start (n->b->vault, NULL, NULL, &code, &error));
+  g_assert_no_error (error);
+  g_assert_false (has_record (n->b, rx) || has_record (n->b, rb));
+  sync_all (n); /* B's new compartment box key reaches A */
+  comp_grant (n->a, legal, n->b);
+  sync_ok (n->b, NULL, NULL);
+  g_assert_true (has_record (n->b, rx));
+  g_assert_true (has_record (n->b, rb)); /* its own, from its batches on the relay */
+  after = dump_vault (n->b);
+  g_assert_cmpstr (after, ==, before);
+  /* The code still closes the journey (and deletes the stash). */
+  g_assert_true (sync_travel_end (n->b->vault, code, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (sync_travel_end (n->b->vault, code, NULL, &error));
+  g_assert_error (error, SYNC_ERROR, SYNC_ERROR_NOT_FOUND);
+  net_free (n);
+}
+
 /* ---- 5. Snapshots: one section per compartment ------------------------------------------ */
 
 static void
@@ -676,6 +710,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/compartment/device-revoke", test_device_revoke);
   g_test_add_func ("/sync/compartment/links-and-moves", test_links_and_moves);
   g_test_add_func ("/sync/compartment/travel", test_travel);
+  g_test_add_func ("/sync/compartment/travel-grant", test_travel_grant);
   g_test_add_func ("/sync/compartment/snapshot", test_snapshot);
   return sync_test_finish (g_test_run ());
 }

@@ -819,13 +819,14 @@ sync_compartment_grant (SpVault *vault, const char *name, const char *device,
     return FALSE;
   if (m == NULL || m->removed_at)
     return sync_fail (error, SYNC_ERROR_NOT_FOUND, _ ("No such device in the workspace"));
-  if (holders_have (comp->holders, device))
-    return TRUE;
+  /* A holder is granted again all the same: its box key may be new (a
+   * journey), and the seal goes to the one it has now. */
   if (!device_cbox (c, device, pk, error))
     return FALSE;
   for (guint i = 0; comp->holders && i < comp->holders->len; i++)
     g_ptr_array_add (holders, comp->holders->pdata[i]);
-  g_ptr_array_add (holders, (gpointer)m->id);
+  if (!holders_have (comp->holders, device))
+    g_ptr_array_add (holders, (gpointer)m->id);
   g_ptr_array_add (seal_to, pk);
   op.cid = comp->cid;
   op.cepoch = comp->cepoch;
