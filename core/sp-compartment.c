@@ -40,17 +40,6 @@ change_free_cb (gpointer p)
   sp_change_free (p);
 }
 
-static gboolean
-check_open (SpVault *vault, GError **error)
-{
-  if (vault->db == NULL)
-    {
-      g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_LOCKED, _ ("The vault is locked"));
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static void
 no_such_compartment (GError **error)
 {
@@ -83,7 +72,7 @@ sp_vault_compartments (SpVault *vault, GError **error)
   int rc;
 
   g_return_val_if_fail (vault != NULL, NULL);
-  if (!check_open (vault, error))
+  if (!sp_vault_check_open (vault, error))
     return NULL;
   st = sp_stmt (vault, SQL_COMPARTMENTS "ORDER BY k.id", error);
   if (st == NULL)
@@ -107,7 +96,7 @@ sp_vault_compartment_get (SpVault *vault, gint64 id, GError **error)
   int rc;
 
   g_return_val_if_fail (vault != NULL, NULL);
-  if (!check_open (vault, error))
+  if (!sp_vault_check_open (vault, error))
     return NULL;
   st = sp_stmt (vault, SQL_COMPARTMENTS "WHERE k.id = ?", error);
   if (st == NULL)
@@ -176,7 +165,7 @@ sp_vault_compartment_lookup_uid (SpVault *vault, const char *uid, GError **error
   gint64 id;
 
   g_return_val_if_fail (vault != NULL && uid != NULL, -1);
-  if (!check_open (vault, error))
+  if (!sp_vault_check_open (vault, error))
     return -1;
   id = id_for_uid (vault, uid, error);
   if (id == -1)
@@ -212,7 +201,7 @@ sp_vault_compartment_lookup (SpVault *vault, const char *name, GError **error)
   gint64 id;
 
   g_return_val_if_fail (vault != NULL && name != NULL, -1);
-  if (!check_open (vault, error))
+  if (!sp_vault_check_open (vault, error))
     return -1;
   if (!g_utf8_validate (name, -1, NULL))
     {
@@ -282,7 +271,7 @@ sp_vault_compartment_add (SpVault *vault, const char *name, const char *uid_in, 
   sqlite3_stmt *st;
 
   g_return_val_if_fail (vault != NULL && name != NULL, -1);
-  if (!check_open (vault, error) || (norm = check_name (vault, name, -1, error)) == NULL)
+  if (!sp_vault_check_open (vault, error) || (norm = check_name (vault, name, -1, error)) == NULL)
     return -1;
   uid = uid_in ? g_strdup (uid_in) : sp_random_id ();
   if (!sp_is_hex_id (uid))
@@ -297,8 +286,9 @@ sp_vault_compartment_add (SpVault *vault, const char *name, const char *uid_in, 
                    _ ("This vault already holds that compartment"));
       return -1;
     }
-  /* A new id above every one used before (max + 1): an id is never reused
-   * while a record might still name it. */
+  /* max + 1: no record names an id above the highest held (a purge takes its
+   * records with it), and no counter is kept that would remember a purged
+   * compartment. */
   st = sp_stmt (vault,
                 "INSERT INTO compartments (id, name, uid) "
                 "SELECT coalesce(max(id), 0) + 1, ?, ? FROM compartments",
@@ -320,7 +310,7 @@ sp_vault_compartment_rename (SpVault *vault, gint64 id, const char *name, GError
   sqlite3_stmt *st;
 
   g_return_val_if_fail (vault != NULL && name != NULL, FALSE);
-  if (!check_open (vault, error) || (uid = sp_compartment_uid (vault, id, error)) == NULL)
+  if (!sp_vault_check_open (vault, error) || (uid = sp_compartment_uid (vault, id, error)) == NULL)
     return FALSE;
   if (id == 0)
     {
@@ -370,7 +360,7 @@ sp_vault_set_default_compartment (SpVault *vault, gint64 id, GError **error)
   sqlite3_stmt *st;
 
   g_return_val_if_fail (vault != NULL, FALSE);
-  if (!check_open (vault, error) || (uid = sp_compartment_uid (vault, id, error)) == NULL)
+  if (!sp_vault_check_open (vault, error) || (uid = sp_compartment_uid (vault, id, error)) == NULL)
     return FALSE;
   st = sp_stmt (vault, "INSERT OR REPLACE INTO meta (key, value) VALUES ('" META_DEFAULT "', ?)",
                 error);
@@ -456,7 +446,7 @@ sp_vault_compartment_purge (SpVault *vault, gint64 id, GError **error)
   gboolean started, ok;
 
   g_return_val_if_fail (vault != NULL, FALSE);
-  if (!check_open (vault, error) || (uid = sp_compartment_uid (vault, id, error)) == NULL)
+  if (!sp_vault_check_open (vault, error) || (uid = sp_compartment_uid (vault, id, error)) == NULL)
     return FALSE;
   if (id == 0)
     {
@@ -483,7 +473,7 @@ sp_vault_compact (SpVault *vault, GError **error)
   g_autoptr (sqlite3_stmt) st = NULL;
 
   g_return_val_if_fail (vault != NULL, FALSE);
-  if (!check_open (vault, error))
+  if (!sp_vault_check_open (vault, error))
     return FALSE;
   if (vault->current_tx || !sqlite3_get_autocommit (vault->db))
     {
@@ -602,7 +592,8 @@ sp_vault_move (SpVault *vault, const char *id_in, gint64 comp, GError **error)
   guint64 hlc;
 
   g_return_val_if_fail (vault != NULL && id_in != NULL, FALSE);
-  if (!check_open (vault, error) || (uid = sp_compartment_uid (vault, comp, error)) == NULL)
+  if (!sp_vault_check_open (vault, error)
+      || (uid = sp_compartment_uid (vault, comp, error)) == NULL)
     return FALSE;
   id = g_ascii_strdown (id_in, -1);
   rowid = sp_is_hex_id (id) ? sp_vault_record_rowid (vault, id, &kind, &cl) : 0;
@@ -668,7 +659,7 @@ sp_vault_record_changes (SpVault *vault, const char *id, GError **error)
   sqlite3_stmt *st;
 
   g_return_val_if_fail (vault != NULL && id != NULL, NULL);
-  if (!check_open (vault, error))
+  if (!sp_vault_check_open (vault, error))
     return NULL;
   st = sp_stmt (vault, SP_CHANGE_SELECT "WHERE c.rec = ? ORDER BY c.seq", error);
   if (st == NULL)

@@ -235,6 +235,12 @@ check_open (SpVault *vault, GError **error)
   return TRUE;
 }
 
+gboolean
+sp_vault_check_open (SpVault *vault, GError **error)
+{
+  return check_open (vault, error);
+}
+
 static gboolean
 not_found (GError **error, const char *id)
 {

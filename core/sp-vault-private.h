@@ -135,6 +135,8 @@ gboolean sp_merge_apply_remote (SpVault *vault, const SpChange *change, GHashTab
                                 guint64 *max_hlc, GError **error);
 
 /* sp-records.c */
+/* SP_CORE_ERROR_LOCKED when the vault is closed. */
+gboolean sp_vault_check_open (SpVault *vault, GError **error);
 gboolean sp_vault_hlc_tick (SpVault *vault, guint64 *out, GError **error);
 void sp_vault_hlc_observe (SpVault *vault, guint64 remote);
 gboolean sp_vault_tx_begin_implicit (SpVault *vault, gboolean *started, GError **error);
