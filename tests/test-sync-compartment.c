@@ -5,7 +5,8 @@
  * compartment never gets its plaintext — not in its vault (records, changes,
  * search, sync state), not at the relay, not in its memory after a sync (a
  * separate process, sync-dev-tool, read through /proc/PID/mem); a compartment
- * revoke rotates only that compartment; links across compartments; moves;
+ * revoke rotates only that compartment; a hostile relay cannot alter or
+ * drop batches a device cannot open; links across compartments; moves;
  * travel start and end, a wrong code, unsent changes. */
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -314,6 +315,66 @@ test_isolation (void)
   g_assert_true (has_record (n->c, r02));
   g_assert_false (has_record (n->c, rx2));
   g_assert_false (vault_names (n->c, mx2));
+  net_free (n);
+}
+
+/* A device checks the chain and signature of batches it cannot open: a
+ * hostile relay cannot drop or alter them unseen. */
+static void
+test_hostile_relay (void)
+{
+  Net *n = net_new ();
+  g_autofree char *legal = marker ("legal"), *m0 = marker ("M0"), *m1 = marker ("M1");
+  g_autofree char *rx = NULL, *r0 = NULL, *rx1 = NULL, *r1 = NULL, *sql = NULL;
+  g_autoptr (GPtrArray) batches = NULL;
+  SyncReport report = { 0 };
+  StoredBatch *x;
+  sqlite3 *db;
+
+  comp_create (n->a, legal);
+  comp_grant (n->a, legal, n->b);
+  sync_all (n);
+  /* An X batch then a main batch of A; the relay alters the first. */
+  rx = org_in (n->a, legal, "x", "x");
+  sync_ok (n->a, NULL, NULL);
+  r0 = org_in (n->a, NULL, m0, "0");
+  sync_ok (n->a, NULL, NULL);
+  db = relay_db_open (n->relay_dir);
+  batches = relay_db_batches (db, dev_id (n->a));
+  x = batches->pdata[batches->len - 2];
+  {
+    /* One bit of the ciphertext, the length unchanged: only the signature
+     * can tell, and C checks it though it cannot open the batch. */
+    gsize len;
+    const guint8 *orig = g_bytes_get_data (x->data, &len);
+    g_autofree guint8 *bad = g_memdup2 (orig, len);
+    sqlite3_stmt *st = NULL;
+
+    bad[200] ^= 1;
+    g_assert_cmpint (
+        sqlite3_prepare_v2 (db, "UPDATE batches SET data = ?1 WHERE cursor = ?2", -1, &st, NULL),
+        ==, SQLITE_OK);
+    sqlite3_bind_blob (st, 1, bad, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, x->cursor);
+    g_assert_cmpint (sqlite3_step (st), ==, SQLITE_DONE);
+    sqlite3_finalize (st);
+  }
+  sync_ok (n->c, NULL, &report);
+  g_assert_cmpuint (report.refused_batches, >=, 1); /* tampered, though not C's to open */
+  g_assert_false (has_record (n->c, r0));           /* and the chain stops there */
+  sync_report_clear (&report);
+  /* Dropped instead: the gap is seen the same way. */
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("DELETE FROM batches WHERE cursor = %" G_GINT64_FORMAT, x->cursor);
+  db_exec (db, sql);
+  sqlite3_close (db);
+  rx1 = org_in (n->a, legal, "x1", "x1");
+  r1 = org_in (n->a, NULL, m1, "1");
+  sync_ok (n->a, NULL, NULL);
+  sync_ok (n->b, NULL, &report);
+  g_assert_cmpuint (report.refused_batches, >=, 1);
+  g_assert_false (has_record (n->b, r0));
+  sync_report_clear (&report);
   net_free (n);
 }
 
@@ -706,6 +767,7 @@ main (int argc, char **argv)
   sync_test_init (&argc, &argv);
   g_test_add_func ("/sync/compartment/return-code", test_return_code);
   g_test_add_func ("/sync/compartment/isolation", test_isolation);
+  g_test_add_func ("/sync/compartment/hostile-relay", test_hostile_relay);
   g_test_add_func ("/sync/compartment/revoke", test_revoke);
   g_test_add_func ("/sync/compartment/device-revoke", test_device_revoke);
   g_test_add_func ("/sync/compartment/links-and-moves", test_links_and_moves);
