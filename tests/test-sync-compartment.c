@@ -122,6 +122,17 @@ org_in (Dev *d, const char *comp, const char *name, const char *notes)
   return id;
 }
 
+/* The local compartment of record @id on the vault. */
+static gint64
+comp_of (SpVault *vault, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpRecord) rec = sp_vault_get (vault, id, &error);
+
+  g_assert_no_error (error);
+  return sp_record_get_compartment (rec);
+}
+
 static SyncCompartment *
 listed (GPtrArray *list, const char *name)
 {
@@ -280,8 +291,7 @@ test_isolation (void)
   g_assert_true (has_record (n->b, rx) && has_record (n->b, ry) && has_record (n->b, r0));
   g_assert_true (has_record (n->c, ry) && has_record (n->c, r0));
   g_assert_false (has_record (n->c, rx));
-  g_assert_cmpint (sp_record_get_compartment (sp_vault_get (n->b->vault, rx, NULL)), ==,
-                   comp_id (n->b, legal));
+  g_assert_cmpint (comp_of (n->b->vault, rx), ==, comp_id (n->b, legal));
 
   /* Names, counts and holders as each device sees them. */
   la = list_of (n->a, &total);
@@ -435,8 +445,9 @@ test_revoke (void)
   batches = relay_db_batches (db, dev_id (n->a));
   sqlite3_close (db);
   last = ((StoredBatch *)batches->pdata[batches->len - 1])->data;
-  new_key = sp_vault_sync_get_secret (
-      n->a->vault, g_strdup_printf ("ckey/%s/%010u", listed (after, legal)->cid, 2), NULL);
+  g_free (key_name);
+  key_name = g_strdup_printf ("ckey/%s/%010u", listed (after, legal)->cid, 2);
+  new_key = sp_vault_sync_get_secret (n->a->vault, key_name, NULL);
   g_assert_nonnull (new_key);
   g_assert_true (sync_batch_key_matches (last, sp_secret_data (new_key)));
   g_assert_false (sync_batch_key_matches (last, g_bytes_get_data (old_key, NULL)));
@@ -537,8 +548,7 @@ test_links_and_moves (void)
   g_clear_pointer (&v, g_free);
   v = field_of (n->b, rec, "notes");
   g_assert_cmpstr (v, ==, "edited in region");
-  g_assert_cmpint (sp_record_get_compartment (sp_vault_get (n->b->vault, rec, NULL)), ==,
-                   comp_id (n->b, legal));
+  g_assert_cmpint (comp_of (n->b->vault, rec), ==, comp_id (n->b, legal));
   hist_a = sp_vault_record_changes (n->a->vault, rec, &error);
   hist_b = sp_vault_record_changes (n->b->vault, rec, &error);
   g_assert_cmpuint (hist_b->len, ==, hist_a->len);
@@ -711,8 +721,7 @@ test_snapshot (void)
   comp_grant (n->a, legal, d);
   sync_ok (d, NULL, NULL);
   g_assert_true (has_record (d, rx));
-  g_assert_cmpint (sp_record_get_compartment (sp_vault_get (d->vault, rx, NULL)), ==,
-                   comp_id (d, legal));
+  g_assert_cmpint (comp_of (d->vault, rx), ==, comp_id (d, legal));
   dev_free (d);
   net_free (n);
 }

@@ -218,9 +218,13 @@ sync_comp_log_accept (SyncCtx *c, gint64 version, JsonObject *body, gint64 epoch
   GBytes *box;
 
   if ((guint32)epoch != c->epoch
-      || (box = sync_b64_decode (sync_json_str (body, "box", ENTRY_MAX), ENTRY_MAX)) == NULL
-      || g_bytes_get_size (box) < SBOX_OVERHEAD)
+      || (box = sync_b64_decode (sync_json_str (body, "box", ENTRY_MAX), ENTRY_MAX)) == NULL)
     return sync_log_forged (error, version, "comp");
+  if (g_bytes_get_size (box) < SBOX_OVERHEAD)
+    {
+      g_bytes_unref (box);
+      return sync_log_forged (error, version, "comp");
+    }
   e = g_new0 (SyncCompEntry, 1);
   e->version = version;
   e->epoch = (guint32)epoch;
