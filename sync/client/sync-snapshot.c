@@ -19,19 +19,27 @@
 #define SNAP_MAX_PLAIN (512u * 1024u * 1024u)
 #define SBOX_LEN (crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
 
-/* The key for one snapshot, bound to its workspace, device, epoch and cursor
- * as the written @header holds them. */
+/* A key bound to one snapshot's workspace, device, epoch and cursor as the
+ * written @header holds them: BLAKE2b keyed with @secret over @label ‖ those. */
+static void
+snapshot_derive (const guint8 secret[SYNC_KEY_BYTES], const char *label,
+                 const guint8 header[SYNC_SNAPSHOT_HEADER_LEN], guint8 out[32])
+{
+  crypto_generichash_state st;
+
+  crypto_generichash_init (&st, secret, SYNC_KEY_BYTES, 32);
+  crypto_generichash_update (&st, (const guint8 *)label, strlen (label));
+  crypto_generichash_update (&st, header + SYNC_SNAPSHOT_KEY_CONTEXT_OFFSET,
+                             SYNC_SNAPSHOT_KEY_CONTEXT_LEN);
+  crypto_generichash_final (&st, out, 32);
+}
+
+/* The key for one snapshot. */
 static void
 snapshot_key (const guint8 epoch_secret[SYNC_KEY_BYTES],
               const guint8 header[SYNC_SNAPSHOT_HEADER_LEN], guint8 out[32])
 {
-  crypto_generichash_state st;
-
-  crypto_generichash_init (&st, epoch_secret, SYNC_KEY_BYTES, 32);
-  crypto_generichash_update (&st, (const guint8 *)"SPLK-snapshot-key-1", 19);
-  crypto_generichash_update (&st, header + SYNC_SNAPSHOT_KEY_CONTEXT_OFFSET,
-                             SYNC_SNAPSHOT_KEY_CONTEXT_LEN);
-  crypto_generichash_final (&st, out, 32);
+  snapshot_derive (epoch_secret, "SPLK-snapshot-key-1", header, out);
 }
 
 static void
@@ -92,13 +100,7 @@ static void
 section_key (const guint8 comp_key[SYNC_KEY_BYTES], const guint8 header[SYNC_SNAPSHOT_HEADER_LEN],
              guint8 out[32])
 {
-  crypto_generichash_state st;
-
-  crypto_generichash_init (&st, comp_key, SYNC_KEY_BYTES, 32);
-  crypto_generichash_update (&st, (const guint8 *)"SPLK-snapshot-section-1", 23);
-  crypto_generichash_update (&st, header + SYNC_SNAPSHOT_KEY_CONTEXT_OFFSET,
-                             SYNC_SNAPSHOT_KEY_CONTEXT_LEN);
-  crypto_generichash_final (&st, out, 32);
+  snapshot_derive (comp_key, "SPLK-snapshot-section-1", header, out);
 }
 
 /* One compartment's changes, deflated and sealed under its section key. */
