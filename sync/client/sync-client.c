@@ -7,7 +7,6 @@
  *
  * State lives in the vault's sync_state table (core/sp-sync-state.c), so it is
  * encrypted with everything else:
- * encrypted with everything else:
  *
  *   ws/id, ws/relay, ws/anchor        workspace id (hex), relay URL, the founding
  *                                     admin's identity public key (trust anchor)
@@ -22,6 +21,10 @@
  *   own/pushed                        local change sequence already pushed
  *   outbox, outbox/last               a sealed batch not yet acknowledged
  *   cursor, last_sync                 relay cursor; unix time of the last sync
+ *   dev/cbox_sk|pk, dev/cbox_old/<pk> compartment box key; older ones from a stash
+ *   ckey/<cid>/<%010u>                compartment keys per compartment epoch
+ *   peer/cbox/<device>, own/cbox_sent peers' compartment box keys; ours as sent
+ *   rescan/<cid>                      a compartment gained, history to fetch
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -45,6 +48,9 @@ sync_ctx_free (SyncCtx *c)
   g_clear_pointer (&c->members, g_hash_table_unref);
   g_clear_pointer (&c->log_heads, g_hash_table_unref);
   g_clear_pointer (&c->wraps, g_hash_table_unref);
+  g_clear_pointer (&c->comp_entries, g_ptr_array_unref);
+  g_clear_pointer (&c->comps, g_hash_table_unref);
+  sp_secret_free (c->cbox_sk);
   g_free (c);
 }
 
@@ -107,6 +113,25 @@ sync_b64 (const guint8 *data, gsize len)
 
   sodium_bin2base64 (out, n, data, len, sodium_base64_VARIANT_ORIGINAL);
   return out;
+}
+
+GBytes *
+sync_b64_decode (const char *b64, gsize max)
+{
+  gsize cap;
+  g_autofree guint8 *raw = NULL;
+  size_t n = 0;
+
+  if (b64 == NULL || strlen (b64) > (max / 3 + 2) * 4)
+    return NULL;
+  cap = strlen (b64) / 4 * 3 + 3;
+  raw = g_malloc (cap);
+  if (sodium_base642bin (raw, cap, b64, strlen (b64), NULL, &n, NULL,
+                         sodium_base64_VARIANT_ORIGINAL)
+          != 0
+      || n > max)
+    return NULL;
+  return g_bytes_new_take (g_steal_pointer (&raw), n);
 }
 
 void
@@ -284,6 +309,8 @@ sync_ctx_new (SpVault *vault)
   c->log_heads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   c->wraps
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_bytes_unref);
+  c->comp_entries = g_ptr_array_new_with_free_func (sync_comp_entry_free);
+  c->comps = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, sync_comp_free);
   return c;
 }
 
@@ -404,7 +431,8 @@ sync_run (SpVault *vault, const SyncOptions *opts, SyncReport *report, GError **
     return sync_fail (error, SYNC_ERROR_REFUSED, _ ("This device was removed from the workspace"));
   max_changes = opts && opts->max_batch_changes ? MIN (opts->max_batch_changes, BATCH_MAX_CHANGES)
                                                 : BATCH_MAX_CHANGES;
-  if (!sync_push (c, max_changes, report, error) || !sync_pull (c, report, error))
+  if (!sync_comps_reconcile (c, report, error) || !sync_push (c, max_changes, report, error)
+      || !sync_pull (c, report, error) || !sync_rescan (c, report, error))
     return FALSE;
   return sync_state_set_int (vault, "last_sync", g_get_real_time () / G_USEC_PER_SEC, error);
 }
@@ -427,6 +455,8 @@ sync_client_fuzz_answer (const guint8 *data, gsize len)
   c->log_heads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   c->wraps
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_bytes_unref);
+  c->comp_entries = g_ptr_array_new_with_free_func (sync_comp_entry_free);
+  c->comps = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, sync_comp_free);
   g_strlcpy (c->ws_hex, "00112233445566778899aabbccddeeff", sizeof c->ws_hex);
   g_strlcpy (c->device, "ffeeddccbbaa99887766554433221100", sizeof c->device);
   memset (c->anchor, 7, sizeof c->anchor);

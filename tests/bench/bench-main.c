@@ -45,6 +45,8 @@ static const BenchDef benchmarks[] = {
     bench_import },
   { "abuse", "a signed sync while one address holds 1,000 idle, 300 slowloris, 250 half-sent",
     bench_abuse },
+  { "travel", "travel start and end on 50,000 records (quick 10,000) vs an encrypted backup",
+    bench_travel },
 };
 
 /* ---- Harness ---- */
