@@ -739,7 +739,7 @@ test_migrate_v1 (void)
   push_range (relay, &ws, second, 3, 3, 10, NULL);
   relay_stop (relay);
 
-  g_assert_cmpint (db_int (db_path, "PRAGMA user_version"), ==, 3);
+  g_assert_cmpint (db_int (db_path, "PRAGMA user_version"), ==, 4);
   g_assert_cmpint (db_int (db_path, "SELECT count(*) FROM batches"), ==, 2);
   g_assert_cmpint (db_int (db_path, "SELECT count(*) FROM device_chains"), ==, 2);
 }

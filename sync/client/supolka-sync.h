@@ -125,6 +125,68 @@ gboolean sync_run (SpVault *vault, const SyncOptions *opts, SyncReport *report, 
 gboolean sync_snapshot_upload (SpVault *vault, gboolean prune, const SyncOptions *opts,
                                GError **error);
 
+/* ---- Compartments (docs/COMPARTMENTS.md) ----
+ * A compartment's records travel only to the devices that hold it: its own
+ * keys, sealed by an admin to each holder. Every call that changes one needs
+ * an admin that holds it, and the network. */
+
+typedef struct
+{
+  char *name;         /* "main" for main */
+  char *cid;          /* the workspace-wide id (32 hex); "" for main */
+  gint64 local;       /* the vault's compartment number (0 = main) */
+  gint64 records;     /* live records here */
+  guint32 cepoch;     /* the compartment's key epoch (0: main, or not published) */
+  char **holders;     /* device ids that hold it, as its holders know (NULL-terminated) */
+  gboolean published; /* known to the workspace (main always) */
+} SyncCompartment;
+
+void sync_compartment_free (SyncCompartment *compartment);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SyncCompartment, sync_compartment_free)
+
+/* Creates compartment @name in the workspace, held by this device alone (a
+ * compartment of that name made only in this vault is published as it is). */
+gboolean sync_compartment_create (SpVault *vault, const char *name, const SyncOptions *opts,
+                                  GError **error);
+/* The compartments held here (main first), from the stored log: no network.
+ * *workspace_total gets how many compartments the workspace has (names of
+ * the others are not known here). */
+GPtrArray *sync_compartment_list (SpVault *vault, guint *workspace_total, const SyncOptions *opts,
+                                  GError **error);
+/* Seals the compartment's key to @device (which must have synced once). */
+gboolean sync_compartment_grant (SpVault *vault, const char *name, const char *device,
+                                 const SyncOptions *opts, GError **error);
+/* Takes the compartment from @device: a new key for that compartment only,
+ * sealed to the remaining holders. The device removes its records of it when
+ * it next syncs; what it has seen it may have kept. */
+gboolean sync_compartment_revoke (SpVault *vault, const char *name, const char *device,
+                                  const SyncOptions *opts, GError **error);
+/* sync_device_revoke, then a new key for every compartment this admin holds
+ * that the device held; *not_rotated (may be NULL) gets the number of
+ * compartments this admin does not hold (another admin who holds them must
+ * rotate them). */
+gboolean sync_device_revoke_full (SpVault *vault, const char *device, const SyncOptions *opts,
+                                  guint *not_rotated, GError **error);
+
+/* ---- Travel mode (docs/COMPARTMENTS.md) ---- */
+
+/* Leaves every compartment not named in @keep (NULL-terminated names; main is
+ * always kept) behind: their keys go, sealed under a fresh 128-bit key, to
+ * this device's stash at the relay; their records, history, search entries
+ * and keys are removed from the vault, which is then compacted. Refuses while
+ * any local change is unsent (naming the records). *return_code gets the 12
+ * words that bring them back (show once; nobody else has them). */
+gboolean sync_travel_start (SpVault *vault, const char *const *keep, const SyncOptions *opts,
+                            char **return_code, GError **error);
+/* Opens the stash with @code (words, case and separators free; a mistyped or
+ * wrong code changes nothing), restores the keys and names, fetches the
+ * compartments' history again from the relay, and deletes the stash. */
+gboolean sync_travel_end (SpVault *vault, const char *code, const SyncOptions *opts,
+                          GError **error);
+/* The return code's words for 16 bytes, and back (checksum checked). */
+char *sync_travel_code_format (const guint8 t[16]);
+gboolean sync_travel_code_parse (const char *code, guint8 t[16], GError **error);
+
 /* Invite codes and relay answers are hostile input; exposed for fuzzing. */
 gboolean sync_invite_parse (const char *code, char **relay, guint8 workspace[16], guint8 token[32],
                             guint8 admin_sign_pk[32], GError **error);

@@ -17,6 +17,7 @@
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
+#include <string.h>
 
 #include "sync-batch.h"
 
@@ -124,8 +125,32 @@ sync_batch_hash (GBytes *envelope, guint8 out[SYNC_HASH_BYTES])
 
 /* ---- Serialisation ---- */
 
+static void
+serialise_inner (JsonBuilder *b, const SyncBatchInner *inner)
+{
+  if (inner && inner->cid && inner->cid[0])
+    {
+      json_builder_set_member_name (b, "c");
+      json_builder_add_string_value (b, inner->cid);
+      json_builder_set_member_name (b, "ce");
+      json_builder_add_int_value (b, inner->cepoch);
+    }
+  if (inner && inner->cbox_pk)
+    {
+      char b64[sodium_base64_ENCODED_LEN (32, sodium_base64_VARIANT_ORIGINAL)];
+
+      sodium_bin2base64 (b64, sizeof b64, inner->cbox_pk, 32, sodium_base64_VARIANT_ORIGINAL);
+      json_builder_set_member_name (b, "dev");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "cbox");
+      json_builder_add_string_value (b, b64);
+      json_builder_end_object (b);
+    }
+}
+
 static char *
-serialise (const SyncBatchInfo *info, GPtrArray *changes, GHashTable *vv, gsize *len)
+serialise (const SyncBatchInfo *info, GPtrArray *changes, GHashTable *vv,
+           const SyncBatchInner *inner, gsize *len)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -136,6 +161,7 @@ serialise (const SyncBatchInfo *info, GPtrArray *changes, GHashTable *vv, gsize 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "v");
   json_builder_add_int_value (b, 1);
+  serialise_inner (b, inner);
   json_builder_set_member_name (b, "vv");
   json_builder_begin_object (b);
   if (vv)
@@ -240,6 +266,53 @@ sync_json_nesting_ok (const char *data, gsize len, int max_depth)
   return TRUE;
 }
 
+/* "c" and "ce" together or neither; "dev" only in a main batch. */
+static gboolean
+deserialise_inner (JsonObject *root, SyncBatch *batch)
+{
+  JsonNode *c = json_object_get_member (root, "c");
+  JsonNode *ce = json_object_get_member (root, "ce");
+  JsonNode *dev = json_object_get_member (root, "dev");
+
+  if ((c == NULL) != (ce == NULL))
+    return FALSE;
+  if (c)
+    {
+      const char *cid;
+      gint64 e;
+
+      if (!JSON_NODE_HOLDS_VALUE (c) || json_node_get_value_type (c) != G_TYPE_STRING
+          || !JSON_NODE_HOLDS_VALUE (ce) || json_node_get_value_type (ce) != G_TYPE_INT64)
+        return FALSE;
+      cid = json_node_get_string (c);
+      e = json_node_get_int (ce);
+      if (!sp_id_is_valid (cid) || e < 1 || e > G_MAXUINT32)
+        return FALSE;
+      g_strlcpy (batch->cid, cid, sizeof batch->cid);
+      batch->cepoch = (guint32)e;
+    }
+  if (dev)
+    {
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (dev) ? json_node_get_object (dev) : NULL;
+      JsonNode *k = o ? json_object_get_member (o, "cbox") : NULL;
+      const char *b64;
+      size_t n = 0;
+
+      if (c || k == NULL || !JSON_NODE_HOLDS_VALUE (k)
+          || json_node_get_value_type (k) != G_TYPE_STRING)
+        return FALSE;
+      b64 = json_node_get_string (k);
+      if (strlen (b64) > 64
+          || sodium_base642bin (batch->cbox_pk, 32, b64, strlen (b64), NULL, &n, NULL,
+                                sodium_base64_VARIANT_ORIGINAL)
+                 != 0
+          || n != 32)
+        return FALSE;
+      batch->has_cbox = TRUE;
+    }
+  return TRUE;
+}
+
 static SyncBatch *
 deserialise (const char *data, gsize len, const SyncBatchInfo *info, GError **error)
 {
@@ -265,6 +338,8 @@ deserialise (const char *data, gsize len, const SyncBatchInfo *info, GError **er
   root = json_node_get_object (node);
   if (!json_object_has_member (root, "v") || json_object_get_int_member (root, "v") != 1)
     return malformed (error, "version"), NULL;
+  if (!deserialise_inner (root, batch))
+    return malformed (error, "compartment"), NULL;
   node = json_object_get_member (root, "vv");
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return malformed (error, "vv"), NULL;
@@ -372,6 +447,14 @@ GBytes *
 sync_batch_seal (const SyncBatchInfo *info, GPtrArray *changes, GHashTable *vv,
                  const guint8 epoch_key[SYNC_KEY_BYTES], const guint8 sign_sk[64], GError **error)
 {
+  return sync_batch_seal_inner (info, changes, vv, NULL, epoch_key, sign_sk, error);
+}
+
+GBytes *
+sync_batch_seal_inner (const SyncBatchInfo *info, GPtrArray *changes, GHashTable *vv,
+                       const SyncBatchInner *inner, const guint8 epoch_key[SYNC_KEY_BYTES],
+                       const guint8 sign_sk[64], GError **error)
+{
   g_autofree char *json = NULL;
   g_autoptr (GZlibCompressor) z = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW, 6);
   g_autoptr (GBytes) packed = NULL;
@@ -381,7 +464,7 @@ sync_batch_seal (const SyncBatchInfo *info, GPtrArray *changes, GHashTable *vv,
   guint8 *env, *plain;
 
   g_return_val_if_fail (info != NULL && changes != NULL, NULL);
-  json = serialise (info, changes, vv, &json_len);
+  json = serialise (info, changes, vv, inner, &json_len);
   packed = convert (G_CONVERTER (z), (const guint8 *)json, json_len, SYNC_MAX_PLAINTEXT, error);
   if (packed == NULL)
     return NULL;
@@ -445,6 +528,39 @@ sync_batch_peek (GBytes *envelope, SyncBatchInfo *info, GError **error)
   if (info->seq == 0)
     return malformed (error, "seq");
   return TRUE;
+}
+
+gboolean
+sync_batch_key_matches (GBytes *envelope, const guint8 epoch_key[SYNC_KEY_BYTES])
+{
+  gsize len;
+  const guint8 *d = g_bytes_get_data (envelope, &len);
+  guint8 key[SYNC_KEY_BYTES], commit[SYNC_HASH_BYTES];
+  gboolean ok;
+
+  if (len < OFF_CT)
+    return FALSE;
+  derive_batch_key (epoch_key, d, key);
+  key_commitment (key, commit);
+  sodium_memzero (key, sizeof key);
+  ok = sodium_memcmp (commit, d + OFF_COMMIT, SYNC_HASH_BYTES) == 0;
+  return ok;
+}
+
+gboolean
+sync_batch_verify_signature (GBytes *envelope, const guint8 sign_pk[32])
+{
+  SyncBatchInfo info;
+  gsize len;
+  const guint8 *d = g_bytes_get_data (envelope, &len);
+  guint8 digest[64];
+  guint32 ct_len;
+
+  if (!sync_batch_peek (envelope, &info, NULL))
+    return FALSE;
+  ct_len = get_le32 (d + OFF_CTLEN);
+  signed_digest (d, OFF_CT + ct_len, digest);
+  return crypto_sign_verify_detached (d + OFF_CT + ct_len, digest, sizeof digest, sign_pk) == 0;
 }
 
 SyncBatch *

@@ -34,7 +34,21 @@ typedef struct
   SyncBatchInfo info;
   GPtrArray *changes; /* of SpChange */
   GHashTable *vv;     /* char* -> guint64* */
+  /* A compartment's batch names it inside ("c", "ce"); "" and 0 for main. */
+  char cid[2 * SYNC_ID_BYTES + 1];
+  guint32 cepoch;
+  /* A main batch may carry the writer's compartment box public key. */
+  gboolean has_cbox;
+  guint8 cbox_pk[32];
 } SyncBatch;
+
+/* What a batch says inside besides its changes (docs/COMPARTMENTS.md). */
+typedef struct
+{
+  const char *cid;       /* NULL or "" for main */
+  guint32 cepoch;        /* the compartment's epoch, with cid */
+  const guint8 *cbox_pk; /* main batches: the writer's compartment box key, or NULL */
+} SyncBatchInner;
 
 void sync_batch_free (SyncBatch *batch);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SyncBatch, sync_batch_free)
@@ -46,6 +60,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SyncBatch, sync_batch_free)
 GBytes *sync_batch_seal (const SyncBatchInfo *info, GPtrArray *changes, GHashTable *vv,
                          const guint8 epoch_key[SYNC_KEY_BYTES], const guint8 sign_sk[64],
                          GError **error);
+
+/* The same, with the compartment fields of @inner (NULL: a plain main batch);
+ * @epoch_key is then that compartment's key K(cid, cepoch). */
+GBytes *sync_batch_seal_inner (const SyncBatchInfo *info, GPtrArray *changes, GHashTable *vv,
+                               const SyncBatchInner *inner, const guint8 epoch_key[SYNC_KEY_BYTES],
+                               const guint8 sign_sk[64], GError **error);
+
+/* TRUE when the envelope's key commitment is the one @epoch_key gives
+ * (constant time; the envelope must have passed sync_batch_peek). */
+gboolean sync_batch_key_matches (GBytes *envelope, const guint8 epoch_key[SYNC_KEY_BYTES]);
+
+/* Only the writer's signature (for a batch this device cannot open). */
+gboolean sync_batch_verify_signature (GBytes *envelope, const guint8 sign_pk[32]);
 
 /* Parses the public header only (no key needed). */
 gboolean sync_batch_peek (GBytes *envelope, SyncBatchInfo *info, GError **error);

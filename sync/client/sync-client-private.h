@@ -38,6 +38,35 @@ typedef struct
   gint64 removed_at; /* 0: still a member */
 } SyncMember;
 
+/* A compartment as the membership log's "comp" entries tell it
+ * (sync-compartment.c); name and holders only once its key is held. */
+typedef struct
+{
+  char cid[SYNC_ID_HEX_LEN + 1];
+  guint32 cepoch;     /* current epoch of the compartment */
+  char *name;         /* from the newest meta this device could open */
+  GPtrArray *holders; /* char*: device ids, from the same meta */
+  GHashTable *wraps;  /* cepoch (uint) -> GBytes: K(cepoch-1) under K(cepoch) */
+} SyncComp;
+
+/* A "comp" entry as it came in: its version, main epoch and sealed box. */
+typedef struct
+{
+  gint64 version;
+  guint32 epoch;
+  GBytes *box; /* nonce ‖ secretbox(main epoch key, inner JSON) */
+} SyncCompEntry;
+
+/* A compartment key this device holds, for push and pull. */
+typedef struct
+{
+  char cid[SYNC_ID_HEX_LEN + 1];
+  guint32 cepoch;
+  gint64 local;    /* the vault's compartment id */
+  SpSecret *key;   /* K(cid, cepoch) */
+  gboolean rescan; /* just gained: its history is still to fetch */
+} SyncHeldKey;
+
 /* One call's view of the workspace: keys, transport and the verified log. */
 typedef struct
 {
@@ -58,6 +87,11 @@ typedef struct
   GHashTable *members;   /* id -> SyncMember */
   GHashTable *log_heads; /* hex hash -> version (gint64 *) */
   GHashTable *wraps;     /* epoch (uint) -> GBytes: epoch-1 key wrapped under epoch key */
+  /* Compartments (sync-compartment.c). */
+  GPtrArray *comp_entries; /* SyncCompEntry*, in log order */
+  GHashTable *comps;       /* cid -> SyncComp*, filled by sync_comps_load */
+  SpSecret *cbox_sk;       /* this device's compartment box key, once loaded */
+  guint8 cbox_pk[32];
 } SyncCtx;
 
 /* sync-client.c: the context */
@@ -119,6 +153,53 @@ gboolean sync_push (SyncCtx *c, guint max_changes, SyncReport *report, GError **
 
 /* sync-pull.c */
 gboolean sync_pull (SyncCtx *c, SyncReport *report, GError **error);
+
+/* sync-compartment.c */
+gboolean sync_comp_log_accept (SyncCtx *c, gint64 version, JsonObject *body, gint64 epoch,
+                               GError **error);
+void sync_comp_entry_free (gpointer p);
+void sync_comp_free (gpointer p);
+/* Reads every "comp" entry this device can (re)build the compartments from,
+ * learning the keys sealed to its compartment box keys. */
+gboolean sync_comps_load (SyncCtx *c, GError **error);
+/* Vault compartments follow the keys: gained ones added (to rescan), lost
+ * ones purged with their keys. */
+gboolean sync_comps_reconcile (SyncCtx *c, SyncReport *report, GError **error);
+gboolean sync_cbox_ensure (SyncCtx *c, GError **error);
+SpSecret *sync_comp_key (SyncCtx *c, const char *cid, guint32 cepoch);
+/* Every held compartment key (all epochs), each a SyncHeldKey*. */
+GPtrArray *sync_comp_held_keys (SyncCtx *c, GError **error);
+void sync_held_key_free (gpointer p);
+/* Removes what this device holds of compartment @cid: keys, rescan mark. */
+gboolean sync_comp_forget_keys (SyncCtx *c, const char *cid, GError **error);
+/* After a device left the workspace: a new epoch for each compartment this
+ * device holds that it held; *not_held counts the others. */
+gboolean sync_comps_rotate_removed (SyncCtx *c, const char *device, guint *not_held,
+                                    GError **error);
+
+/* sync-rescan.c: history of compartments just gained (grant, travel end). */
+gboolean sync_rescan (SyncCtx *c, SyncReport *report, GError **error);
+
+/* sync-pull.c: the checks every envelope of another device passes, against
+ * the chain position given; *why says what failed (NULL: passed). */
+gboolean sync_batch_checks (SyncCtx *c, const char *device, guint64 seq, GBytes *env,
+                            guint64 last_seq, const guint8 last_hash[SYNC_HASH_BYTES],
+                            SyncBatchInfo *info, const SyncMember **member, const char **why);
+/* One item of a page of batches (after cursor @after). */
+typedef enum
+{
+  SYNC_PAGE_ITEM_OK,
+  SYNC_PAGE_ITEM_BAD,         /* not an item at all: the answer is malformed */
+  SYNC_PAGE_ITEM_UNDECODABLE, /* an item whose data is not base64 */
+} SyncPageItem;
+SyncPageItem sync_page_item (JsonNode *item, gint64 after, const char **dev, gint64 *cur,
+                             gint64 *seq, GBytes **env);
+/* Finds the key a batch was written with among main and held compartment
+ * keys (main only @with_main); opens it. NULL with *why NULL: no held key
+ * matches and the writer's signature holds (a batch not for this device). */
+SyncBatch *sync_batch_open_held (SyncCtx *c, GBytes *env, const SyncBatchInfo *info,
+                                 const SyncMember *m, GPtrArray *held, gboolean with_main,
+                                 gint64 *local, const char **why);
 
 /* sync-snapshot.c */
 gboolean sync_snapshot_apply (SyncCtx *c, SyncReport *report, GError **error);

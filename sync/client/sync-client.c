@@ -45,6 +45,9 @@ sync_ctx_free (SyncCtx *c)
   g_clear_pointer (&c->members, g_hash_table_unref);
   g_clear_pointer (&c->log_heads, g_hash_table_unref);
   g_clear_pointer (&c->wraps, g_hash_table_unref);
+  g_clear_pointer (&c->comp_entries, g_ptr_array_unref);
+  g_clear_pointer (&c->comps, g_hash_table_unref);
+  sp_secret_free (c->cbox_sk);
   g_free (c);
 }
 
@@ -284,6 +287,8 @@ sync_ctx_new (SpVault *vault)
   c->log_heads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   c->wraps
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_bytes_unref);
+  c->comp_entries = g_ptr_array_new_with_free_func (sync_comp_entry_free);
+  c->comps = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, sync_comp_free);
   return c;
 }
 
@@ -404,7 +409,8 @@ sync_run (SpVault *vault, const SyncOptions *opts, SyncReport *report, GError **
     return sync_fail (error, SYNC_ERROR_REFUSED, _ ("This device was removed from the workspace"));
   max_changes = opts && opts->max_batch_changes ? MIN (opts->max_batch_changes, BATCH_MAX_CHANGES)
                                                 : BATCH_MAX_CHANGES;
-  if (!sync_push (c, max_changes, report, error) || !sync_pull (c, report, error))
+  if (!sync_comps_reconcile (c, report, error) || !sync_push (c, max_changes, report, error)
+      || !sync_pull (c, report, error) || !sync_rescan (c, report, error))
     return FALSE;
   return sync_state_set_int (vault, "last_sync", g_get_real_time () / G_USEC_PER_SEC, error);
 }
@@ -427,6 +433,8 @@ sync_client_fuzz_answer (const guint8 *data, gsize len)
   c->log_heads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   c->wraps
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_bytes_unref);
+  c->comp_entries = g_ptr_array_new_with_free_func (sync_comp_entry_free);
+  c->comps = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, sync_comp_free);
   g_strlcpy (c->ws_hex, "00112233445566778899aabbccddeeff", sizeof c->ws_hex);
   g_strlcpy (c->device, "ffeeddccbbaa99887766554433221100", sizeof c->device);
   memset (c->anchor, 7, sizeof c->anchor);

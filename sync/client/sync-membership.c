@@ -255,10 +255,12 @@ sync_log_apply (SyncCtx *c, gint64 version, const char *entry, gsize len, GError
     return FALSE;
   keys_node = json_object_get_member (body, "keys");
   keys = keys_node && JSON_NODE_HOLDS_OBJECT (keys_node) ? json_node_get_object (keys_node) : NULL;
-  if (keys == NULL)
+  if (keys == NULL && strcmp (type, "comp") != 0)
     return log_forged (error, version, "keys");
 
-  if (strcmp (type, "create") == 0 || strcmp (type, "add") == 0)
+  if (strcmp (type, "comp") == 0)
+    ok = version > 1 && sync_comp_log_accept (c, version, body, epoch, error);
+  else if (strcmp (type, "create") == 0 || strcmp (type, "add") == 0)
     ok = log_apply_add (c, version, body, dev, keys, epoch, error);
   else if (strcmp (type, "remove") == 0)
     ok = log_apply_remove (c, version, body, dev, keys, epoch, error);

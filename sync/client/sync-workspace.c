@@ -523,6 +523,13 @@ sync_device_list (SpVault *vault, const SyncOptions *opts, GError **error)
 gboolean
 sync_device_revoke (SpVault *vault, const char *device, const SyncOptions *opts, GError **error)
 {
+  return sync_device_revoke_full (vault, device, opts, NULL, error);
+}
+
+gboolean
+sync_device_revoke_full (SpVault *vault, const char *device, const SyncOptions *opts,
+                         guint *not_rotated, GError **error)
+{
   g_autoptr (SyncCtx) c = sync_ctx_load (vault, opts, error);
 
   if (c == NULL || !sync_log_refresh (c, error) || !sync_require_admin (c, error))
@@ -571,7 +578,7 @@ sync_device_revoke (SpVault *vault, const char *device, const SyncOptions *opts,
       body = sync_to_json (b);
       entry = sync_log_sign (c, body);
       if (sync_log_post (c, entry, "remove", target->id, &raced, error))
-        return TRUE;
+        return sync_comps_rotate_removed (c, target->id, not_rotated, error);
       if (!raced)
         return FALSE;
     }

@@ -1082,6 +1082,99 @@ failed:
   relay_reply_internal (reply, error);
 }
 
+/* ---- Travel stashes: one opaque blob per device, for that device only ---------------- */
+
+static void
+relay_api_put_stash (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonBuilder) builder = NULL;
+  RelayDevice device;
+  gint64 bytes = 0, old = -1;
+
+  if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, &device, reply))
+    return;
+  if (call->body_len == 0)
+    {
+      relay_reply_error (reply, MHD_HTTP_BAD_REQUEST, "invalid", "A stash cannot be empty");
+      return;
+    }
+  if (!relay_store_begin (relay->store, &error)
+      || !relay_store_workspace_bytes (relay->store, call->ws, &bytes, &error)
+      || !relay_store_stash_size (relay->store, call->ws, device.id, &old, &error))
+    goto failed;
+  /* The new stash replaces the old one: only the difference counts. */
+  if ((guint64)MAX (0, bytes - MAX (old, 0)) + call->body_len > relay->config.quota_bytes)
+    {
+      relay_store_rollback (relay->store);
+      relay_reply_error (reply, MHD_HTTP_INSUFFICIENT_STORAGE, "quota",
+                         "This workspace has used its storage quota on the relay");
+      return;
+    }
+  if (!relay_store_put_stash (relay->store, call->ws, device.id, call->now, call->body,
+                              call->body_len, &error)
+      || !relay_store_commit (relay->store, &error))
+    goto failed;
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  add_int (builder, "size", (gint64)call->body_len);
+  json_builder_end_object (builder);
+  reply_builder (reply, old >= 0 ? MHD_HTTP_OK : MHD_HTTP_CREATED, builder);
+  return;
+
+failed:
+  relay_store_rollback (relay->store);
+  relay_reply_internal (reply, error);
+}
+
+static void
+relay_api_get_stash (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) data = NULL;
+  RelayDevice device;
+
+  if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, &device, reply))
+    return;
+  if (!relay_store_get_stash (relay->store, call->ws, device.id, &data, &error))
+    {
+      relay_reply_internal (reply, error);
+      return;
+    }
+  if (data == NULL)
+    {
+      relay_reply_error (reply, MHD_HTTP_NOT_FOUND, "not_found", "This device has no stash");
+      return;
+    }
+  reply->status = MHD_HTTP_OK;
+  reply->blob = g_steal_pointer (&data);
+}
+
+static void
+relay_api_delete_stash (SyncRelay *relay, const RelayCall *call, RelayReply *reply)
+{
+  g_autoptr (GError) error = NULL;
+  RelayDevice device;
+  gboolean found = FALSE;
+
+  if (!relay_authenticate (relay, call, NULL, RELAY_DEVICE_ACTIVE, &device, reply))
+    return;
+  if (!relay_store_begin (relay->store, &error)
+      || !relay_store_delete_stash (relay->store, call->ws, device.id, &found, &error)
+      || !relay_store_commit (relay->store, &error))
+    {
+      relay_store_rollback (relay->store);
+      relay_reply_internal (reply, error);
+      return;
+    }
+  if (!found)
+    {
+      relay_reply_error (reply, MHD_HTTP_NOT_FOUND, "not_found", "This device has no stash");
+      return;
+    }
+  relay_reply_take_json (reply, MHD_HTTP_OK, g_strdup ("{}"));
+}
+
 /* ---- The endpoints, registered with the server ---------------------------------------- */
 
 /* relay-server.c walks this table to route a request; it knows no handler by name. */
@@ -1098,6 +1191,9 @@ static const RelayEndpoint endpoints[] = {
   { ROUTE_SNAPSHOT, "GET", relay_api_get_snapshot, 0 },
   { ROUTE_SNAPSHOT, "PUT", relay_api_put_snapshot, RELAY_BODY_LIMIT_SNAPSHOT },
   { ROUTE_PRUNE, "POST", relay_api_prune, RELAY_MAX_JSON_BODY },
+  { ROUTE_STASH, "GET", relay_api_get_stash, 0 },
+  { ROUTE_STASH, "PUT", relay_api_put_stash, RELAY_MAX_STASH_BODY },
+  { ROUTE_STASH, "DELETE", relay_api_delete_stash, 0 },
 };
 
 SyncRelay *

@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 
 #define RELAY_MAX_BATCH_BODY (SYNC_ENVELOPE_MAX_LEN + 512 * 1024) /* 4.5 MiB */
 #define RELAY_MAX_JSON_BODY (1024 * 1024)
+#define RELAY_MAX_STASH_BODY (256 * 1024) /* one travel stash (docs/COMPARTMENTS.md) */
 #define RELAY_MAX_JSON_DEPTH 16
 #define RELAY_MAX_ENTRY (64 * 1024)
 #define RELAY_MAX_URI 2048
@@ -180,6 +181,17 @@ typedef struct
 
 gboolean relay_store_totals (RelayStore *store, RelayStoreTotals *out, GError **error);
 
+/* Travel stashes: one opaque blob per device, counted in the workspace's bytes.
+ * *size is -1 when the device has none. */
+gboolean relay_store_stash_size (RelayStore *store, const char *ws, const char *device,
+                                 gint64 *size, GError **error);
+gboolean relay_store_put_stash (RelayStore *store, const char *ws, const char *device, gint64 now,
+                                const guint8 *data, gsize len, GError **error);
+gboolean relay_store_get_stash (RelayStore *store, const char *ws, const char *device, GBytes **out,
+                                GError **error);
+gboolean relay_store_delete_stash (RelayStore *store, const char *ws, const char *device,
+                                   gboolean *found, GError **error);
+
 /* ---- Requests and replies (relay-server.c) ------------------------------------- */
 
 typedef struct
@@ -223,6 +235,7 @@ typedef enum
   ROUTE_BATCHES,
   ROUTE_SNAPSHOT,
   ROUTE_PRUNE,
+  ROUTE_STASH,
 } RelayRoute;
 
 typedef void (*RelayHandler) (SyncRelay *relay, const RelayCall *call, RelayReply *reply);

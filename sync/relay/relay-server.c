@@ -149,7 +149,7 @@ match_route (const char *path, char ws[SYNC_ID_HEX_LEN + 1])
   } suffixes[] = {
     { "", ROUTE_WORKSPACE },         { "/invites", ROUTE_INVITES }, { "/join", ROUTE_JOIN },
     { "/devices", ROUTE_DEVICES },   { "/log", ROUTE_LOG },         { "/batches", ROUTE_BATCHES },
-    { "/snapshot", ROUTE_SNAPSHOT }, { "/prune", ROUTE_PRUNE },
+    { "/snapshot", ROUTE_SNAPSHOT }, { "/prune", ROUTE_PRUNE },     { "/stash", ROUTE_STASH },
   };
   const char *id;
   const char *rest;

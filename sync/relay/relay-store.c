@@ -99,6 +99,14 @@ static const char *const migrations[] = {
   /* 2 → 3: which invite a pending device used, so the admin's client can
    * compute its safety code. */
   "ALTER TABLE devices ADD COLUMN invite BLOB;",
+  /* 3 → 4: one opaque travel stash per device (docs/COMPARTMENTS.md), counted
+   * in the workspace's bytes. */
+  "CREATE TABLE stashes ("
+  "  workspace TEXT NOT NULL REFERENCES workspaces (id),"
+  "  device TEXT NOT NULL,"
+  "  created INTEGER NOT NULL,"
+  "  data BLOB NOT NULL,"
+  "  PRIMARY KEY (workspace, device)) WITHOUT ROWID;",
 };
 
 static gboolean
@@ -1184,4 +1192,105 @@ relay_store_totals (RelayStore *store, RelayStoreTotals *out, GError **error)
     }
   sqlite3_reset (stmt);
   return TRUE;
+}
+
+/* ---- Travel stashes (one opaque blob per device) ---- */
+
+gboolean
+relay_store_stash_size (RelayStore *store, const char *ws, const char *device, gint64 *size,
+                        GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt (
+      store, "SELECT length(data) FROM stashes WHERE workspace = ? AND device = ?", error);
+  gboolean row;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  *size = row ? sqlite3_column_int64 (stmt, 0) : -1;
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+/* The workspace's bytes move by @delta (never below zero). */
+static gboolean
+add_workspace_bytes (RelayStore *store, const char *ws, gint64 delta, GError **error)
+{
+  sqlite3_stmt *stmt
+      = store_stmt (store, "UPDATE workspaces SET bytes = max(0, bytes + ?) WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, delta);
+  bind_text (stmt, 2, ws);
+  return store_step_done (store, stmt, error);
+}
+
+gboolean
+relay_store_put_stash (RelayStore *store, const char *ws, const char *device, gint64 now,
+                       const guint8 *data, gsize len, GError **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 old = -1;
+
+  if (!relay_store_stash_size (store, ws, device, &old, error))
+    return FALSE;
+  stmt = store_stmt (store,
+                     "INSERT OR REPLACE INTO stashes (workspace, device, created, data)"
+                     " VALUES (?, ?, ?, ?)",
+                     error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device);
+  sqlite3_bind_int64 (stmt, 3, now);
+  bind_blob (stmt, 4, data, len);
+  if (!store_step_done (store, stmt, error))
+    return FALSE;
+  return add_workspace_bytes (store, ws, (gint64)len - MAX (old, 0), error);
+}
+
+/* *out: the stash, or NULL when this device has none. */
+gboolean
+relay_store_get_stash (RelayStore *store, const char *ws, const char *device, GBytes **out,
+                       GError **error)
+{
+  sqlite3_stmt *stmt
+      = store_stmt (store, "SELECT data FROM stashes WHERE workspace = ? AND device = ?", error);
+  gboolean row;
+
+  *out = NULL;
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device);
+  if (!store_step_row (store, stmt, &row, error))
+    return FALSE;
+  if (row)
+    *out = g_bytes_new (sqlite3_column_blob (stmt, 0), (gsize)sqlite3_column_bytes (stmt, 0));
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+relay_store_delete_stash (RelayStore *store, const char *ws, const char *device, gboolean *found,
+                          GError **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 old = -1;
+
+  if (!relay_store_stash_size (store, ws, device, &old, error))
+    return FALSE;
+  *found = old >= 0;
+  if (!*found)
+    return TRUE;
+  stmt = store_stmt (store, "DELETE FROM stashes WHERE workspace = ? AND device = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, ws);
+  bind_text (stmt, 2, device);
+  return store_step_done (store, stmt, error) && add_workspace_bytes (store, ws, -old, error);
 }
