@@ -509,7 +509,7 @@ sp_merge_apply_remote (SpVault *vault, const SpChange *c, GHashTable *dirty, gui
                    c->device);
       return FALSE;
     }
-  if (g_str_equal (c->device, vault->device_id))
+  if (g_str_equal (c->device, vault->device_id) && !vault->restoring_own)
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_CORRUPT,
                    _ ("A received change claims to come from this device"));
@@ -564,6 +564,17 @@ sp_vault_apply_changes_in (SpVault *vault, GPtrArray *changes, gint64 comp, GErr
   if (ok)
     sp_vault_hlc_observe (vault, max_hlc);
   return sp_vault_tx_end_implicit (vault, started, ok, error);
+}
+
+gboolean
+sp_vault_restore_own_changes_in (SpVault *vault, GPtrArray *changes, gint64 comp, GError **error)
+{
+  gboolean ok;
+
+  vault->restoring_own = TRUE;
+  ok = sp_vault_apply_changes_in (vault, changes, comp, error);
+  vault->restoring_own = FALSE;
+  return ok;
 }
 
 GPtrArray *

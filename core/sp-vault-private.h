@@ -33,6 +33,7 @@ struct _SpVault
   GHashTable *stmts;        /* SQL text pointer -> cached sqlite3_stmt */
   GArray *search_dirty;     /* rowids (gint64) to re-index at commit (sp-search.c) */
   SpRankCache *search_rank; /* title order by rowid (sp-search.c) */
+  gboolean restoring_own;   /* sp_vault_restore_own_changes_in: own changes admitted */
 };
 
 /* sp-error.c */

@@ -402,6 +402,13 @@ GPtrArray *sp_vault_record_changes (SpVault *vault, const char *id, GError **err
 gboolean sp_vault_apply_changes_in (SpVault *vault, GPtrArray *changes, gint64 comp,
                                     GError **error);
 
+/* As sp_vault_apply_changes_in, also admitting this device's own changes:
+ * for the sync layer restoring what this device wrote into a compartment it
+ * left behind (travel mode). The restored changes get new local sequence
+ * numbers; the caller knows they were sent already. */
+gboolean sp_vault_restore_own_changes_in (SpVault *vault, GPtrArray *changes, gint64 comp,
+                                          GError **error);
+
 /* Removes everything of compartment id (not main) from the vault: its records,
  * fields, change log, conflicts, superseded versions, search index entries
  * (then the index is merged so no old segment keeps their terms) and its row;

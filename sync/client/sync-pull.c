@@ -185,13 +185,18 @@ handle_batch (SyncCtx *c, const char *device, guint64 seq, GBytes *env, gint64 c
       if (!applied)
         {
           refuse (c, report, device, seq, refused->message);
-          return sync_state_set_int (c->vault, "cursor", cursor, error);
+          /* A main batch that does not apply stops its chain, as before; a
+           * compartment's batch refused by the compartment rules (its record
+           * moved meanwhile: a race, not an attack on the chain) does not. */
+          if (local == 0)
+            return sync_state_set_int (c->vault, "cursor", cursor, error);
+          g_clear_pointer (&batch, sync_batch_free);
         }
     }
   /* Applied, or of a compartment not held here: the chain goes on. */
   if (!sync_state_set_chain (c->vault, chain_key, seq, hash, error)
       || !sync_state_set_int (c->vault, "cursor", cursor, error)
-      || (batch && !sp_vault_release (c->vault, error)))
+      || (applied && !sp_vault_release (c->vault, error)))
     return FALSE;
   if (batch && report)
     {

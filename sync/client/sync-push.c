@@ -161,11 +161,46 @@ add_history (SyncCtx *c, Piece *piece, const char *record, GPtrArray *keep, GErr
   return TRUE;
 }
 
+static gboolean
+is_move (const SpChange *ch)
+{
+  return strcmp (ch->field, "_comp") == 0 && ch->from_comp != ch->comp;
+}
+
+/* The compartment each change was written in: SpChange.comp is the
+ * record's compartment now, so a change before a later move of its record
+ * (both unsent) belongs where the record was then. */
+static gint64 *
+compartments_then (GPtrArray *changes)
+{
+  g_autoptr (GHashTable) now = g_hash_table_new (g_str_hash, g_str_equal);
+  gint64 *then = g_new (gint64, changes->len + 1);
+
+  for (guint i = changes->len; i-- > 0;)
+    {
+      const SpChange *ch = changes->pdata[i];
+      gpointer v;
+
+      if (g_hash_table_lookup_extended (now, ch->record, NULL, &v))
+        then[i] = GPOINTER_TO_SIZE (v) - 2;
+      else
+        then[i] = ch->comp;
+      if (is_move (ch))
+        {
+          /* A move's change is its destination's; before it, the source's. */
+          g_hash_table_insert (now, ch->record, GSIZE_TO_POINTER ((gsize)(ch->from_comp + 2)));
+        }
+      else if (!g_hash_table_contains (now, ch->record))
+        g_hash_table_insert (now, ch->record, GSIZE_TO_POINTER ((gsize)(then[i] + 2)));
+    }
+  return then;
+}
+
 /* One transaction's changes, cut by compartment; a move also goes to the
  * compartment the record leaves (only its "_comp" change). */
 static gboolean
-cut_transaction (SyncCtx *c, GPtrArray *changes, guint from, guint to, GPtrArray *pieces,
-                 GPtrArray *keep, GError **error)
+cut_transaction (SyncCtx *c, GPtrArray *changes, const gint64 *then, guint from, guint to,
+                 GPtrArray *pieces, GPtrArray *keep, GError **error)
 {
   g_autoptr (GPtrArray) tx_pieces = g_ptr_array_new ();
   gint64 through = ((SpChange *)changes->pdata[to - 1])->seq;
@@ -173,20 +208,19 @@ cut_transaction (SyncCtx *c, GPtrArray *changes, guint from, guint to, GPtrArray
   for (guint i = from; i < to; i++)
     {
       SpChange *ch = changes->pdata[i];
-      gboolean move = strcmp (ch->field, "_comp") == 0 && ch->from_comp != ch->comp;
 
-      if (ch->comp < 0)
+      if (then[i] < 0)
         continue; /* no longer held here: it went with its compartment */
-      if (move && ch->from_comp >= 0)
+      if (is_move (ch) && ch->from_comp >= 0)
         g_ptr_array_add (piece_for (tx_pieces, ch->from_comp)->changes, ch);
-      g_ptr_array_add (piece_for (tx_pieces, ch->comp)->changes, ch);
+      g_ptr_array_add (piece_for (tx_pieces, then[i])->changes, ch);
     }
   for (guint i = from; i < to; i++)
     {
       SpChange *ch = changes->pdata[i];
 
-      if (ch->comp >= 0 && strcmp (ch->field, "_comp") == 0 && ch->from_comp != ch->comp
-          && !add_history (c, piece_for (tx_pieces, ch->comp), ch->record, keep, error))
+      if (then[i] >= 0 && is_move (ch)
+          && !add_history (c, piece_for (tx_pieces, then[i]), ch->record, keep, error))
         return FALSE;
     }
   /* Only the last piece of a transaction moves own/pushed past it: an
@@ -205,6 +239,7 @@ static GPtrArray *
 cut_by_compartment (SyncCtx *c, GPtrArray *changes, GPtrArray *keep, GError **error)
 {
   g_autoptr (GPtrArray) pieces = g_ptr_array_new_with_free_func (piece_free);
+  g_autofree gint64 *then = compartments_then (changes);
   guint i = 0;
 
   while (i < changes->len)
@@ -214,7 +249,7 @@ cut_by_compartment (SyncCtx *c, GPtrArray *changes, GPtrArray *keep, GError **er
 
       while (j < changes->len && ((SpChange *)changes->pdata[j])->tx == tx)
         j++;
-      if (!cut_transaction (c, changes, i, j, pieces, keep, error))
+      if (!cut_transaction (c, changes, then, i, j, pieces, keep, error))
         return NULL;
       i = j;
     }

@@ -56,9 +56,12 @@ rescan_one (Rescan *r, const char *dev, guint64 seq, GBytes *env, GError **error
     }
   if (batch && batch->cid[0])
     {
+      gboolean own = strcmp (dev, r->c->device) == 0;
+
       if (!sp_vault_savepoint (r->c->vault, error))
         return FALSE;
-      if (!sp_vault_apply_changes_in (r->c->vault, batch->changes, local, &refused))
+      if (!(own ? sp_vault_restore_own_changes_in (r->c->vault, batch->changes, local, &refused)
+                : sp_vault_apply_changes_in (r->c->vault, batch->changes, local, &refused)))
         {
           sp_vault_rollback_to_savepoint (r->c->vault);
           sync_problem (r->report, _ ("Batch %llu of device %.8s… was refused and not applied: %s"),
@@ -67,7 +70,7 @@ rescan_one (Rescan *r, const char *dev, guint64 seq, GBytes *env, GError **error
         }
       if (!sp_vault_release (r->c->vault, error))
         return FALSE;
-      r->own = r->own || strcmp (dev, r->c->device) == 0;
+      r->own = r->own || own;
       if (r->report)
         r->report->applied_changes += batch->changes->len;
     }
