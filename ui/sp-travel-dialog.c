@@ -475,7 +475,7 @@ build_form (SpTravelDialog *self, GtkWidget *form)
     }
   if (self->kind == SP_TRAVEL_DIALOG_END)
     labelled_entry (self, form, _ ("_Return code"), &self->entry);
-  else if (button)
+  else if (button && self->kind == SP_TRAVEL_DIALOG_COMPARTMENTS)
     labelled_entry (self, form, _ ("_New compartment"), &self->entry);
   if (self->entry)
     g_signal_connect_object (self->entry, "activate", G_CALLBACK (entry_activated), self, 0);
