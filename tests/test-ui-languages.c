@@ -256,8 +256,8 @@ shows_text (GtkWidget *widget, const char *text)
 
 /* A window of the main menu's compartments and travel mode, checked alone. */
 static guint
-check_travel_screen (GtkWidget *window, SpVault *vault, SpTravelDialogKind kind,
-                     const char *screen, const Size *size)
+check_travel_screen (GtkWidget *window, SpVault *vault, SpTravelDialogKind kind, const char *screen,
+                     const Size *size)
 {
   GtkWidget *dialog = sp_travel_dialog_new (kind, GTK_WINDOW (window), vault);
   int width = MIN (size->width, 480);
@@ -268,6 +268,31 @@ check_travel_screen (GtkWidget *window, SpVault *vault, SpTravelDialogKind kind,
   sp_demo_wait_width (dialog, width);
   problems = check_screen (dialog, screen, &(Size){ size->name, width, 640 });
   gtk_window_destroy (GTK_WINDOW (dialog));
+  return problems;
+}
+
+/* The windows of the main menu: compartments, travel start and end,
+ * preferences. */
+static guint
+check_windows (GtkWidget *window, SpVault *vault, const Size *size)
+{
+  GtkWidget *prefs;
+  guint problems = 0;
+
+  problems
+      += check_travel_screen (window, vault, SP_TRAVEL_DIALOG_COMPARTMENTS, "compartments", size);
+  problems += check_travel_screen (window, vault, SP_TRAVEL_DIALOG_START, "travel-start", size);
+  problems += check_travel_screen (window, vault, SP_TRAVEL_DIALOG_END, "travel-end", size);
+
+  prefs = sp_preferences_window_new (NULL);
+  g_assert_nonnull (prefs);
+  gtk_window_set_transient_for (GTK_WINDOW (prefs), GTK_WINDOW (window));
+  gtk_window_present (GTK_WINDOW (prefs));
+  gtk_window_set_default_size (GTK_WINDOW (prefs), MIN (size->width, 600), 640);
+  sp_demo_wait_width (prefs, MIN (size->width, 600));
+  problems
+      += check_screen (prefs, "preferences", &(Size){ size->name, MIN (size->width, 600), 640 });
+  gtk_window_destroy (GTK_WINDOW (prefs));
   return problems;
 }
 
@@ -292,7 +317,7 @@ test_screens (void)
     {
       const Size *size = &sizes[s];
       g_autoptr (SpSecret) pass = sp_test_passphrase (PASSPHRASE);
-      GtkWidget *window, *prefs;
+      GtkWidget *window;
       SpMainView *main_view;
       SpBrowser *browser;
       SpVault *vault;
@@ -355,21 +380,7 @@ test_screens (void)
       sp_main_view_show_page (main_view, "conflicts");
       problems += check_screen (window, "conflicts", size);
 
-      problems += check_travel_screen (window, vault, SP_TRAVEL_DIALOG_COMPARTMENTS,
-                                       "compartments", size);
-      problems += check_travel_screen (window, vault, SP_TRAVEL_DIALOG_START, "travel-start",
-                                       size);
-      problems += check_travel_screen (window, vault, SP_TRAVEL_DIALOG_END, "travel-end", size);
-
-      prefs = sp_preferences_window_new (NULL);
-      g_assert_nonnull (prefs);
-      gtk_window_set_transient_for (GTK_WINDOW (prefs), GTK_WINDOW (window));
-      gtk_window_present (GTK_WINDOW (prefs));
-      gtk_window_set_default_size (GTK_WINDOW (prefs), MIN (size->width, 600), 640);
-      sp_demo_wait_width (prefs, MIN (size->width, 600));
-      problems += check_screen (prefs, "preferences",
-                                &(Size){ size->name, MIN (size->width, 600), 640 });
-      gtk_window_destroy (GTK_WINDOW (prefs));
+      problems += check_windows (window, vault, size);
 
       sp_application_lock (app);
       gtk_window_destroy (GTK_WINDOW (window));
