@@ -38,20 +38,6 @@ shot (GtkWidget *widget, const char *name)
   ui_save_png (widget, path);
 }
 
-static GtkWidget *
-find_named (GtkWidget *root, const char *name)
-{
-  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_named (c, name);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
 /* Any label or row below @root showing @text. */
 static gboolean
 shows (GtkWidget *root, const char *text)
@@ -177,7 +163,7 @@ test_detail (UiFixture *fx, gconstpointer data)
   adw_window_set_content (ADW_WINDOW (window), detail);
   gtk_window_present (GTK_WINDOW (window));
   ui_drain_paced ();
-  row = find_named (detail, "compartment");
+  row = ui_find_named (detail, "compartment");
   g_assert_nonnull (row);
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==,
                    C_ ("compartment", "Main"));
@@ -197,7 +183,7 @@ test_detail (UiFixture *fx, gconstpointer data)
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "move");
   ui_drain ();
   g_assert_cmpint (compartment_of (vault, org), ==, legal);
-  row = find_named (detail, "compartment");
+  row = ui_find_named (detail, "compartment");
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, "Legal support");
 
   /* The compartment leaves this device: the org and the person go; the
@@ -217,10 +203,10 @@ test_detail (UiFixture *fx, gconstpointer data)
   g_assert_false (shows (detail, person));
   g_assert_false (shows (detail, "Hidden Person"));
   g_assert_false (shows (detail, org));
-  row = find_named (detail, "restricted");
+  row = ui_find_named (detail, "restricted");
   g_assert_nonnull (row);
   g_assert_false (gtk_list_box_row_get_activatable (GTK_LIST_BOX_ROW (row)));
-  g_assert_null (find_named (detail, "compartment")); /* main only now */
+  g_assert_null (ui_find_named (detail, "compartment")); /* main only now */
   shot (window, "restricted-link");
   gtk_window_destroy (GTK_WINDOW (window));
 

@@ -25,15 +25,19 @@ sp_compartment_label_of (SpVault *vault, gint64 id)
   return c ? sp_compartment_label (c->id, c->name) : NULL;
 }
 
-static gboolean
-in_workspace (SpVault *vault)
+gboolean
+sp_compartment_in_workspace (SpVault *vault, gboolean *admin)
 {
   SyncStatus st;
   gboolean in;
 
+  if (admin)
+    *admin = FALSE;
   if (!sync_get_status (vault, &st, NULL))
     return FALSE;
   in = st.workspace != NULL;
+  if (admin)
+    *admin = in && st.admin;
   sync_status_clear (&st);
   return in;
 }
@@ -46,7 +50,7 @@ sp_compartment_counts (SpVault *vault, guint *held, guint *total)
   g_autoptr (GPtrArray) list = NULL;
   guint ws_total = 0;
 
-  if (!in_workspace (vault))
+  if (!sp_compartment_in_workspace (vault, NULL))
     {
       list = sp_vault_compartments (vault, NULL);
       if (list == NULL)

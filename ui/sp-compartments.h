@@ -19,6 +19,9 @@ G_BEGIN_DECLS
 char *sp_compartment_label (gint64 id, const char *name);
 /* The held compartment's name shown, or NULL when it is not held here. */
 char *sp_compartment_label_of (SpVault *vault, gint64 id);
+/* TRUE when the vault is in a sync workspace; *@admin (may be NULL): this
+ * device is one of its admins. */
+gboolean sp_compartment_in_workspace (SpVault *vault, gboolean *admin);
 /* How many compartments this device holds, and how many the workspace has
  * (without a workspace: this vault's). FALSE on a vault error. */
 gboolean sp_compartment_counts (SpVault *vault, guint *held, guint *total);

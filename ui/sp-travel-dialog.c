@@ -86,21 +86,6 @@ job_free (Job *job)
 }
 
 static gboolean
-in_workspace (SpVault *vault, gboolean *admin)
-{
-  SyncStatus st;
-  gboolean in;
-
-  *admin = FALSE;
-  if (!sync_get_status (vault, &st, NULL))
-    return FALSE;
-  in = st.workspace != NULL;
-  *admin = in && st.admin;
-  sync_status_clear (&st);
-  return in;
-}
-
-static gboolean
 job_work (SpVault *vault, gpointer data, GError **error)
 {
   Job *job = data;
@@ -114,7 +99,7 @@ job_work (SpVault *vault, gpointer data, GError **error)
       case OP_END:
         return sync_travel_end (vault, job->text, &opts, error);
       case OP_CREATE:
-        if (in_workspace (vault, &admin))
+        if (sp_compartment_in_workspace (vault, &admin))
           return sync_compartment_create (vault, job->text, &opts, error);
         return sp_vault_compartment_add (vault, job->text, NULL, error) > 0;
       case OP_GRANT:
@@ -439,7 +424,7 @@ static void
 build_form (SpTravelDialog *self, GtkWidget *form)
 {
   const char *title, *intro, *button;
-  gboolean admin = FALSE, ws = in_workspace (self->vault, &admin);
+  gboolean admin = FALSE, ws = sp_compartment_in_workspace (self->vault, &admin);
 
   switch (self->kind)
     {
