@@ -5,7 +5,8 @@
  * compartment never gets its plaintext — not in its vault (records, changes,
  * search, sync state), not at the relay, not in its memory after a sync (a
  * separate process, sync-dev-tool, read through /proc/PID/mem); a compartment
- * revoke rotates only that compartment; links across compartments; moves;
+ * revoke rotates only that compartment; a hostile relay cannot alter or
+ * drop batches a device cannot open; links across compartments; moves;
  * travel start and end, a wrong code, unsent changes. */
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -119,6 +120,17 @@ org_in (Dev *d, const char *comp, const char *name, const char *notes)
   id = insert_org (d, name, notes);
   g_assert_true (sp_vault_set_default_compartment (d->vault, 0, &error));
   return id;
+}
+
+/* The local compartment of record @id on the vault. */
+static gint64
+comp_of (SpVault *vault, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpRecord) rec = sp_vault_get (vault, id, &error);
+
+  g_assert_no_error (error);
+  return sp_record_get_compartment (rec);
 }
 
 static SyncCompartment *
@@ -279,8 +291,7 @@ test_isolation (void)
   g_assert_true (has_record (n->b, rx) && has_record (n->b, ry) && has_record (n->b, r0));
   g_assert_true (has_record (n->c, ry) && has_record (n->c, r0));
   g_assert_false (has_record (n->c, rx));
-  g_assert_cmpint (sp_record_get_compartment (sp_vault_get (n->b->vault, rx, NULL)), ==,
-                   comp_id (n->b, legal));
+  g_assert_cmpint (comp_of (n->b->vault, rx), ==, comp_id (n->b, legal));
 
   /* Names, counts and holders as each device sees them. */
   la = list_of (n->a, &total);
@@ -314,6 +325,66 @@ test_isolation (void)
   g_assert_true (has_record (n->c, r02));
   g_assert_false (has_record (n->c, rx2));
   g_assert_false (vault_names (n->c, mx2));
+  net_free (n);
+}
+
+/* A device checks the chain and signature of batches it cannot open: a
+ * hostile relay cannot drop or alter them unseen. */
+static void
+test_hostile_relay (void)
+{
+  Net *n = net_new ();
+  g_autofree char *legal = marker ("legal"), *m0 = marker ("M0"), *m1 = marker ("M1");
+  g_autofree char *rx = NULL, *r0 = NULL, *rx1 = NULL, *r1 = NULL, *sql = NULL;
+  g_autoptr (GPtrArray) batches = NULL;
+  SyncReport report = { 0 };
+  StoredBatch *x;
+  sqlite3 *db;
+
+  comp_create (n->a, legal);
+  comp_grant (n->a, legal, n->b);
+  sync_all (n);
+  /* An X batch then a main batch of A; the relay alters the first. */
+  rx = org_in (n->a, legal, "x", "x");
+  sync_ok (n->a, NULL, NULL);
+  r0 = org_in (n->a, NULL, m0, "0");
+  sync_ok (n->a, NULL, NULL);
+  db = relay_db_open (n->relay_dir);
+  batches = relay_db_batches (db, dev_id (n->a));
+  x = batches->pdata[batches->len - 2];
+  {
+    /* One bit of the ciphertext, the length unchanged: only the signature
+     * can tell, and C checks it though it cannot open the batch. */
+    gsize len;
+    const guint8 *orig = g_bytes_get_data (x->data, &len);
+    g_autofree guint8 *bad = g_memdup2 (orig, len);
+    sqlite3_stmt *st = NULL;
+
+    bad[200] ^= 1;
+    g_assert_cmpint (
+        sqlite3_prepare_v2 (db, "UPDATE batches SET data = ?1 WHERE cursor = ?2", -1, &st, NULL),
+        ==, SQLITE_OK);
+    sqlite3_bind_blob (st, 1, bad, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, x->cursor);
+    g_assert_cmpint (sqlite3_step (st), ==, SQLITE_DONE);
+    sqlite3_finalize (st);
+  }
+  sync_ok (n->c, NULL, &report);
+  g_assert_cmpuint (report.refused_batches, >=, 1); /* tampered, though not C's to open */
+  g_assert_false (has_record (n->c, r0));           /* and the chain stops there */
+  sync_report_clear (&report);
+  /* Dropped instead: the gap is seen the same way. */
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("DELETE FROM batches WHERE cursor = %" G_GINT64_FORMAT, x->cursor);
+  db_exec (db, sql);
+  sqlite3_close (db);
+  rx1 = org_in (n->a, legal, "x1", "x1");
+  r1 = org_in (n->a, NULL, m1, "1");
+  sync_ok (n->a, NULL, NULL);
+  sync_ok (n->b, NULL, &report);
+  g_assert_cmpuint (report.refused_batches, >=, 1);
+  g_assert_false (has_record (n->b, r0));
+  sync_report_clear (&report);
   net_free (n);
 }
 
@@ -374,13 +445,48 @@ test_revoke (void)
   batches = relay_db_batches (db, dev_id (n->a));
   sqlite3_close (db);
   last = ((StoredBatch *)batches->pdata[batches->len - 1])->data;
-  new_key = sp_vault_sync_get_secret (
-      n->a->vault, g_strdup_printf ("ckey/%s/%010u", listed (after, legal)->cid, 2), NULL);
+  g_free (key_name);
+  key_name = g_strdup_printf ("ckey/%s/%010u", listed (after, legal)->cid, 2);
+  new_key = sp_vault_sync_get_secret (n->a->vault, key_name, NULL);
   g_assert_nonnull (new_key);
   g_assert_true (sync_batch_key_matches (last, sp_secret_data (new_key)));
   g_assert_false (sync_batch_key_matches (last, g_bytes_get_data (old_key, NULL)));
   sync_status_clear (&st1);
   sync_status_clear (&st2);
+  net_free (n);
+}
+
+/* Removing a device from the workspace rotates the compartments it held. */
+static void
+test_device_revoke (void)
+{
+  Net *n = net_new ();
+  g_autofree char *legal = marker ("legal"), *region = marker ("region");
+  g_autofree char *my = marker ("MY"), *r1 = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  g_autoptr (GError) error = NULL;
+  guint not_rotated = 99;
+
+  comp_create (n->a, legal);
+  comp_create (n->a, region);
+  comp_grant (n->a, region, n->b);
+  comp_grant (n->a, region, n->c);
+  sync_all (n);
+  g_assert_true (sync_device_revoke_full (n->a->vault, dev_id (n->c), NULL, &not_rotated, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (not_rotated, ==, 0);
+  list = list_of (n->a, NULL);
+  g_assert_cmpuint (listed (list, region)->cepoch, ==, 2);
+  g_assert_cmpuint (g_strv_length (listed (list, region)->holders), ==, 2);
+  g_assert_cmpuint (listed (list, legal)->cepoch, ==, 1); /* C never held it */
+  r1 = org_in (n->a, region, my, "after C left");
+  sync_ok (n->a, NULL, NULL);
+  sync_ok (n->b, NULL, NULL);
+  g_assert_true (has_record (n->b, r1));
+  g_clear_error (&error);
+  error = sync_fails (n->c, NULL);
+  g_assert_nonnull (error);
+  g_assert_false (has_record (n->c, r1));
   net_free (n);
 }
 
@@ -442,8 +548,7 @@ test_links_and_moves (void)
   g_clear_pointer (&v, g_free);
   v = field_of (n->b, rec, "notes");
   g_assert_cmpstr (v, ==, "edited in region");
-  g_assert_cmpint (sp_record_get_compartment (sp_vault_get (n->b->vault, rec, NULL)), ==,
-                   comp_id (n->b, legal));
+  g_assert_cmpint (comp_of (n->b->vault, rec), ==, comp_id (n->b, legal));
   hist_a = sp_vault_record_changes (n->a->vault, rec, &error);
   hist_b = sp_vault_record_changes (n->b->vault, rec, &error);
   g_assert_cmpuint (hist_b->len, ==, hist_a->len);
@@ -549,6 +654,78 @@ test_travel (void)
   net_free (n);
 }
 
+/* A grant during the journey brings a compartment back without the code. */
+static void
+test_travel_grant (void)
+{
+  Net *n = net_new ();
+  g_autofree char *legal = marker ("legal"), *mx = marker ("MX"), *mb = marker ("MB");
+  g_autofree char *rx = NULL, *rb = NULL, *code = NULL, *before = NULL, *after = NULL;
+  g_autoptr (GError) error = NULL;
+
+  comp_create (n->a, legal);
+  comp_grant (n->a, legal, n->b);
+  rx = org_in (n->a, legal, mx, "x");
+  sync_all (n);
+  rb = org_in (n->b, legal, mb, "by B");
+  sync_all (n);
+  before = dump_vault (n->b);
+  g_assert_true (sync_travel_start (n->b->vault, NULL, NULL, &code, &error));
+  g_assert_no_error (error);
+  g_assert_false (has_record (n->b, rx) || has_record (n->b, rb));
+  sync_all (n); /* B's new compartment box key reaches A */
+  comp_grant (n->a, legal, n->b);
+  sync_ok (n->b, NULL, NULL);
+  g_assert_true (has_record (n->b, rx));
+  g_assert_true (has_record (n->b, rb)); /* its own, from its batches on the relay */
+  after = dump_vault (n->b);
+  g_assert_cmpstr (after, ==, before);
+  /* The code still closes the journey (and deletes the stash). */
+  g_assert_true (sync_travel_end (n->b->vault, code, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (sync_travel_end (n->b->vault, code, NULL, &error));
+  g_assert_error (error, SYNC_ERROR, SYNC_ERROR_NOT_FOUND);
+  net_free (n);
+}
+
+/* ---- 5. Snapshots: one section per compartment ------------------------------------------ */
+
+static void
+test_snapshot (void)
+{
+  Net *n = net_new ();
+  Dev *d = dev_new ("D");
+  g_autofree char *legal = marker ("legal");
+  g_autofree char *mx = marker ("MX"), *m0 = marker ("M0");
+  g_autofree char *rx = NULL, *r0 = NULL;
+  g_autoptr (GError) error = NULL;
+
+  comp_create (n->a, legal);
+  comp_grant (n->a, legal, n->b);
+  rx = org_in (n->a, legal, mx, "x");
+  r0 = org_in (n->a, NULL, m0, "0");
+  sync_all (n);
+  g_assert_true (sync_snapshot_upload (n->a->vault, TRUE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (sp_test_tree_contains (n->relay_dir, mx, strlen (mx)));
+
+  /* A new device starts from the snapshot: main's part only. */
+  enrol (n->a, d, NULL);
+  sync_ok (d, NULL, NULL);
+  g_assert_true (has_record (d, r0));
+  g_assert_false (has_record (d, rx));
+  g_assert_false (vault_names (d, mx));
+  /* Granted later: the compartment's section of the snapshot (its batches
+   * were pruned) brings its history. */
+  sync_ok (n->a, NULL, NULL);
+  comp_grant (n->a, legal, d);
+  sync_ok (d, NULL, NULL);
+  g_assert_true (has_record (d, rx));
+  g_assert_cmpint (comp_of (d->vault, rx), ==, comp_id (d, legal));
+  dev_free (d);
+  net_free (n);
+}
+
 /* The return code: 12 words, case and separators free, a checksum. */
 static void
 test_return_code (void)
@@ -599,8 +776,12 @@ main (int argc, char **argv)
   sync_test_init (&argc, &argv);
   g_test_add_func ("/sync/compartment/return-code", test_return_code);
   g_test_add_func ("/sync/compartment/isolation", test_isolation);
+  g_test_add_func ("/sync/compartment/hostile-relay", test_hostile_relay);
   g_test_add_func ("/sync/compartment/revoke", test_revoke);
+  g_test_add_func ("/sync/compartment/device-revoke", test_device_revoke);
   g_test_add_func ("/sync/compartment/links-and-moves", test_links_and_moves);
   g_test_add_func ("/sync/compartment/travel", test_travel);
+  g_test_add_func ("/sync/compartment/travel-grant", test_travel_grant);
+  g_test_add_func ("/sync/compartment/snapshot", test_snapshot);
   return sync_test_finish (g_test_run ());
 }

@@ -153,7 +153,8 @@ gboolean sync_compartment_create (SpVault *vault, const char *name, const SyncOp
  * the others are not known here). */
 GPtrArray *sync_compartment_list (SpVault *vault, guint *workspace_total, const SyncOptions *opts,
                                   GError **error);
-/* Seals the compartment's key to @device (which must have synced once). */
+/* Seals the compartment's key to @device (which must have synced once). A
+ * holder may be granted again: a travelling device gets it back this way. */
 gboolean sync_compartment_grant (SpVault *vault, const char *name, const char *device,
                                  const SyncOptions *opts, GError **error);
 /* Takes the compartment from @device: a new key for that compartment only,

@@ -111,6 +111,8 @@ gboolean sync_fail (GError **error, int code, const char *message);
 
 /* sync-client.c: small codecs */
 char *sync_b64 (const guint8 *data, gsize len);
+/* Standard base64 of at most @max decoded bytes, or NULL. */
+GBytes *sync_b64_decode (const char *b64, gsize max);
 void sync_le64_put (guint8 *p, guint64 v);
 guint64 sync_le64_get (const guint8 *p);
 const char *sync_json_str (JsonObject *o, const char *name, gsize max);
@@ -133,6 +135,7 @@ gboolean sync_vault_end (SpVault *v, gboolean ok, GError **error);
 gboolean sync_state_set_int (SpVault *v, const char *key, gint64 value, GError **error);
 
 /* sync-membership.c */
+gboolean sync_log_forged (GError **error, gint64 version, const char *why);
 SpSecret *sync_epoch_key (SyncCtx *c, guint32 epoch);
 char *sync_log_sign (SyncCtx *c, const char *body);
 gboolean sync_log_apply (SyncCtx *c, gint64 version, const char *entry, gsize len, GError **error);
@@ -203,6 +206,17 @@ SyncBatch *sync_batch_open_held (SyncCtx *c, GBytes *env, const SyncBatchInfo *i
 
 /* sync-snapshot.c */
 gboolean sync_snapshot_apply (SyncCtx *c, SyncReport *report, GError **error);
+/* A device's chain position: last seq and the hash of that envelope. */
+typedef struct
+{
+  guint64 seq;
+  guint8 hash[SYNC_HASH_BYTES];
+} SyncChainPos;
+/* With @only (SyncHeldKey*, a rescan): those compartments' sections alone,
+ * this device's own changes included, nothing of main; *cursor_out gets the
+ * snapshot's cursor and @chains_out (device -> SyncChainPos*) its chains. */
+gboolean sync_snapshot_apply_only (SyncCtx *c, GPtrArray *only, gint64 *cursor_out,
+                                   GHashTable *chains_out, SyncReport *report, GError **error);
 gboolean sync_snapshot_parse_change (JsonArray *a, SpChange *ch);
 
 G_END_DECLS

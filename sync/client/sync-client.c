@@ -7,7 +7,6 @@
  *
  * State lives in the vault's sync_state table (core/sp-sync-state.c), so it is
  * encrypted with everything else:
- * encrypted with everything else:
  *
  *   ws/id, ws/relay, ws/anchor        workspace id (hex), relay URL, the founding
  *                                     admin's identity public key (trust anchor)
@@ -22,6 +21,10 @@
  *   own/pushed                        local change sequence already pushed
  *   outbox, outbox/last               a sealed batch not yet acknowledged
  *   cursor, last_sync                 relay cursor; unix time of the last sync
+ *   dev/cbox_sk|pk, dev/cbox_old/<pk> compartment box key; older ones from a stash
+ *   ckey/<cid>/<%010u>                compartment keys per compartment epoch
+ *   peer/cbox/<device>, own/cbox_sent peers' compartment box keys; ours as sent
+ *   rescan/<cid>                      a compartment gained, history to fetch
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -110,6 +113,25 @@ sync_b64 (const guint8 *data, gsize len)
 
   sodium_bin2base64 (out, n, data, len, sodium_base64_VARIANT_ORIGINAL);
   return out;
+}
+
+GBytes *
+sync_b64_decode (const char *b64, gsize max)
+{
+  gsize cap;
+  g_autofree guint8 *raw = NULL;
+  size_t n = 0;
+
+  if (b64 == NULL || strlen (b64) > (max / 3 + 2) * 4)
+    return NULL;
+  cap = strlen (b64) / 4 * 3 + 3;
+  raw = g_malloc (cap);
+  if (sodium_base642bin (raw, cap, b64, strlen (b64), NULL, &n, NULL,
+                         sodium_base64_VARIANT_ORIGINAL)
+          != 0
+      || n > max)
+    return NULL;
+  return g_bytes_new_take (g_steal_pointer (&raw), n);
 }
 
 void

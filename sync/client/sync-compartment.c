@@ -52,18 +52,10 @@ sync_held_key_free (gpointer p)
 {
   SyncHeldKey *h = p;
 
+  if (h == NULL)
+    return;
   sp_secret_free (h->key);
   g_free (h);
-}
-
-static gboolean
-comp_forged (GError **error, gint64 version, const char *why)
-{
-  g_set_error (error, SYNC_ERROR, SYNC_ERROR_FORGED,
-               _ ("Entry %lld of the workspace's membership log does not verify "
-                  "(%s); the relay may be tampering with it. Nothing was changed."),
-               (long long)version, why);
-  return FALSE;
 }
 
 /* ---- Secret boxes, base64 ---- */
@@ -77,26 +69,6 @@ sbox_seal (const guint8 *data, gsize len, const guint8 key[SYNC_KEY_BYTES])
   randombytes_buf (box, crypto_secretbox_NONCEBYTES);
   crypto_secretbox_easy (box + crypto_secretbox_NONCEBYTES, data, len, box, key);
   return sync_b64 (box, n);
-}
-
-/* Base64 of at most @max decoded bytes, or NULL. */
-static GBytes *
-b64_decode (const char *b64, gsize max)
-{
-  gsize cap;
-  g_autofree guint8 *raw = NULL;
-  size_t n = 0;
-
-  if (b64 == NULL || strlen (b64) > (max / 3 + 2) * 4)
-    return NULL;
-  cap = strlen (b64) / 4 * 3 + 3;
-  raw = g_malloc (cap);
-  if (sodium_base642bin (raw, cap, b64, strlen (b64), NULL, &n, NULL,
-                         sodium_base64_VARIANT_ORIGINAL)
-          != 0
-      || n > max)
-    return NULL;
-  return g_bytes_new_take (g_steal_pointer (&raw), n);
 }
 
 /* Opens nonce ‖ secretbox; the plaintext is NUL-terminated (for JSON). */
@@ -147,7 +119,7 @@ store_comp_key (SyncCtx *c, gint64 version, const char *cid, guint32 cepoch,
   if (old)
     return sodium_memcmp (sp_secret_data (old), key, SYNC_KEY_BYTES) == 0
                ? TRUE
-               : comp_forged (error, version, "two keys for one compartment epoch");
+               : sync_log_forged (error, version, "two keys for one compartment epoch");
   return sync_state_set_secret (c->vault, name, key, SYNC_KEY_BYTES, error);
 }
 
@@ -246,9 +218,13 @@ sync_comp_log_accept (SyncCtx *c, gint64 version, JsonObject *body, gint64 epoch
   GBytes *box;
 
   if ((guint32)epoch != c->epoch
-      || (box = b64_decode (sync_json_str (body, "box", ENTRY_MAX), ENTRY_MAX)) == NULL
-      || g_bytes_get_size (box) < SBOX_OVERHEAD)
-    return comp_forged (error, version, "comp");
+      || (box = sync_b64_decode (sync_json_str (body, "box", ENTRY_MAX), ENTRY_MAX)) == NULL)
+    return sync_log_forged (error, version, "comp");
+  if (g_bytes_get_size (box) < SBOX_OVERHEAD)
+    {
+      g_bytes_unref (box);
+      return sync_log_forged (error, version, "comp");
+    }
   e = g_new0 (SyncCompEntry, 1);
   e->version = version;
   e->epoch = (guint32)epoch;
@@ -318,19 +294,19 @@ check_op (SyncCtx *c, const SyncCompEntry *e, const CompInner *in, SyncComp *com
   if (strcmp (in->op, "create") == 0)
     {
       if (comp || in->cepoch != 1 || in->wrap)
-        return comp_forged (error, e->version, "comp create");
+        return sync_log_forged (error, e->version, "comp create");
       return TRUE;
     }
   if (comp == NULL)
-    return comp_forged (error, e->version, "unknown compartment");
+    return sync_log_forged (error, e->version, "unknown compartment");
   if (strcmp (in->op, "grant") == 0)
     {
       if ((guint32)in->cepoch != comp->cepoch || in->wrap)
-        return comp_forged (error, e->version, "comp grant");
+        return sync_log_forged (error, e->version, "comp grant");
     }
   else if (strcmp (in->op, "revoke") != 0 || (guint32)in->cepoch != comp->cepoch + 1
            || in->wrap == NULL)
-    return comp_forged (error, e->version, "comp op");
+    return sync_log_forged (error, e->version, "comp op");
   /* Only a holder of the compartment's current key can change it. */
   prev = sync_comp_key (c, comp->cid, comp->cepoch);
   if (prev == NULL)
@@ -339,7 +315,7 @@ check_op (SyncCtx *c, const SyncCompEntry *e, const CompInner *in, SyncComp *com
               want);
   if (in->proof == NULL || !sync_base64_decode_exact (in->proof, got, sizeof got, NULL)
       || sodium_memcmp (want, got, sizeof got) != 0)
-    return comp_forged (error, e->version, "comp proof");
+    return sync_log_forged (error, e->version, "comp proof");
   return TRUE;
 }
 
@@ -348,7 +324,7 @@ static gboolean
 read_meta (SyncComp *comp, const CompInner *in, const guint8 key[SYNC_KEY_BYTES], gint64 version,
            GError **error)
 {
-  g_autoptr (GBytes) box = b64_decode (in->meta, META_MAX);
+  g_autoptr (GBytes) box = sync_b64_decode (in->meta, META_MAX);
   g_autofree char *json
       = box ? sbox_open (g_bytes_get_data (box, NULL), g_bytes_get_size (box), key) : NULL;
   g_autoptr (JsonObject) o
@@ -359,13 +335,13 @@ read_meta (SyncComp *comp, const CompInner *in, const guint8 key[SYNC_KEY_BYTES]
   g_autoptr (GPtrArray) holders = g_ptr_array_new_with_free_func (g_free);
 
   if (name == NULL || hn == NULL || !JSON_NODE_HOLDS_ARRAY (hn))
-    return comp_forged (error, version, "comp meta");
+    return sync_log_forged (error, version, "comp meta");
   ha = json_node_get_array (hn);
   for (guint i = 0; i < json_array_get_length (ha) && i < SEALS_MAX; i++)
     {
       const char *d = json_array_get_string_element (ha, i);
       if (d == NULL || !sync_id_is_valid (d))
-        return comp_forged (error, version, "comp holders");
+        return sync_log_forged (error, version, "comp holders");
       g_ptr_array_add (holders, g_strdup (d));
     }
   g_free (comp->name);
@@ -395,7 +371,7 @@ unwrap_back (SyncCtx *c, SyncComp *comp, gint64 version, GError **error)
                                       WRAP_LEN - crypto_secretbox_NONCEBYTES, w,
                                       sp_secret_data (newer))
           != 0)
-        return comp_forged (error, version, "comp wrap");
+        return sync_log_forged (error, version, "comp wrap");
       ok = store_comp_key (c, version, comp->cid, e - 1, prev, error);
       sodium_memzero (prev, sizeof prev);
       if (!ok)
@@ -414,7 +390,7 @@ comp_entry_apply (SyncCtx *c, const SyncCompEntry *e, JsonObject *inner, GError 
   gboolean ok = TRUE;
 
   if (!parse_inner (inner, &in))
-    return comp_forged (error, e->version, "comp fields");
+    return sync_log_forged (error, e->version, "comp fields");
   comp = g_hash_table_lookup (c->comps, in.cid);
   if (!check_op (c, e, &in, comp, error))
     return FALSE;
@@ -431,7 +407,7 @@ comp_entry_apply (SyncCtx *c, const SyncCompEntry *e, JsonObject *inner, GError 
     {
       guint8 wrap[WRAP_LEN];
       if (!sync_base64_decode_exact (in.wrap, wrap, sizeof wrap, NULL))
-        return comp_forged (error, e->version, "comp wrap");
+        return sync_log_forged (error, e->version, "comp wrap");
       g_hash_table_insert (comp->wraps, GUINT_TO_POINTER (comp->cepoch),
                            g_bytes_new (wrap, sizeof wrap));
     }
@@ -466,7 +442,7 @@ sync_comps_load (SyncCtx *c, GError **error)
       inner = json ? sync_parse_json_object ((const guint8 *)json, strlen (json), ENTRY_MAX, NULL)
                    : NULL;
       if (inner == NULL)
-        return comp_forged (error, e->version, "comp box");
+        return sync_log_forged (error, e->version, "comp box");
       if (!comp_entry_apply (c, e, inner, error))
         return FALSE;
     }
@@ -505,7 +481,11 @@ sync_comps_reconcile (SyncCtx *c, SyncReport *report, GError **error)
   gpointer val;
   gboolean purged = FALSE, ok = TRUE;
 
-  if (!sync_comps_load (c, error) || !sp_vault_begin (c->vault, error))
+  if (!sync_comps_load (c, error))
+    return FALSE;
+  if (g_hash_table_size (c->comps) == 0)
+    return TRUE; /* a workspace without compartments: nothing to follow */
+  if (!sp_vault_begin (c->vault, error))
     return FALSE;
   g_hash_table_iter_init (&it, c->comps);
   while (ok && g_hash_table_iter_next (&it, NULL, &val))
@@ -804,7 +784,9 @@ sync_compartment_create (SpVault *vault, const char *name, const SyncOptions *op
   /* A compartment made on this device alone is published under its uid. */
   id = sp_vault_compartment_lookup (vault, name, &local);
   if (id == 0 || (id > 0 && (sc = sp_vault_compartment_get (vault, id, error)) == NULL))
-    return id == 0 ? sync_fail (error, SYNC_ERROR_FAILED, _ ("“main” is every device's")) : FALSE;
+    return id == 0 ? sync_fail (error, SYNC_ERROR_FAILED,
+                                _ ("“main” belongs to every device and cannot be created"))
+                   : FALSE;
   if (sc && g_hash_table_contains (c->comps, sc->uid))
     {
       g_set_error (error, SYNC_ERROR, SYNC_ERROR_FAILED,
@@ -841,13 +823,14 @@ sync_compartment_grant (SpVault *vault, const char *name, const char *device,
     return FALSE;
   if (m == NULL || m->removed_at)
     return sync_fail (error, SYNC_ERROR_NOT_FOUND, _ ("No such device in the workspace"));
-  if (holders_have (comp->holders, device))
-    return TRUE;
+  /* A holder is granted again all the same: its box key may be new (a
+   * journey), and the seal goes to the one it has now. */
   if (!device_cbox (c, device, pk, error))
     return FALSE;
   for (guint i = 0; comp->holders && i < comp->holders->len; i++)
     g_ptr_array_add (holders, comp->holders->pdata[i]);
-  g_ptr_array_add (holders, (gpointer)m->id);
+  if (!holders_have (comp->holders, device))
+    g_ptr_array_add (holders, (gpointer)m->id);
   g_ptr_array_add (seal_to, pk);
   op.cid = comp->cid;
   op.cepoch = comp->cepoch;

@@ -46,8 +46,8 @@ store_epoch_key (SyncCtx *c, guint32 epoch, const guint8 key[SYNC_KEY_BYTES], GE
  * Stored entry: {"body": "<JSON text>", "sig": base64(Ed25519 over "SPLK-log-1\n" ‖ body)};
  * its hash (BLAKE2b-256 of the stored bytes) is the next entry's "prev". */
 
-static gboolean
-log_forged (GError **error, gint64 version, const char *why)
+gboolean
+sync_log_forged (GError **error, gint64 version, const char *why)
 {
   g_set_error (error, SYNC_ERROR, SYNC_ERROR_FORGED,
                _ ("Entry %lld of the workspace's membership log does not verify "
@@ -141,7 +141,7 @@ log_entry_verify (SyncCtx *c, gint64 version, const char *entry, gsize len, Json
       || !sync_base64_decode_exact (sig_s, sig, 64, NULL)
       || (body = sync_parse_json_object ((const guint8 *)body_s, strlen (body_s), ENTRY_MAX, NULL))
              == NULL)
-    return log_forged (error, version, "shape");
+    return sync_log_forged (error, version, "shape");
   if (!sync_json_int (body, "v", &v) || v != 1 || !sync_json_int (body, "version", &v)
       || v != version || (ws = sync_json_str (body, "ws", 64)) == NULL
       || strcmp (ws, c->ws_hex) != 0 || (*type = sync_json_str (body, "type", 16)) == NULL
@@ -149,10 +149,10 @@ log_entry_verify (SyncCtx *c, gint64 version, const char *entry, gsize len, Json
       || (signer_id = sync_json_str (body, "signer", 64)) == NULL
       || (*dev = sync_json_str (body, "device", 64)) == NULL || !sync_id_is_valid (*dev)
       || !sync_json_int (body, "epoch", epoch) || *epoch < 1 || *epoch > G_MAXUINT32)
-    return log_forged (error, version, "fields");
+    return sync_log_forged (error, version, "fields");
   prev_hex = version == 1 ? g_strdup ("") : sync_hex_encode (c->head_hash, SYNC_HASH_BYTES);
   if (version != c->head + 1 || strcmp (prev, prev_hex) != 0)
-    return log_forged (error, version, "chain");
+    return sync_log_forged (error, version, "chain");
 
   msg = g_strconcat ("SPLK-log-1\n", body_s, NULL);
   if (version == 1)
@@ -163,7 +163,7 @@ log_entry_verify (SyncCtx *c, gint64 version, const char *entry, gsize len, Json
           || !sync_json_key (body, "sign_pk", pk) || sodium_memcmp (pk, c->anchor, 32) != 0
           || *epoch != 1
           || crypto_sign_verify_detached (sig, (const guint8 *)msg, strlen (msg), pk) != 0)
-        return log_forged (error, version, "founder");
+        return sync_log_forged (error, version, "founder");
     }
   else
     {
@@ -171,7 +171,7 @@ log_entry_verify (SyncCtx *c, gint64 version, const char *entry, gsize len, Json
       if (signer == NULL || signer->removed_at || !signer->admin
           || crypto_sign_verify_detached (sig, (const guint8 *)msg, strlen (msg), signer->sign_pk)
                  != 0)
-        return log_forged (error, version, "signer");
+        return sync_log_forged (error, version, "signer");
     }
   *out = g_steal_pointer (&body);
   return TRUE;
@@ -187,16 +187,16 @@ log_apply_add (SyncCtx *c, gint64 version, JsonObject *body, const char *dev, Js
 
   if (g_hash_table_contains (c->members, dev) || sync_json_str (keys, dev, 200) == NULL
       || json_object_get_size (keys) != 1)
-    return log_forged (error, version, "add");
+    return sync_log_forged (error, version, "add");
   if (version > 1 && (guint32)epoch != c->epoch)
-    return log_forged (error, version, "epoch");
+    return sync_log_forged (error, version, "epoch");
   m = g_new0 (SyncMember, 1);
   g_strlcpy (m->id, dev, sizeof m->id);
   if (!sync_json_key (body, "sign_pk", m->sign_pk) || !sync_json_key (body, "box_pk", m->box_pk)
       || !sync_json_key (body, "auth_pk", m->auth_pk) || !sync_json_bool (body, "admin", &admin))
     {
       g_free (m);
-      return log_forged (error, version, "device keys");
+      return sync_log_forged (error, version, "device keys");
     }
   m->admin = version == 1 ? TRUE : admin;
   m->added_at = version;
@@ -220,7 +220,7 @@ log_apply_remove (SyncCtx *c, gint64 version, JsonObject *body, const char *dev,
 
   if (m == NULL || m->removed_at || (guint32)epoch != c->epoch + 1 || wrap_s == NULL
       || !sync_base64_decode_exact (wrap_s, wrap, sizeof wrap, NULL))
-    return log_forged (error, version, "remove");
+    return sync_log_forged (error, version, "remove");
   m->removed_at = version;
   g_hash_table_iter_init (&it, c->members);
   while (g_hash_table_iter_next (&it, NULL, &val))
@@ -230,11 +230,11 @@ log_apply_remove (SyncCtx *c, gint64 version, JsonObject *body, const char *dev,
         {
           remaining++;
           if (sync_json_str (keys, r->id, 200) == NULL)
-            return log_forged (error, version, "remaining keys");
+            return sync_log_forged (error, version, "remaining keys");
         }
     }
   if (json_object_get_size (keys) != remaining)
-    return log_forged (error, version, "remaining keys");
+    return sync_log_forged (error, version, "remaining keys");
   g_hash_table_insert (c->wraps, GUINT_TO_POINTER ((guint)epoch), g_bytes_new (wrap, sizeof wrap));
   c->epoch = (guint32)epoch;
   return TRUE;
@@ -256,7 +256,7 @@ sync_log_apply (SyncCtx *c, gint64 version, const char *entry, gsize len, GError
   keys_node = json_object_get_member (body, "keys");
   keys = keys_node && JSON_NODE_HOLDS_OBJECT (keys_node) ? json_node_get_object (keys_node) : NULL;
   if (keys == NULL && strcmp (type, "comp") != 0)
-    return log_forged (error, version, "keys");
+    return sync_log_forged (error, version, "keys");
 
   if (strcmp (type, "comp") == 0)
     ok = version > 1 && sync_comp_log_accept (c, version, body, epoch, error);
@@ -265,7 +265,7 @@ sync_log_apply (SyncCtx *c, gint64 version, const char *entry, gsize len, GError
   else if (strcmp (type, "remove") == 0)
     ok = log_apply_remove (c, version, body, dev, keys, epoch, error);
   else
-    return log_forged (error, version, "type");
+    return sync_log_forged (error, version, "type");
   if (!ok || !learn_keys (c, (guint32)epoch, keys, error))
     return FALSE;
   sync_hash ((const guint8 *)entry, len, hash);

@@ -214,19 +214,14 @@ sync_page_item (JsonNode *item, gint64 after, const char **dev, gint64 *cur, gin
 {
   JsonObject *o = JSON_NODE_HOLDS_OBJECT (item) ? json_node_get_object (item) : NULL;
   const char *data = sync_json_str (o, "data", (SYNC_ENVELOPE_MAX_LEN / 3 + 2) * 4);
-  g_autofree guint8 *raw = NULL;
-  size_t raw_len = 0;
 
   *dev = sync_json_str (o, "device", 64);
   if (*dev == NULL || !sync_id_is_valid (*dev) || data == NULL || !sync_json_int (o, "cursor", cur)
       || !sync_json_int (o, "seq", seq) || *cur <= after || *seq < 1)
     return SYNC_PAGE_ITEM_BAD;
-  raw = g_malloc (strlen (data) / 4 * 3 + 3);
-  if (sodium_base642bin (raw, strlen (data) / 4 * 3 + 3, data, strlen (data), NULL, &raw_len, NULL,
-                         sodium_base64_VARIANT_ORIGINAL)
-      != 0)
+  *env = sync_b64_decode (data, SYNC_ENVELOPE_MAX_LEN);
+  if (*env == NULL)
     return SYNC_PAGE_ITEM_UNDECODABLE;
-  *env = g_bytes_new_take (g_steal_pointer (&raw), raw_len);
   return SYNC_PAGE_ITEM_OK;
 }
 

@@ -11,11 +11,7 @@
 
 #include "sync-client-private.h"
 
-typedef struct
-{
-  guint64 seq;
-  guint8 hash[SYNC_HASH_BYTES];
-} Chain;
+typedef SyncChainPos Chain;
 
 typedef struct
 {
@@ -26,6 +22,7 @@ typedef struct
   gint64 stop;        /* the pull's cursor: beyond it the pull has them */
   gboolean own;       /* an own batch was applied */
   gboolean done;
+  guint from_snapshot; /* started from the snapshot (once) */
 } Rescan;
 
 /* One envelope: checked on its chain, applied when it is of a rescanned
@@ -138,10 +135,17 @@ rescan_run (Rescan *r, GError **error)
         return FALSE;
       if (status == 410)
         {
-          sync_problem (r->report,
-                        _ ("The relay no longer has the oldest batches: the history of a "
-                           "compartment from before the last snapshot is not restored"));
-          return TRUE;
+          /* Pruned: the snapshot's sections of these compartments and its
+           * chain positions, then on from its cursor. */
+          if (r->from_snapshot++ > 0)
+            return sync_fail (error, SYNC_ERROR_MALFORMED,
+                              _ ("The relay's snapshot does not reach its pruned history"));
+          g_hash_table_remove_all (r->chains);
+          if (!sync_snapshot_apply_only (r->c, r->keys, &since, r->chains, r->report, error))
+            return FALSE;
+          r->own = TRUE;
+          more = TRUE;
+          continue;
         }
       if (bn == NULL || !JSON_NODE_HOLDS_ARRAY (bn) || !sync_json_bool (ans, "more", &more))
         return sync_fail (error, SYNC_ERROR_MALFORMED,
@@ -164,7 +168,7 @@ sync_rescan (SyncCtx *c, SyncReport *report, GError **error)
   g_autoptr (GPtrArray) keys = g_ptr_array_new ();
   g_autoptr (GHashTable) chains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   gint64 pushed = sync_state_get_int (c->vault, "own/pushed");
-  Rescan r = { c, report, keys, chains, sync_state_get_int (c->vault, "cursor"), FALSE, FALSE };
+  Rescan r = { c, report, keys, chains, sync_state_get_int (c->vault, "cursor"), FALSE, FALSE, 0 };
   gboolean ok;
 
   if (held == NULL)

@@ -17,20 +17,29 @@
  * are here. */
 
 #define SNAP_MAX_PLAIN (512u * 1024u * 1024u)
+#define SBOX_LEN (crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
 
-/* The key for one snapshot, bound to its workspace, device, epoch and cursor
- * as the written @header holds them. */
+/* A key bound to one snapshot's workspace, device, epoch and cursor as the
+ * written @header holds them: BLAKE2b keyed with @secret over @label ‖ those. */
+static void
+snapshot_derive (const guint8 secret[SYNC_KEY_BYTES], const char *label,
+                 const guint8 header[SYNC_SNAPSHOT_HEADER_LEN], guint8 out[32])
+{
+  crypto_generichash_state st;
+
+  crypto_generichash_init (&st, secret, SYNC_KEY_BYTES, 32);
+  crypto_generichash_update (&st, (const guint8 *)label, strlen (label));
+  crypto_generichash_update (&st, header + SYNC_SNAPSHOT_KEY_CONTEXT_OFFSET,
+                             SYNC_SNAPSHOT_KEY_CONTEXT_LEN);
+  crypto_generichash_final (&st, out, 32);
+}
+
+/* The key for one snapshot. */
 static void
 snapshot_key (const guint8 epoch_secret[SYNC_KEY_BYTES],
               const guint8 header[SYNC_SNAPSHOT_HEADER_LEN], guint8 out[32])
 {
-  crypto_generichash_state st;
-
-  crypto_generichash_init (&st, epoch_secret, SYNC_KEY_BYTES, 32);
-  crypto_generichash_update (&st, (const guint8 *)"SPLK-snapshot-key-1", 19);
-  crypto_generichash_update (&st, header + SYNC_SNAPSHOT_KEY_CONTEXT_OFFSET,
-                             SYNC_SNAPSHOT_KEY_CONTEXT_LEN);
-  crypto_generichash_final (&st, out, 32);
+  snapshot_derive (epoch_secret, "SPLK-snapshot-key-1", header, out);
 }
 
 static void
@@ -39,22 +48,32 @@ key_commit (const guint8 key[32], guint8 out[32])
   crypto_generichash (out, 32, (const guint8 *)"SPLK-key-commitment-1", 21, key, 32);
 }
 
-static char *
-snapshot_json (SyncCtx *c, gint64 cursor, GError **error)
+static void
+add_change_row (JsonBuilder *b, const SpChange *ch)
 {
-  g_autoptr (GPtrArray) changes = sp_vault_all_changes (c->vault, error);
-  g_autoptr (GPtrArray) chains = changes ? sp_vault_sync_keys (c->vault, "chain/", error) : NULL;
-  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autofree char *hlc = g_strdup_printf ("%" G_GUINT64_FORMAT, ch->hlc);
+
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, ch->record);
+  json_builder_add_string_value (b, ch->kind);
+  json_builder_add_string_value (b, ch->field);
+  if (ch->value)
+    json_builder_add_string_value (b, ch->value);
+  else
+    json_builder_add_null_value (b);
+  json_builder_add_string_value (b, hlc);
+  json_builder_add_string_value (b, ch->supersedes ? ch->supersedes : "");
+  json_builder_add_int_value (b, ch->tx);
+  json_builder_add_string_value (b, ch->device);
+  json_builder_end_array (b);
+}
+
+static void
+add_chains (SyncCtx *c, JsonBuilder *b, GPtrArray *chains)
+{
   guint64 seq;
   guint8 hash[SYNC_HASH_BYTES];
 
-  if (chains == NULL)
-    return NULL;
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "v");
-  json_builder_add_int_value (b, 1);
-  json_builder_set_member_name (b, "cursor");
-  json_builder_add_int_value (b, cursor);
   json_builder_set_member_name (b, "chains");
   json_builder_begin_object (b);
   for (guint i = 0; i <= chains->len; i++)
@@ -74,47 +93,131 @@ snapshot_json (SyncCtx *c, gint64 cursor, GError **error)
       json_builder_end_array (b);
     }
   json_builder_end_object (b);
+}
+
+/* The key of a compartment's section, bound to the snapshot as its key is. */
+static void
+section_key (const guint8 comp_key[SYNC_KEY_BYTES], const guint8 header[SYNC_SNAPSHOT_HEADER_LEN],
+             guint8 out[32])
+{
+  snapshot_derive (comp_key, "SPLK-snapshot-section-1", header, out);
+}
+
+/* One compartment's changes, deflated and sealed under its section key. */
+static char *
+section_box (const SyncHeldKey *h, GPtrArray *changes, const guint8 *header, GError **error)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autofree char *json = NULL, *out = NULL;
+  g_autoptr (GBytes) packed = NULL;
+  g_autofree guint8 *box = NULL;
+  guint8 key[32];
+  gsize n;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "c");
+  json_builder_add_string_value (b, h->cid);
+  json_builder_set_member_name (b, "ce");
+  json_builder_add_int_value (b, h->cepoch);
   json_builder_set_member_name (b, "changes");
   json_builder_begin_array (b);
   for (guint i = 0; i < changes->len; i++)
-    {
-      const SpChange *ch = changes->pdata[i];
-      g_autofree char *hlc = g_strdup_printf ("%" G_GUINT64_FORMAT, ch->hlc);
+    if (((SpChange *)changes->pdata[i])->comp == h->local)
+      add_change_row (b, changes->pdata[i]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json = sync_to_json (b);
+  packed = sync_deflate ((const guint8 *)json, strlen (json), SNAP_MAX_PLAIN, error);
+  sodium_memzero (json, strlen (json));
+  if (packed == NULL)
+    return NULL;
+  n = crypto_secretbox_NONCEBYTES + g_bytes_get_size (packed) + crypto_secretbox_MACBYTES;
+  box = g_malloc (n);
+  randombytes_buf (box, crypto_secretbox_NONCEBYTES);
+  section_key (sp_secret_data (h->key), header, key);
+  crypto_secretbox_easy (box + crypto_secretbox_NONCEBYTES, g_bytes_get_data (packed, NULL),
+                         g_bytes_get_size (packed), box, key);
+  sodium_memzero (key, sizeof key);
+  return sync_b64 (box, n);
+}
 
-      json_builder_begin_array (b);
-      json_builder_add_string_value (b, ch->record);
-      json_builder_add_string_value (b, ch->kind);
-      json_builder_add_string_value (b, ch->field);
-      if (ch->value)
-        json_builder_add_string_value (b, ch->value);
-      else
-        json_builder_add_null_value (b);
-      json_builder_add_string_value (b, hlc);
-      json_builder_add_string_value (b, ch->supersedes ? ch->supersedes : "");
-      json_builder_add_int_value (b, ch->tx);
-      json_builder_add_string_value (b, ch->device);
-      json_builder_end_array (b);
+/* Main's changes in the clear of the snapshot, each held compartment's in a
+ * section only its holders open (COMPARTMENTS.md, "Batches"). */
+static char *
+snapshot_json (SyncCtx *c, gint64 cursor, GPtrArray *current, const guint8 *header, GError **error)
+{
+  g_autoptr (GPtrArray) changes = sp_vault_all_changes (c->vault, error);
+  g_autoptr (GPtrArray) chains = changes ? sp_vault_sync_keys (c->vault, "chain/", error) : NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  if (chains == NULL)
+    return NULL;
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "v");
+  json_builder_add_int_value (b, 1);
+  json_builder_set_member_name (b, "cursor");
+  json_builder_add_int_value (b, cursor);
+  add_chains (c, b, chains);
+  json_builder_set_member_name (b, "changes");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < changes->len; i++)
+    if (((SpChange *)changes->pdata[i])->comp == 0)
+      add_change_row (b, changes->pdata[i]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "sections");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < current->len; i++)
+    {
+      g_autofree char *box = section_box (current->pdata[i], changes, header, error);
+      if (box == NULL)
+        return NULL;
+      json_builder_add_string_value (b, box);
     }
   json_builder_end_array (b);
   json_builder_end_object (b);
   return sync_to_json (b);
 }
 
+/* The current key of every compartment this device holds. */
+static GPtrArray *
+current_keys (SyncCtx *c, GError **error)
+{
+  g_autoptr (GPtrArray) held = sync_comp_held_keys (c, error);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (sync_held_key_free);
+
+  if (held == NULL)
+    return NULL;
+  for (guint i = 0; i < held->len; i++)
+    {
+      SyncHeldKey *h = held->pdata[i];
+      SyncComp *comp = g_hash_table_lookup (c->comps, h->cid);
+
+      if (comp && comp->cepoch == h->cepoch)
+        g_ptr_array_add (out, g_steal_pointer (&held->pdata[i]));
+    }
+  return g_steal_pointer (&out);
+}
+
+static void
+snapshot_header (SyncCtx *c, gint64 cursor, SyncSnapshotHeader *h)
+{
+  memset (h, 0, sizeof *h);
+  memcpy (h->workspace, c->ws, SYNC_ID_BYTES);
+  memcpy (h->device, c->dev_raw, SYNC_ID_BYTES);
+  h->epoch = c->epoch;
+  h->cursor = (guint64)cursor;
+  memcpy (h->log_head, c->head_hash, SYNC_HASH_BYTES);
+  randombytes_buf (h->nonce, sizeof h->nonce);
+}
+
 /* Encrypts the deflated JSON @packed and frames and signs it. */
 static GBytes *
-snapshot_seal (SyncCtx *c, SpSecret *ekey, gint64 cursor, GBytes *packed)
+snapshot_seal (SyncCtx *c, SpSecret *ekey, SyncSnapshotHeader h, GBytes *packed)
 {
-  SyncSnapshotHeader h = { 0 };
   gsize plen = g_bytes_get_size (packed), total;
   guint8 key[32];
   guint8 *snap;
 
-  memcpy (h.workspace, c->ws, SYNC_ID_BYTES);
-  memcpy (h.device, c->dev_raw, SYNC_ID_BYTES);
-  h.epoch = c->epoch;
-  h.cursor = (guint64)cursor;
-  memcpy (h.log_head, c->head_hash, SYNC_HASH_BYTES);
-  randombytes_buf (h.nonce, sizeof h.nonce);
   h.ct_len = plen + SYNC_SNAPSHOT_TAG_LEN;
   total = sync_snapshot_total_len (h.ct_len);
   snap = g_malloc0 (total);
@@ -140,6 +243,9 @@ sync_snapshot_upload (SpVault *vault, gboolean prune, const SyncOptions *opts, G
   g_autoptr (GBytes) packed = NULL;
   g_autoptr (GBytes) sealed = NULL;
   g_autoptr (JsonObject) ans = NULL;
+  g_autoptr (GPtrArray) current = NULL;
+  SyncSnapshotHeader h;
+  guint8 header[SYNC_SNAPSHOT_HEADER_LEN];
   const guint8 *snap;
   gsize total;
   gint64 cursor;
@@ -151,17 +257,26 @@ sync_snapshot_upload (SpVault *vault, gboolean prune, const SyncOptions *opts, G
     return sync_fail (error, SYNC_ERROR_FAILED,
                       _ ("This device does not hold the current workspace key"));
   /* Own changes must be on the relay before a snapshot may stand for them. */
-  if (!sync_push (c, BATCH_MAX_CHANGES, NULL, error))
+  if (!sync_comps_reconcile (c, NULL, error) || !sync_push (c, BATCH_MAX_CHANGES, NULL, error)
+      || (current = current_keys (c, error)) == NULL)
     return FALSE;
+  /* Pruning drops batches only the snapshot would then hold: every
+   * compartment must be in it. */
+  if (prune && g_hash_table_size (c->comps) > current->len)
+    return sync_fail (error, SYNC_ERROR_FAILED,
+                      _ ("This admin does not hold every compartment of the workspace: pruning "
+                         "would lose their history; prune from an admin who holds them all"));
   cursor = sync_state_get_int (vault, "cursor");
-  json = snapshot_json (c, cursor, error);
+  snapshot_header (c, cursor, &h);
+  sync_snapshot_write_header (&h, header);
+  json = snapshot_json (c, cursor, current, header, error);
   if (json == NULL)
     return FALSE;
   packed = sync_deflate ((const guint8 *)json, strlen (json), SNAP_MAX_PLAIN, error);
   sodium_memzero (json, strlen (json));
   if (packed == NULL)
     return FALSE;
-  sealed = snapshot_seal (c, ekey, cursor, packed);
+  sealed = snapshot_seal (c, ekey, h, packed);
   snap = g_bytes_get_data (sealed, &total);
 
   path = g_strdup_printf ("/v1/workspaces/%s/snapshot?cursor=%" G_GINT64_FORMAT, c->ws_hex, cursor);
@@ -243,7 +358,8 @@ change_free_cb (gpointer p)
 /* Downloads the workspace snapshot, checks its header, signer and key
  * commitment, decrypts and inflates it. Gives the plain JSON and its cursor. */
 static gboolean
-snapshot_fetch (SyncCtx *c, GBytes **plain, guint64 *cursor_out, GError **error)
+snapshot_fetch (SyncCtx *c, GBytes **plain, guint64 *cursor_out,
+                guint8 header_out[SYNC_SNAPSHOT_HEADER_LEN], GError **error)
 {
   g_autofree char *path = sync_ws_path (c, "/snapshot");
   g_autoptr (GBytes) answer = NULL;
@@ -297,6 +413,7 @@ snapshot_fetch (SyncCtx *c, GBytes **plain, guint64 *cursor_out, GError **error)
     }
   sodium_memzero (key, sizeof key);
   *cursor_out = h.cursor;
+  memcpy (header_out, d, SYNC_SNAPSHOT_HEADER_LEN);
   *plain = sync_inflate (packed, h.ct_len - SYNC_SNAPSHOT_TAG_LEN, SNAP_MAX_PLAIN, error);
   return *plain != NULL;
 }
@@ -305,7 +422,7 @@ snapshot_fetch (SyncCtx *c, GBytes **plain, guint64 *cursor_out, GError **error)
  * its "chains" object, which @parser owns. */
 static gboolean
 snapshot_parse (SyncCtx *c, GBytes *plain, guint64 cursor, JsonParser *parser, GPtrArray *changes,
-                JsonObject **chains, GError **error)
+                JsonObject **chains, JsonArray **sections, GError **error)
 {
   gsize len;
   const char *d = g_bytes_get_data (plain, &len);
@@ -338,13 +455,104 @@ snapshot_parse (SyncCtx *c, GBytes *plain, guint64 cursor, JsonParser *parser, G
         g_ptr_array_remove_index_fast (changes, changes->len - 1); /* ours: we have them */
     }
   *chains = json_node_get_object (chn);
+  cn = json_object_get_member (root, "sections");
+  if (cn && !JSON_NODE_HOLDS_ARRAY (cn))
+    return snap_bad (error, "sections");
+  *sections = cn ? json_node_get_array (cn) : NULL;
+  return TRUE;
+}
+
+/* The changes of one section, if @h opens it (NULL otherwise, or on error). */
+static GPtrArray *
+section_open (SyncCtx *c, const char *b64, const SyncHeldKey *h, const guint8 *header,
+              gboolean keep_own, GError **error)
+{
+  g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func (change_free_cb);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GBytes) boxed = sync_b64_decode (b64, SNAP_MAX_PLAIN);
+  g_autofree guint8 *plain = NULL;
+  g_autoptr (GBytes) json = NULL;
+  const guint8 *box;
+  gsize n = 0;
+  guint8 key[32];
+  JsonObject *root;
+  JsonNode *rn, *cn;
+  gint64 ce;
+  gboolean opened;
+
+  box = boxed ? g_bytes_get_data (boxed, &n) : NULL;
+  if (box == NULL || n < SBOX_LEN)
+    return snap_bad (error, "section"), NULL;
+  plain = g_malloc (n);
+  section_key (sp_secret_data (h->key), header, key);
+  opened = crypto_secretbox_open_easy (plain, box + crypto_secretbox_NONCEBYTES,
+                                       n - crypto_secretbox_NONCEBYTES, box, key)
+           == 0;
+  sodium_memzero (key, sizeof key);
+  if (!opened)
+    return NULL; /* another compartment's */
+  json = sync_inflate (plain, n - SBOX_LEN, SNAP_MAX_PLAIN, error);
+  if (json == NULL
+      || !sync_json_nesting_ok (g_bytes_get_data (json, NULL), g_bytes_get_size (json), 4)
+      || !json_parser_load_from_data (parser, g_bytes_get_data (json, NULL),
+                                      (gssize)g_bytes_get_size (json), NULL)
+      || (rn = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (rn))
+    return snap_bad (error, "section"), NULL;
+  root = json_node_get_object (rn);
+  cn = json_object_get_member (root, "changes");
+  if (g_strcmp0 (sync_json_str (root, "c", 64), h->cid) != 0 || !sync_json_int (root, "ce", &ce)
+      || ce != h->cepoch || cn == NULL || !JSON_NODE_HOLDS_ARRAY (cn))
+    return snap_bad (error, "section"), NULL;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (cn)); i++)
+    {
+      JsonNode *e = json_array_get_element (json_node_get_array (cn), i);
+      SpChange *ch = g_new0 (SpChange, 1);
+
+      g_ptr_array_add (changes, ch);
+      if (!JSON_NODE_HOLDS_ARRAY (e) || !sync_snapshot_parse_change (json_node_get_array (e), ch))
+        return snap_bad (error, "change"), NULL;
+      if (!keep_own && strcmp (ch->device, c->device) == 0)
+        g_ptr_array_remove_index_fast (changes, changes->len - 1);
+    }
+  return g_steal_pointer (&changes);
+}
+
+/* Applies the sections this device can open with @keys (inside the
+ * caller's transaction); *applied counts their changes. With @own (a
+ * rescan), this device's own changes too. */
+static gboolean
+apply_sections (SyncCtx *c, JsonArray *sections, GPtrArray *keys, const guint8 *header,
+                gboolean own, guint *applied, GError **error)
+{
+  for (guint i = 0; sections && i < json_array_get_length (sections); i++)
+    for (guint k = 0; k < keys->len; k++)
+      {
+        const SyncHeldKey *h = keys->pdata[k];
+        g_autoptr (GError) local = NULL;
+        g_autoptr (GPtrArray) changes
+            = section_open (c, json_array_get_string_element (sections, i), h, header, own, &local);
+
+        if (local)
+          {
+            g_propagate_error (error, g_steal_pointer (&local));
+            return FALSE;
+          }
+        if (changes == NULL)
+          continue;
+        if (!(own ? sp_vault_restore_own_changes_in (c->vault, changes, h->local, error)
+                  : sp_vault_apply_changes_in (c->vault, changes, h->local, error)))
+          return FALSE;
+        *applied += changes->len;
+        break;
+      }
   return TRUE;
 }
 
 /* Moves each peer's chain forward to where the snapshot has it (inside the
- * caller's transaction). */
+ * caller's transaction); with @out, gives every device's position there
+ * instead. */
 static gboolean
-snapshot_apply_chains (SyncCtx *c, JsonObject *chains, GError **error)
+snapshot_apply_chains (SyncCtx *c, JsonObject *chains, GHashTable *out, GError **error)
 {
   g_autoptr (GList) members = json_object_get_members (chains);
   gboolean ok = TRUE;
@@ -368,6 +576,14 @@ snapshot_apply_chains (SyncCtx *c, JsonObject *chains, GError **error)
           || !g_ascii_string_to_unsigned (json_node_get_string (s0), 10, 1, G_MAXINT64, &seq, NULL)
           || !sync_hex_decode (json_node_get_string (s1), hash, sizeof hash, NULL))
         return snap_bad (error, "chains");
+      if (out)
+        {
+          SyncChainPos *pos = g_new (SyncChainPos, 1);
+          pos->seq = seq;
+          memcpy (pos->hash, hash, sizeof hash);
+          g_hash_table_insert (out, g_strdup (dev), pos);
+          continue;
+        }
       if (strcmp (dev, c->device) == 0)
         continue;
       sync_state_get_chain (c->vault, key_name, &have, have_hash);
@@ -382,24 +598,44 @@ snapshot_apply_chains (SyncCtx *c, JsonObject *chains, GError **error)
 gboolean
 sync_snapshot_apply (SyncCtx *c, SyncReport *report, GError **error)
 {
+  return sync_snapshot_apply_only (c, NULL, NULL, NULL, report, error);
+}
+
+gboolean
+sync_snapshot_apply_only (SyncCtx *c, GPtrArray *only, gint64 *cursor_out, GHashTable *chains_out,
+                          SyncReport *report, GError **error)
+{
   g_autoptr (GBytes) plain = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func (change_free_cb);
+  g_autoptr (GPtrArray) current = only ? NULL : current_keys (c, error);
+  guint8 header[SYNC_SNAPSHOT_HEADER_LEN];
   JsonObject *chains = NULL;
+  JsonArray *sections = NULL;
   guint64 cursor = 0;
+  guint applied = 0;
   gboolean ok;
 
-  if (!snapshot_fetch (c, &plain, &cursor, error)
-      || !snapshot_parse (c, plain, cursor, parser, changes, &chains, error)
+  if ((only == NULL && current == NULL) || !snapshot_fetch (c, &plain, &cursor, header, error)
+      || !snapshot_parse (c, plain, cursor, parser, changes, &chains, &sections, error)
       || !sp_vault_begin (c->vault, error))
     return FALSE;
-  ok = sp_vault_apply_changes (c->vault, changes, error)
-       && snapshot_apply_chains (c, chains, error);
-  if (ok && (gint64)cursor > sync_state_get_int (c->vault, "cursor"))
-    ok = sync_state_set_int (c->vault, "cursor", (gint64)cursor, error);
+  ok = apply_sections (c, sections, only ? only : current, header, only != NULL, &applied, error);
+  if (only == NULL)
+    {
+      ok = ok && sp_vault_apply_changes (c->vault, changes, error)
+           && snapshot_apply_chains (c, chains, NULL, error);
+      if (ok && (gint64)cursor > sync_state_get_int (c->vault, "cursor"))
+        ok = sync_state_set_int (c->vault, "cursor", (gint64)cursor, error);
+      applied += changes->len;
+    }
+  else
+    ok = ok && snapshot_apply_chains (c, chains, chains_out, error);
   if (!sync_vault_end (c->vault, ok, error))
     return FALSE;
+  if (cursor_out)
+    *cursor_out = (gint64)cursor;
   if (report)
-    report->applied_changes += changes->len;
+    report->applied_changes += applied;
   return TRUE;
 }

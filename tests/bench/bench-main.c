@@ -41,6 +41,8 @@ static const BenchDef benchmarks[] = {
     "import-csv of 5, 50, 200 MB (quick 5 MB): time, peak RSS, disk vs parse only and "
     "unencrypted",
     bench_import },
+  { "travel", "travel start and end on 50,000 records (quick 10,000) vs an encrypted backup",
+    bench_travel },
 };
 
 /* ---- Harness ---- */

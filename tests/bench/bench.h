@@ -81,6 +81,7 @@ void bench_relay (Bench *b);  /* relay under load */
 void bench_sync (Bench *b);   /* push then pull through the relay vs plain HTTP */
 void bench_gui (Bench *b);    /* first frame of the main window, peak RSS */
 void bench_import (Bench *b); /* import-csv of 5, 50, 200 MB: time, peak RSS, disk */
+void bench_travel (Bench *b); /* travel mode start and end on a large vault vs a backup */
 
 /* The passphrase of the GUI benchmark's cached vaults (generated data only). */
 #define BENCH_GUI_PASSPHRASE "bench-gui-vault-1863"

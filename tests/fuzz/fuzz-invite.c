@@ -1,5 +1,6 @@
 /* libFuzzer: invite codes ("supolka1:" + base64url JSON), which a user pastes
- * from a message or a QR code and which may come from anyone.
+ * from a message or a QR code and which may come from anyone; and travel
+ * return codes (12 words), which a user types.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include <string.h>
 
@@ -23,5 +24,19 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   g_assert (ok == (relay != NULL));
   if (ok)
     g_assert (strlen (relay) > 0);
+  {
+    g_autoptr (GError) terror = NULL;
+    guint8 t[16];
+
+    ok = sync_travel_code_parse (code, t, &terror);
+    g_assert (ok == (terror == NULL));
+    if (ok)
+      {
+        /* A code that parses is the one its bytes format to. */
+        g_autofree char *again = sync_travel_code_format (t);
+        guint8 back[16];
+        g_assert (sync_travel_code_parse (again, back, NULL) && memcmp (t, back, 16) == 0);
+      }
+  }
   return 0;
 }
