@@ -26,7 +26,7 @@ static const CliCommand commands[] = {
   { .name = "add", CLI_ARGS (1, G_MAXUINT),
     .usage = N_ ("add: which kind? (org, person, affiliation, project, event, "
                  "participation, note)"),
-    .check = cli_field_values_check, .open_vault = TRUE, .run = cli_add_run },
+    .check = cli_add_check, .open_vault = TRUE, .run = cli_add_run },
   { .name = "edit", CLI_ARGS (2, G_MAXUINT),
     .usage = N_ ("edit: give an id and at least one --FIELD VALUE"),
     .check = cli_field_values_check, .open_vault = TRUE, .run = cli_edit_run },
@@ -38,6 +38,8 @@ static const CliCommand commands[] = {
     .check = cli_list_check, .open_vault = TRUE, .run = cli_list_run, .flags = flags_deleted },
   { .name = "search", CLI_ARGS (1, G_MAXUINT), .usage = N_ ("search: what text?"),
     .check = cli_list_check, .open_vault = TRUE, .run = cli_list_run },
+  { .name = "move", CLI_ARGS (2, 2), .usage = N_ ("move: give an id and a compartment"),
+    .open_vault = TRUE, .run = cli_move_run },
   { .name = "fields", CLI_ARGS (0, 1), .usage = N_ ("fields: give at most one kind"),
     .run = cli_fields_run },
   /* CSV: cli/cli-csv.c */
@@ -72,6 +74,12 @@ static const CliCommand commands[] = {
     .run = cli_sync_group_run, .group = cli_workspace_commands, .flags = flags_prune },
   { .name = "device", .usage = N_ ("usage: device list|revoke DEVICE"),
     .run = cli_sync_group_run, .group = cli_device_commands },
+  /* compartments and travel mode: cli/cli-compartment.c */
+  { .name = "compartment",
+    .usage = N_ ("usage: compartment create|list|grant|revoke|default"),
+    .run = cli_sync_group_run, .group = cli_compartment_commands },
+  { .name = "travel", .usage = N_ ("usage: travel start [--keep COMPARTMENT...] | travel end"),
+    .run = cli_travel_group_run, .group = cli_travel_commands },
   { NULL },
 };
 /* clang-format on */
@@ -126,6 +134,18 @@ print_usage (void)
          "N.\n"
          "Exit status: 0 ok, 1 usage, 2 wrong passphrase or locked, 3 not found,\n"
          "4 invalid input, 5 sync or network error.\n"));
+  /* A second message, so the first one's translations stay as they are. */
+  g_print (
+      "%s",
+      _ ("\n"
+         "Compartments (docs/COMPARTMENTS.md):\n"
+         "  compartment create NAME | list | default NAME   a device's compartments\n"
+         "  compartment grant NAME DEVICE | revoke NAME DEVICE   (admins)\n"
+         "  add KIND ... --compartment NAME | move ID COMPARTMENT\n"
+         "  list KIND ... --compartment NAME | search TEXT ... --compartment NAME\n"
+         "  travel start [--keep COMPARTMENT...]          leave the others behind, print a\n"
+         "                                                return code once\n"
+         "  travel end                                    the return code on standard input\n"));
 }
 
 static gboolean

@@ -6,7 +6,7 @@
  *  - numbers and dates are written the language's way (sp-format.c);
  *  - the main screens — create, unlock, organisations, an organisation and
  *    its links, a person being edited, an event, statistics, conflicts,
- *    preferences — at the default window size (1100×720) and at 360 px wide:
+ *    compartments, travel mode start and end, preferences — at the default window size (1100×720) and at 360 px wide:
  *    the window is not pushed wider than that by a long string, and no text
  *    of the interface itself is cut short with "…" (names and places from the
  *    vault may be, in narrow lists). Each screen is saved as a PNG in
@@ -27,6 +27,7 @@
 #include "sp-lock-page.h"
 #include "sp-main-view.h"
 #include "sp-preferences.h"
+#include "sp-travel-dialog.h"
 #include "sp-window.h"
 #include "test-util.h"
 #include "ui-demo.h"
@@ -253,6 +254,48 @@ shows_text (GtkWidget *widget, const char *text)
   return FALSE;
 }
 
+/* A window of the main menu's compartments and travel mode, checked alone. */
+static guint
+check_travel_screen (GtkWidget *window, SpVault *vault, SpTravelDialogKind kind, const char *screen,
+                     const Size *size)
+{
+  GtkWidget *dialog = sp_travel_dialog_new (kind, GTK_WINDOW (window), vault);
+  int width = MIN (size->width, 480);
+  guint problems;
+
+  gtk_window_set_default_size (GTK_WINDOW (dialog), width, 640);
+  gtk_window_present (GTK_WINDOW (dialog));
+  sp_demo_wait_width (dialog, width);
+  problems = check_screen (dialog, screen, &(Size){ size->name, width, 640 });
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  return problems;
+}
+
+/* The windows of the main menu: compartments, travel start and end,
+ * preferences. */
+static guint
+check_windows (GtkWidget *window, SpVault *vault, const Size *size)
+{
+  GtkWidget *prefs;
+  guint problems = 0;
+
+  problems
+      += check_travel_screen (window, vault, SP_TRAVEL_DIALOG_COMPARTMENTS, "compartments", size);
+  problems += check_travel_screen (window, vault, SP_TRAVEL_DIALOG_START, "travel-start", size);
+  problems += check_travel_screen (window, vault, SP_TRAVEL_DIALOG_END, "travel-end", size);
+
+  prefs = sp_preferences_window_new (NULL);
+  g_assert_nonnull (prefs);
+  gtk_window_set_transient_for (GTK_WINDOW (prefs), GTK_WINDOW (window));
+  gtk_window_present (GTK_WINDOW (prefs));
+  gtk_window_set_default_size (GTK_WINDOW (prefs), MIN (size->width, 600), 640);
+  sp_demo_wait_width (prefs, MIN (size->width, 600));
+  problems
+      += check_screen (prefs, "preferences", &(Size){ size->name, MIN (size->width, 600), 640 });
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  return problems;
+}
+
 static void
 test_screens (void)
 {
@@ -274,7 +317,7 @@ test_screens (void)
     {
       const Size *size = &sizes[s];
       g_autoptr (SpSecret) pass = sp_test_passphrase (PASSPHRASE);
-      GtkWidget *window, *prefs;
+      GtkWidget *window;
       SpMainView *main_view;
       SpBrowser *browser;
       SpVault *vault;
@@ -292,6 +335,15 @@ test_screens (void)
           vault = sp_vault_create (vault_dir, pass, SP_KDF_INTERACTIVE, &error);
           g_assert_no_error (error);
           sp_demo_fill (vault, &demo);
+          /* A second compartment: the editor's chooser, the detail's
+           * compartment row and the travel dialogs have something to show. */
+          {
+            gint64 legal = sp_vault_compartment_add (vault, "Legal support", NULL, &error);
+
+            g_assert_no_error (error);
+            g_assert_true (sp_vault_move (vault, demo.person, legal, &error));
+            g_assert_no_error (error);
+          }
           sp_vault_close (vault);
         }
       sp_lock_page_refresh (sp_window_get_lock_page (SP_WINDOW (window)));
@@ -328,15 +380,7 @@ test_screens (void)
       sp_main_view_show_page (main_view, "conflicts");
       problems += check_screen (window, "conflicts", size);
 
-      prefs = sp_preferences_window_new (NULL);
-      g_assert_nonnull (prefs);
-      gtk_window_set_transient_for (GTK_WINDOW (prefs), GTK_WINDOW (window));
-      gtk_window_present (GTK_WINDOW (prefs));
-      gtk_window_set_default_size (GTK_WINDOW (prefs), MIN (size->width, 600), 640);
-      sp_demo_wait_width (prefs, MIN (size->width, 600));
-      problems += check_screen (prefs, "preferences",
-                                &(Size){ size->name, MIN (size->width, 600), 640 });
-      gtk_window_destroy (GTK_WINDOW (prefs));
+      problems += check_windows (window, vault, size);
 
       sp_application_lock (app);
       gtk_window_destroy (GTK_WINDOW (window));

@@ -219,3 +219,17 @@ ui_fixture_release_app (void)
 {
   g_clear_object (&the_app);
 }
+
+GtkWidget *
+ui_find_named (GtkWidget *root, const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = ui_find_named (c, name);
+      if (found)
+        return found;
+    }
+  return NULL;
+}

@@ -34,6 +34,8 @@ void ui_run_for (guint ms);
 gboolean ui_flag_set (gpointer flag); /* *(gboolean *)flag */
 gboolean ui_is_mapped (gpointer widget);
 
+/* The first widget below @root (itself included) whose name is @name, or NULL. */
+GtkWidget *ui_find_named (GtkWidget *root, const char *name);
 /* A PNG of @widget at @path (its folder is created), once it is mapped. */
 void ui_save_png (GtkWidget *widget, const char *path);
 

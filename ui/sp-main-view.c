@@ -8,6 +8,7 @@
 #include "sp-stats-page.h"
 #include "sp-conflicts-page.h"
 #include "sp-sync-status.h"
+#include "sp-travel-dialog.h"
 
 struct _SpMainView
 {
@@ -150,6 +151,27 @@ action_reload (GtkWidget *widget, const char *action, GVariant *param)
   sp_main_view_reload (SP_MAIN_VIEW (widget));
 }
 
+/* Compartments…, Travel Mode…, End Travel Mode… (the last is always there:
+ * nothing in the vault says that it travels). */
+static void
+action_travel (GtkWidget *widget, const char *action, GVariant *param)
+{
+  SpMainView *self = SP_MAIN_VIEW (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  SpTravelDialogKind kind = g_str_equal (action, "main.compartments")
+                                ? SP_TRAVEL_DIALOG_COMPARTMENTS
+                            : g_str_equal (action, "main.travel-start") ? SP_TRAVEL_DIALOG_START
+                                                                        : SP_TRAVEL_DIALOG_END;
+  GtkWidget *dialog;
+
+  if (!GTK_IS_WINDOW (root))
+    return;
+  dialog = sp_travel_dialog_new (kind, GTK_WINDOW (root), self->vault);
+  g_signal_connect_object (dialog, "changed", G_CALLBACK (sp_main_view_reload), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 action_kind_shown (GtkWidget *widget, const char *action, GVariant *param)
 {
@@ -288,6 +310,9 @@ sp_main_view_class_init (SpMainViewClass *klass)
   gtk_widget_class_install_action (widget_class, "main.sidebar", NULL, action_sidebar);
   gtk_widget_class_install_action (widget_class, "main.kind-shown", "s", action_kind_shown);
   gtk_widget_class_install_action (widget_class, "main.reload", NULL, action_reload);
+  gtk_widget_class_install_action (widget_class, "main.compartments", NULL, action_travel);
+  gtk_widget_class_install_action (widget_class, "main.travel-start", NULL, action_travel);
+  gtk_widget_class_install_action (widget_class, "main.travel-end", NULL, action_travel);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 

@@ -6,6 +6,7 @@
 #include "sp-clipboard.h"
 #include "sp-labels.h"
 #include "sp-format.h"
+#include "sp-compartments.h"
 #include "sp-record-detail.h"
 #include "sp-record-editor.h"
 #include "sp-record-model.h"
@@ -107,7 +108,17 @@ ref_title (SpRecordDetail *self, const char *id)
 
   if (rec && sp_record_is_deleted (rec))
     return g_strdup_printf (_ ("%s (deleted)"), t && *t ? t : _ ("(untitled)"));
-  return g_strdup (rec ? (t && *t ? t : _ ("(untitled)")) : _ ("(missing record)"));
+  /* Not here: in a compartment this device does not hold (or left behind by
+   * travel mode). Neither its id nor its title is shown. */
+  return g_strdup (rec ? (t && *t ? t : _ ("(untitled)")) : _ ("Restricted record"));
+}
+
+static gboolean
+is_held (SpRecordDetail *self, const char *id)
+{
+  g_autoptr (SpRecord) rec = id ? sp_vault_get (self->vault, id, NULL) : NULL;
+
+  return rec != NULL;
 }
 
 static GtkWidget *
@@ -300,8 +311,10 @@ add_link_group (SpRecordDetail *self, AdwPreferencesPage *page, const LinkGroup 
           adw_action_row_add_suffix (ADW_ACTION_ROW (row), edit);
           adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
         }
-      if (other && !g_str_equal (g->link_kind, "note"))
+      if (other && !g_str_equal (g->link_kind, "note") && is_held (self, other))
         make_openable (self, row, other);
+      else if (other && !g_str_equal (g->link_kind, "note"))
+        gtk_widget_set_name (row, "restricted");
       adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
       shown++;
     }
@@ -379,6 +392,58 @@ action_copy (GtkWidget *widget, const char *action_name, GVariant *param)
   g_signal_emit (self, signals[SIGNAL_TOAST], 0, message, NULL);
 }
 
+/* ---- The compartment and "Move to…" --------------------------------------- */
+
+static void
+move_response (AdwMessageDialog *dialog, const char *response, SpRecordDetail *self)
+{
+  g_autoptr (GError) error = NULL;
+  GtkWidget *dd = sp_compartment_move_dialog_get_dropdown (GTK_WIDGET (dialog));
+  gint64 comp = sp_compartment_dropdown_get (dd);
+
+  if (!g_str_equal (response, "move") || comp == sp_record_get_compartment (self->record))
+    return;
+  if (!sp_vault_move (self->vault, sp_record_get_id (self->record), comp, &error))
+    {
+      g_signal_emit (self, signals[SIGNAL_TOAST], 0, error->message, NULL);
+      return;
+    }
+  sp_record_detail_reload (self);
+  g_signal_emit (self, signals[SIGNAL_TOAST], 0, _ ("Moved"), NULL);
+}
+
+static void
+action_move (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SpRecordDetail *self = SP_RECORD_DETAIL (widget);
+  GtkWidget *dialog = sp_compartment_move_dialog_new (parent_window (self), self->vault,
+                                                      sp_record_get_compartment (self->record));
+
+  g_signal_connect_object (dialog, "response", G_CALLBACK (move_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* The record's compartment, with "Move to…", when this device holds more
+ * than main. */
+static void
+add_compartment_row (SpRecordDetail *self, GtkWidget *group)
+{
+  g_autoptr (GPtrArray) held = sp_vault_compartments (self->vault, NULL);
+  g_autofree char *name = NULL;
+  GtkWidget *row, *move;
+
+  if (held == NULL || held->len < 2 || sp_record_is_deleted (self->record))
+    return;
+  name = sp_compartment_label_of (self->vault, sp_record_get_compartment (self->record));
+  row = plain_row (_ ("Compartment"), name);
+  gtk_widget_set_name (row, "compartment");
+  move = gtk_button_new_with_mnemonic (_ ("_Move to…"));
+  gtk_widget_set_valign (move, GTK_ALIGN_CENTER);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (move), "detail.move");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), move);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+}
+
 static void
 add_fields (SpRecordDetail *self, AdwPreferencesPage *page)
 {
@@ -435,7 +500,10 @@ add_fields (SpRecordDetail *self, AdwPreferencesPage *page)
         {
           g_autofree char *t = ref_title (self, value);
           row = plain_row (sp_label_field (kind, f->name), t);
-          make_openable (self, row, value);
+          if (is_held (self, value))
+            make_openable (self, row, value);
+          else
+            gtk_widget_set_name (row, "restricted");
           adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
           continue;
         }
@@ -474,6 +542,7 @@ add_fields (SpRecordDetail *self, AdwPreferencesPage *page)
         = g_strdup_printf (_ ("Created %s"), when ? when : sp_record_get_created (self->record));
   }
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group), created);
+  add_compartment_row (self, group);
   adw_preferences_page_add (page, ADW_PREFERENCES_GROUP (group));
 }
 
@@ -558,6 +627,7 @@ sp_record_detail_class_init (SpRecordDetailClass *klass)
                       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_install_action (widget_class, "detail.copy", "s", action_copy);
+  gtk_widget_class_install_action (widget_class, "detail.move", NULL, action_move);
 }
 
 static void

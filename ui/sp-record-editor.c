@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "sp-compartments.h"
 #include "sp-labels.h"
 #include "sp-record-editor.h"
 #include "sp-secret-window.h"
@@ -30,6 +31,7 @@ struct _SpRecordEditor
   GtkWidget *form;
   GtkWidget *error_label; /* errors that name no field */
   GArray *fields;         /* of Field */
+  GtkWidget *compartment; /* the chooser, or NULL when only main is held */
 };
 
 G_DEFINE_FINAL_TYPE (SpRecordEditor, sp_record_editor, GTK_TYPE_WIDGET)
@@ -352,6 +354,71 @@ show_core_error (SpRecordEditor *self, const GError *error)
   return FALSE;
 }
 
+/* ---- The compartment chooser (docs/COMPARTMENTS.md) ---- */
+
+static gint64
+chosen_compartment (SpRecordEditor *self)
+{
+  return self->compartment ? sp_compartment_dropdown_get (self->compartment)
+                           : sp_vault_get_default_compartment (self->vault);
+}
+
+/* An existing record whose compartment was changed in the chooser moves. */
+static gboolean
+move_if_chosen (SpRecordEditor *self, GError **error)
+{
+  gint64 comp;
+
+  if (self->compartment == NULL)
+    return TRUE;
+  comp = sp_compartment_dropdown_get (self->compartment);
+  if (comp == sp_record_get_compartment (self->record))
+    return TRUE;
+  return sp_vault_move (self->vault, sp_record_get_id (self->record), comp, error);
+}
+
+/* Shown only when this device holds more than main. */
+static void
+add_compartment_chooser (SpRecordEditor *self)
+{
+  gint64 current = self->record ? sp_record_get_compartment (self->record)
+                                : sp_vault_get_default_compartment (self->vault);
+  GtkWidget *dd = sp_compartment_dropdown_new (self->vault, current);
+  GtkWidget *box, *label, *hint;
+
+  if (sp_compartment_dropdown_count (dd) < 2)
+    {
+      g_object_ref_sink (dd);
+      g_object_unref (dd);
+      return;
+    }
+  self->compartment = dd;
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  label = gtk_label_new_with_mnemonic (_ ("Co_mpartment"));
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "heading");
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), dd);
+  hint = gtk_label_new (_ ("Only the devices that hold this compartment receive the record."));
+  gtk_label_set_xalign (GTK_LABEL (hint), 0);
+  gtk_label_set_wrap (GTK_LABEL (hint), TRUE);
+  gtk_widget_add_css_class (hint, "caption");
+  gtk_widget_add_css_class (hint, "dim-label");
+  gtk_widget_set_halign (dd, GTK_ALIGN_START);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), dd);
+  gtk_box_append (GTK_BOX (box), hint);
+  gtk_accessible_update_relation (GTK_ACCESSIBLE (dd), GTK_ACCESSIBLE_RELATION_LABELLED_BY, label,
+                                  NULL, GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, hint, NULL, -1);
+  gtk_box_append (GTK_BOX (self->form), box);
+}
+
+GtkWidget *
+sp_record_editor_get_compartment_chooser (SpRecordEditor *self)
+{
+  g_return_val_if_fail (SP_IS_RECORD_EDITOR (self), NULL);
+  return self->compartment;
+}
+
 char *
 sp_record_editor_save (SpRecordEditor *self, GError **error)
 {
@@ -404,11 +471,12 @@ sp_record_editor_save (SpRecordEditor *self, GError **error)
     }
 
   if (self->record == NULL)
-    id = sp_vault_insert (self->vault, self->kind->name, (SpFieldValue *)fv->data, fv->len,
-                          &first_error);
-  else if (fv->len == 0
-           || sp_vault_update (self->vault, sp_record_get_id (self->record),
-                               (SpFieldValue *)fv->data, fv->len, &first_error))
+    id = sp_vault_insert_in (self->vault, self->kind->name, chosen_compartment (self),
+                             (SpFieldValue *)fv->data, fv->len, &first_error);
+  else if ((fv->len == 0
+            || sp_vault_update (self->vault, sp_record_get_id (self->record),
+                                (SpFieldValue *)fv->data, fv->len, &first_error))
+           && move_if_chosen (self, &first_error))
     id = g_strdup (sp_record_get_id (self->record));
 
   if (id == NULL)
@@ -596,6 +664,7 @@ sp_record_editor_new (SpVault *vault, const char *kind, SpRecord *record)
       gtk_box_append (GTK_BOX (self->form), f.box);
       g_array_append_val (self->fields, f);
     }
+  add_compartment_chooser (self);
   if (record)
     for (guint i = 0; i < info->n_fields; i++)
       sp_record_editor_set_value (self, info->fields[i].name,

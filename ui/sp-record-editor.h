@@ -32,6 +32,10 @@ char *sp_record_editor_save (SpRecordEditor *self, GError **error);
 const char *sp_record_editor_get_field_error (SpRecordEditor *self, const char *field);
 GtkWidget *sp_record_editor_get_field_widget (SpRecordEditor *self, const char *field);
 void sp_record_editor_focus_first (SpRecordEditor *self);
+/* The compartment chooser (sp-compartments.h), or NULL when this device holds
+ * main only; a new record goes to the device's default compartment unless
+ * another is chosen, an existing one moves when saved. */
+GtkWidget *sp_record_editor_get_compartment_chooser (SpRecordEditor *self);
 
 /* Opens the editor in a small modal window (for affiliations, participations
  * and notes). fixed: field, value, ... NULL. done is called with the saved

@@ -15,6 +15,8 @@
 #include "sp-format.h"
 #include "sp-ui-resources.h"
 #include "sp-labels.h"
+#include "sp-compartments.h"
+#include "sp-vault-job.h"
 
 struct _SpStatsPage
 {
@@ -293,6 +295,21 @@ show_figures (SpStatsPage *self)
   g_simple_action_set_enabled (self->export_action, self->stats->len > 0);
 }
 
+/* Issue #19: the figures count only what this device holds, and say so
+ * ("Figures from 2 of 5 compartments…") under the totals. One function, so
+ * the page's own layout can change around it. */
+static void
+show_compartment_figures (SpStatsPage *self)
+{
+  g_autofree char *figures
+      = sp_vault_job_is_busy () ? NULL : sp_compartment_figures_text (self->vault);
+  g_autofree char *text
+      = g_strdup_printf ("%s%s%s", _ ("Records in this vault, deleted ones left out."),
+                         figures ? " " : "", figures ? figures : "");
+
+  adw_preferences_group_set_description (self->totals_group, text);
+}
+
 void
 sp_stats_page_reload (GtkWidget *page)
 {
@@ -321,6 +338,7 @@ sp_stats_page_reload (GtkWidget *page)
   g_clear_pointer (&self->stats, g_ptr_array_unref);
   self->stats = g_steal_pointer (&stats);
   show_figures (self);
+  show_compartment_figures (self);
 }
 
 /* ---- Export --------------------------------------------------------------- */

@@ -2,129 +2,20 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
-#include <qrencode.h>
 #include <string.h>
 
+#include "sp-qr.h"
 #include "sp-secret-window.h"
 #include "sp-sync-dialogs.h"
 #include "sp-sync-worker.h"
 #include "sp-vault-job.h"
 
 #define MAX_INPUT_LEN 4096
-#define QR_QUIET_ZONE 4
-
-/* ---- The QR code --------------------------------------------------------- */
-
-#define SP_TYPE_SYNC_QR (sp_sync_qr_get_type ())
-G_DECLARE_FINAL_TYPE (SpSyncQr, sp_sync_qr, SP, SYNC_QR, GtkWidget)
-
-struct _SpSyncQr
-{
-  GtkWidget parent_instance;
-  int width;       /* modules per side, 0 = empty */
-  guint8 *modules; /* width × width, 1 = dark */
-};
-
-G_DEFINE_FINAL_TYPE (SpSyncQr, sp_sync_qr, GTK_TYPE_WIDGET)
-
-static void
-sp_sync_qr_set_text (SpSyncQr *self, const char *text)
-{
-  QRcode *code = text ? QRcode_encodeString (text, 0, QR_ECLEVEL_M, QR_MODE_8, 1) : NULL;
-
-  g_clear_pointer (&self->modules, g_free);
-  self->width = 0;
-  if (code)
-    {
-      self->width = code->width;
-      self->modules = g_malloc ((gsize)code->width * (gsize)code->width);
-      for (int i = 0; i < code->width * code->width; i++)
-        self->modules[i] = code->data[i] & 1;
-      QRcode_free (code);
-    }
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-static void
-sp_sync_qr_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
-{
-  SpSyncQr *self = SP_SYNC_QR (widget);
-  int w = gtk_widget_get_width (widget);
-  int h = gtk_widget_get_height (widget);
-  int side = MIN (w, h);
-  int total = self->width + 2 * QR_QUIET_ZONE;
-  int scale, x0, y0;
-  GdkRGBA white = { 1, 1, 1, 1 }, black = { 0, 0, 0, 1 };
-
-  if (self->width == 0 || side < total)
-    return;
-  scale = side / total;
-  x0 = (w - scale * total) / 2;
-  y0 = (h - scale * total) / 2;
-  /* Dark on light whatever the theme: scanners expect it. */
-  gtk_snapshot_append_color (snapshot, &white,
-                             &GRAPHENE_RECT_INIT (x0, y0, scale * total, scale * total));
-  for (int y = 0; y < self->width; y++)
-    for (int x = 0; x < self->width;)
-      {
-        int run = 0;
-
-        while (x + run < self->width && self->modules[y * self->width + x + run])
-          run++;
-        if (run)
-          gtk_snapshot_append_color (snapshot, &black,
-                                     &GRAPHENE_RECT_INIT (x0 + (x + QR_QUIET_ZONE) * scale,
-                                                          y0 + (y + QR_QUIET_ZONE) * scale,
-                                                          run * scale, scale));
-        x += run ? run : 1;
-      }
-}
-
-static void
-sp_sync_qr_measure (GtkWidget *widget, GtkOrientation orientation, int for_size, int *minimum,
-                    int *natural, int *minimum_baseline, int *natural_baseline)
-{
-  SpSyncQr *self = SP_SYNC_QR (widget);
-  int total = self->width ? self->width + 2 * QR_QUIET_ZONE : 0;
-
-  *minimum = total * 3;
-  *natural = MAX (total * 5, 200);
-}
-
-static void
-sp_sync_qr_finalize (GObject *object)
-{
-  g_free (SP_SYNC_QR (object)->modules);
-  G_OBJECT_CLASS (sp_sync_qr_parent_class)->finalize (object);
-}
-
-static void
-sp_sync_qr_class_init (SpSyncQrClass *klass)
-{
-  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-
-  G_OBJECT_CLASS (klass)->finalize = sp_sync_qr_finalize;
-  widget_class->snapshot = sp_sync_qr_snapshot;
-  widget_class->measure = sp_sync_qr_measure;
-  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
-}
-
-static void
-sp_sync_qr_init (SpSyncQr *self)
-{
-  gtk_accessible_update_property (
-      GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Invite code as a QR code"),
-      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-      _ ("A QR code holding the invite code shown above, for scanning with the new device's "
-         "camera. It holds the same text as the code."),
-      -1);
-}
 
 int
 sp_sync_qr_get_modules (GtkWidget *qr)
 {
-  g_return_val_if_fail (SP_IS_SYNC_QR (qr), 0);
-  return SP_SYNC_QR (qr)->width;
+  return sp_qr_get_modules (qr);
 }
 
 /* ---- The dialog ---------------------------------------------------------- */
@@ -531,7 +422,7 @@ invite_done (SpSyncDialog *self, SpSyncJob *job)
 
   gtk_widget_add_css_class (GTK_WIDGET (self->result_label), "monospace");
   show_result (self, intro, self->result);
-  sp_sync_qr_set_text (SP_SYNC_QR (self->qr), self->result);
+  sp_qr_set_text (self->qr, self->result);
   gtk_widget_set_visible (self->qr, TRUE);
   gtk_widget_set_visible (self->copy_button, TRUE);
   return TRUE;
@@ -747,7 +638,10 @@ build_result (SpSyncDialog *self)
                            G_CONNECT_SWAPPED);
   gtk_widget_set_visible (self->copy_button, FALSE);
   gtk_box_append (GTK_BOX (result), self->copy_button);
-  self->qr = g_object_new (SP_TYPE_SYNC_QR, NULL);
+  self->qr = sp_qr_new (
+      _ ("Invite code as a QR code"),
+      _ ("A QR code holding the invite code shown above, for scanning with the new device's "
+         "camera. It holds the same text as the code."));
   gtk_widget_set_halign (self->qr, GTK_ALIGN_CENTER);
   gtk_widget_set_visible (self->qr, FALSE);
   gtk_box_append (GTK_BOX (result), self->qr);

@@ -6,10 +6,35 @@
 
 #include "cli.h"
 
+/* A link to a record this device does not hold (it is in a compartment not
+ * granted here, or was left behind by travel mode): shown as "restricted",
+ * never its id. @vault NULL: links are not looked at (list). */
+static gboolean
+link_restricted (SpVault *vault, const SpFieldInfo *f, const char *v)
+{
+  g_autoptr (SpRecord) target = NULL;
+
+  if (vault == NULL || f->type != SP_FIELD_REF || *v == '\0')
+    return FALSE;
+  target = sp_vault_get (vault, v, NULL);
+  return target == NULL;
+}
+
+/* The name of the record's compartment ("main" for main). */
+static char *
+compartment_name (SpVault *vault, const SpRecord *r)
+{
+  g_autoptr (SpCompartment) c
+      = sp_vault_compartment_get (vault, sp_record_get_compartment (r), NULL);
+
+  return g_strdup (c ? c->name : "main");
+}
+
 static void
-add_record_json (JsonBuilder *b, const SpRecord *r)
+add_record_json (JsonBuilder *b, SpVault *vault, const SpRecord *r)
 {
   const SpKindInfo *kind = sp_kind_lookup (sp_record_get_kind (r));
+  g_autofree char *comp = vault ? compartment_name (vault, r) : NULL;
 
   json_builder_begin_object (b);
   cli_json_members (
@@ -17,6 +42,8 @@ add_record_json (JsonBuilder *b, const SpRecord *r)
       CLI_STR ("title", sp_record_get_title (r)), CLI_STR ("created", sp_record_get_created (r)),
       CLI_BOOL ("deleted", sp_record_is_deleted (r)),
       CLI_BOOL ("conflicts", sp_record_has_conflicts (r)));
+  if (comp)
+    cli_json_members (b, CLI_STR ("compartment", comp));
   json_builder_set_member_name (b, "fields");
   json_builder_begin_object (b);
   for (guint i = 0; kind && i < kind->n_fields; i++)
@@ -26,7 +53,12 @@ add_record_json (JsonBuilder *b, const SpRecord *r)
 
       if (v == NULL)
         continue;
-      if (kind->fields[i].type == SP_FIELD_INT)
+      if (link_restricted (vault, &kind->fields[i], v))
+        {
+          json_builder_set_member_name (b, name);
+          cli_json_object (b, CLI_BOOL ("restricted", TRUE));
+        }
+      else if (kind->fields[i].type == SP_FIELD_INT)
         cli_json_members (b, CLI_INT (name, g_ascii_strtoll (v, NULL, 10)));
       else
         cli_json_members (b, CLI_STR (name, v));
@@ -44,7 +76,7 @@ print_records (Cli *cli, GPtrArray *records)
 
       json_builder_begin_array (b);
       for (guint i = 0; i < records->len; i++)
-        add_record_json (b, records->pdata[i]);
+        add_record_json (b, NULL, records->pdata[i]);
       json_builder_end_array (b);
       cli_json_print (b);
       return;
@@ -59,14 +91,40 @@ print_records (Cli *cli, GPtrArray *records)
     }
 }
 
+/* add KIND --FIELD VALUE ... [--compartment NAME]: --compartment is not a
+ * field; it is taken out of the values. */
+int
+cli_add_check (Cli *cli)
+{
+  GArray *values;
+  int code = cli_field_values_check (cli);
+
+  if (code != CLI_EXIT_OK)
+    return code;
+  values = cli->req.values;
+  for (guint i = values->len; i-- > 0;)
+    if (g_str_equal (g_array_index (values, SpFieldValue, i).field, "compartment"))
+      {
+        cli->req.compartment = g_array_index (values, SpFieldValue, i).value;
+        g_array_remove_index (values, i);
+      }
+  return CLI_EXIT_OK;
+}
+
 int
 cli_add_run (Cli *cli)
 {
   g_autoptr (GError) error = NULL;
   GArray *values = cli->req.values;
-  g_autofree char *id = sp_vault_insert (cli->vault, cli->req.kind, (SpFieldValue *)values->data,
-                                         values->len, &error);
+  const char *name = cli->req.compartment;
+  gint64 comp = name ? cli_compartment_lookup (cli, name, &error)
+                     : sp_vault_get_default_compartment (cli->vault);
+  g_autofree char *id = NULL;
 
+  if (comp < 0)
+    return cli_fail (error);
+  id = sp_vault_insert_in (cli->vault, cli->req.kind, comp, (SpFieldValue *)values->data,
+                           values->len, &error);
   if (id == NULL)
     return cli_fail (error);
   if (cli->json)
@@ -109,6 +167,15 @@ cli_delete_run (Cli *cli)
   return CLI_EXIT_OK;
 }
 
+static void
+print_compartment_line (Cli *cli, const SpRecord *r)
+{
+  g_autofree char *comp = compartment_name (cli->vault, r);
+  g_autofree char *safe = cli_safe (comp, TRUE);
+
+  g_print ("%-22s %s\n", "compartment", safe);
+}
+
 int
 cli_show_run (Cli *cli)
 {
@@ -123,7 +190,7 @@ cli_show_run (Cli *cli)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
 
-      add_record_json (b, r);
+      add_record_json (b, cli->vault, r);
       cli_json_print (b);
       return CLI_EXIT_OK;
     }
@@ -133,10 +200,13 @@ cli_show_run (Cli *cli)
   g_print ("%-22s %s\n", "created", sp_record_get_created (r));
   if (sp_record_is_deleted (r))
     g_print ("%-22s %s\n", "deleted", _ ("yes"));
+  print_compartment_line (cli, r);
   for (guint i = 0; kind && i < kind->n_fields; i++)
     {
       const char *v = sp_record_get (r, kind->fields[i].name);
-      if (v)
+      if (v && link_restricted (cli->vault, &kind->fields[i], v))
+        g_print ("%-22s %s\n", kind->fields[i].name, _ ("Restricted record"));
+      else if (v)
         {
           g_autofree char *text = cli_safe (v, FALSE);
           g_print ("%-22s %s\n", kind->fields[i].name, text);
@@ -181,6 +251,8 @@ list_option (Cli *cli, gboolean search, const char *a, const char *v)
     filter->kind = lowered (cli, v);
   else if (g_str_equal (a, "--search") && !search)
     filter->search = v;
+  else if (g_str_equal (a, "--compartment"))
+    cli->req.compartment = v;
   else if (g_str_equal (a, "--limit"))
     {
       guint64 n;
@@ -232,9 +304,17 @@ int
 cli_list_run (Cli *cli)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) records
-      = sp_vault_list (cli->vault, cli->req.kind, &cli->req.filter, &error);
+  g_autoptr (GPtrArray) records = NULL;
+  SpFilter *filter = &cli->req.filter;
 
+  if (cli->req.compartment)
+    {
+      filter->in_compartment = TRUE;
+      filter->compartment = cli_compartment_lookup (cli, cli->req.compartment, &error);
+      if (filter->compartment < 0)
+        return cli_fail (error);
+    }
+  records = sp_vault_list (cli->vault, cli->req.kind, filter, &error);
   if (records == NULL)
     return cli_fail (error);
   print_records (cli, records);

@@ -166,13 +166,19 @@ stat_group_title (const char *group)
   return group;
 }
 
+/* @total > @held: the device holds only some compartments, and says so. */
 static void
-print_stats_json (GPtrArray *stats)
+print_stats_json (GPtrArray *stats, guint held, guint total)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   const char *group = NULL;
 
   json_builder_begin_object (b);
+  if (total > held)
+    {
+      json_builder_set_member_name (b, "compartments");
+      cli_json_object (b, CLI_INT ("held", held), CLI_INT ("total", total));
+    }
   for (guint i = 0; i < stats->len; i++)
     {
       const SpStat *s = stats->pdata[i];
@@ -223,14 +229,19 @@ cli_stats_run (Cli *cli)
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) stats = sp_vault_stats (cli->vault, &error);
   const char *group = NULL;
+  guint held = 0, total = 0;
+  g_autofree char *figures = NULL;
 
   if (stats == NULL)
     return cli_fail (error);
+  figures = cli_compartment_figures (cli->vault, &held, &total);
   if (cli->json)
     {
-      print_stats_json (stats);
+      print_stats_json (stats, held, figures ? total : held);
       return CLI_EXIT_OK;
     }
+  if (figures)
+    g_print ("(%s)\n%s", figures, stats->len ? "\n" : "");
   for (guint i = 0; i < stats->len; i++)
     {
       const SpStat *s = stats->pdata[i];

@@ -35,6 +35,7 @@ cli_clear (Cli *cli)
   g_clear_pointer (&req->sync.hours, g_free);
   g_clear_pointer (&req->sync.create_token_fd, g_free);
   g_clear_pointer (&req->sync.words, g_ptr_array_unref);
+  g_clear_pointer (&req->keep, g_ptr_array_unref);
   g_clear_pointer (&cli->vault_dir, g_free);
 }
 

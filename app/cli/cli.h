@@ -2,7 +2,7 @@
  *
  * A command is one CliCommand row in supolka-cli.c's table and its handlers in
  * the group's file (cli-records.c, cli-csv.c, cli-conflicts.c, cli-vault.c,
- * cli-sync.c). cli_run_command() walks a row: the argument count, the
+ * cli-sync.c, cli-compartment.c). cli_run_command() walks a row: the argument count, the
  * handler's check (every argument looked at before a passphrase is asked),
  * the vault when the row asks for one, then the handler's run.
  *
@@ -58,6 +58,8 @@ typedef struct
   GFileInputStream *stream; /* import-csv: the file, opened before the vault */
   SpCsvEncoding encoding;   /* import-csv --encoding */
   char *text;               /* a safety code put together from its words */
+  const char *compartment;  /* add, list, search: --compartment NAME */
+  GPtrArray *keep;          /* travel start: the --keep names (borrowed), NULL-terminated */
   CliSyncArgs sync;
 } CliRequest;
 
@@ -168,6 +170,7 @@ int cli_print_done (Cli *cli, const char *text);
 
 /* ---- The commands (one group a file) ---- */
 /* cli-records.c */
+int cli_add_check (Cli *cli);
 int cli_add_run (Cli *cli);
 int cli_edit_run (Cli *cli);
 int cli_delete_check (Cli *cli);
@@ -202,5 +205,16 @@ int cli_sync_run (Cli *cli);
 int cli_sync_group_run (Cli *cli);
 extern const CliCommand cli_workspace_commands[];
 extern const CliCommand cli_device_commands[];
+/* cli-compartment.c */
+gint64 cli_compartment_lookup (Cli *cli, const char *name, GError **error);
+/* How many compartments this device holds, and the workspace has (without a
+ * workspace: this vault's). */
+gboolean cli_compartment_counts (SpVault *vault, guint *held, guint *total, GError **error);
+/* "figures from 2 of 5 compartments", or NULL when the device holds them all. */
+char *cli_compartment_figures (SpVault *vault, guint *held, guint *total);
+int cli_move_run (Cli *cli);
+int cli_travel_group_run (Cli *cli);
+extern const CliCommand cli_compartment_commands[];
+extern const CliCommand cli_travel_commands[];
 
 G_END_DECLS
