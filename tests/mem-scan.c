@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -41,24 +42,27 @@ mem_scan_needles_parse (const char *list)
   return needles;
 }
 
-/* Occurrences of masked @needle in @buf, comparing unmasked byte by byte. */
+/* Occurrences of masked @needle in @buf, comparing unmasked byte by byte
+ * (memchr finds the candidates for the first byte). */
 static guint
 count_in (const guint8 *buf, gsize len, GBytes *needle)
 {
   gsize n;
   const guint8 *m = g_bytes_get_data (needle, &n);
+  const guint8 *p = buf;
+  const guint8 *end = buf + len;
   guint hits = 0;
 
   if (n == 0 || len < n)
     return 0;
-  for (gsize i = 0; i + n <= len; i++)
+  while ((gsize)(end - p) >= n && (p = memchr (p, m[0] ^ MASK, (gsize)(end - p) - n + 1)))
     {
-      gsize j = 0;
+      gsize j = 1;
 
-      while (j < n && buf[i + j] == (guint8)(m[j] ^ MASK))
+      while (j < n && p[j] == (guint8)(m[j] ^ MASK))
         j++;
-      if (j == n)
-        hits++;
+      hits += j == n;
+      p++;
     }
   return hits;
 }
