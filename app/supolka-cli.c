@@ -36,7 +36,7 @@ static const CliCommand commands[] = {
     .open_vault = TRUE, .run = cli_show_run },
   { .name = "list", CLI_ARGS (1, G_MAXUINT), .usage = N_ ("list: which kind?"),
     .check = cli_list_check, .open_vault = TRUE, .run = cli_list_run, .flags = flags_deleted },
-  { .name = "search", CLI_ARGS (1, G_MAXUINT), .usage = N_ ("search: what text?"),
+  { .name = "search", CLI_ARGS (0, G_MAXUINT), .usage = N_ ("search: what text?"),
     .check = cli_list_check, .open_vault = TRUE, .run = cli_list_run },
   { .name = "fields", CLI_ARGS (0, 1), .usage = N_ ("fields: give at most one kind"),
     .run = cli_fields_run },
@@ -126,6 +126,11 @@ print_usage (void)
          "N.\n"
          "Exit status: 0 ok, 1 usage, 2 wrong passphrase or locked, 3 not found,\n"
          "4 invalid input, 5 sync or network error.\n"));
+  g_print ("%s", _ ("Record text on the command line lands in the shell's history and in "
+                    "'ps':\n"
+                    "give it on standard input instead: add KIND --from-json -, edit ID "
+                    "--from-json -,\n"
+                    "search with no text (one line), list KIND --search -.\n"));
 }
 
 static gboolean

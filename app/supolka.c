@@ -35,7 +35,7 @@ unlock_passphrase_from_env (void)
   g_unsetenv ("SUPOLKA_UNLOCK_FD");
   if (end == value || *end || fd < 0 || fd > G_MAXINT)
     {
-      fprintf (stderr, "supolka: SUPOLKA_UNLOCK_FD is not a file descriptor\n");
+      fprintf (stderr, "supolka: %s\n", _ ("SUPOLKA_UNLOCK_FD is not a file descriptor number"));
       return NULL;
     }
   pass = sp_secret_read_line_fd ((int)fd, &error);
