@@ -27,11 +27,12 @@
 
 #include "sp-vault-private.h"
 
+/* A missing folder is "not found" (supolka-cli's exit 3), as before. */
 static gboolean
 io_error (const char *path, int err, GError **error)
 {
-  g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_IO, _ ("Could not write %s: %s"), path,
-               g_strerror (err));
+  g_set_error (error, SP_CORE_ERROR, err == ENOENT ? SP_CORE_ERROR_NOT_FOUND : SP_CORE_ERROR_IO,
+               _ ("Could not write %s: %s"), path, g_strerror (err));
   return FALSE;
 }
 
