@@ -10,11 +10,7 @@ build=$(cd "${1:?usage: test-cli-stdin.sh BUILDDIR}" && pwd)
 cli=$build/app/supolka-cli
 T=$(mktemp -d "${TMPDIR:-/tmp}/supolka-stdin-XXXXXX")
 trap 'rm -rf "$T"' EXIT
-n=0
-failed=0
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok () { n=$((n + 1)); failed=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-same () { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "got: $3"; fi; }
+source "$(dirname "$0")/tap-util.sh"
 
 echo "correct horse battery staple" > "$T/pass"
 c () { "$cli" --vault "$T/vault" --passphrase-fd 3 "$@" 3<"$T/pass"; }
@@ -72,5 +68,4 @@ same "a JSON value that is not an object is refused (exit 1)" 1 $?
 out=$(c search </dev/null 2>&1)
 same "search with no text and empty input is refused (exit 4)" 4 $?
 
-echo "1..$n"
-exit $failed
+tap_end

@@ -13,10 +13,7 @@ build=$(cd "${1:?usage: test-export-kill.sh BUILDDIR}" && pwd)
 cli=$build/app/supolka-cli
 T=$(mktemp -d "${TMPDIR:-/tmp}/supolka-kill-XXXXXX")
 trap 'rm -rf "$T"' EXIT
-n=0
-failed=0
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok () { n=$((n + 1)); failed=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+source "$(dirname "$0")/tap-util.sh"
 
 if ! command -v gdb >/dev/null; then
   echo "1..0 # SKIP needs gdb"
@@ -101,5 +98,4 @@ if [ -n "$fdreg" ]; then
 fi
 kill_at "killed just before it gets its name" "link linkat rename renameat renameat2"
 
-echo "1..$n"
-exit $failed
+tap_end
