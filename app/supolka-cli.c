@@ -36,7 +36,7 @@ static const CliCommand commands[] = {
     .open_vault = TRUE, .run = cli_show_run },
   { .name = "list", CLI_ARGS (1, G_MAXUINT), .usage = N_ ("list: which kind?"),
     .check = cli_list_check, .open_vault = TRUE, .run = cli_list_run, .flags = flags_deleted },
-  { .name = "search", CLI_ARGS (1, G_MAXUINT), .usage = N_ ("search: what text?"),
+  { .name = "search", CLI_ARGS (0, G_MAXUINT), .usage = N_ ("search: what text?"),
     .check = cli_list_check, .open_vault = TRUE, .run = cli_list_run },
   { .name = "move", CLI_ARGS (2, 2), .usage = N_ ("move: give an id and a compartment"),
     .open_vault = TRUE, .run = cli_move_run },
@@ -146,6 +146,11 @@ print_usage (void)
          "  travel start [--keep COMPARTMENT...]          leave the others behind, print a\n"
          "                                                return code once\n"
          "  travel end                                    the return code on standard input\n"));
+  g_print ("%s", _ ("Record text on the command line lands in the shell's history and in "
+                    "'ps':\n"
+                    "give it on standard input instead: add KIND --from-json -, edit ID "
+                    "--from-json -,\n"
+                    "search with no text (one line), list KIND --search -.\n"));
 }
 
 static gboolean

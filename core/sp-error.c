@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "sp-memory-private.h"
 #include "sp-vault-private.h"
 
 G_DEFINE_QUARK (sp - core - error - quark, sp_core_error)
@@ -14,6 +15,9 @@ sp_core_init (GError **error)
 {
   struct rlimit no_core = { 0, 0 };
 
+  /* SQLite wipes what it frees (sp-memory.c): before it initialises. */
+  if (!sp_memory_init (error))
+    return FALSE;
   if (sodium_init () < 0)
     {
       g_set_error (error, SP_CORE_ERROR, SP_CORE_ERROR_FAILED,

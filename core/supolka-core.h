@@ -33,6 +33,13 @@ GQuark sp_core_error_quark (void);
  * process cannot be made safe (libsodium failed to initialise). */
 gboolean sp_core_init (GError **error);
 
+/* Writes a plaintext file the user asked for (an export) at @path, mode
+ * 0600, all or nothing: the data goes to an unnamed file (O_TMPFILE) that
+ * gets its name only when complete, so a killed process leaves no named
+ * partial file (sp-file.c says what the fallback leaves on file systems
+ * without O_TMPFILE). An existing file or link at @path is replaced. */
+gboolean sp_file_write_private (const char *path, const void *data, gsize len, GError **error);
+
 /* Call at the start of main, once LANGUAGE is final: sets the locale from the
  * environment and binds the "supolka" text domain (UTF-8) to the catalogues of
  * the build tree when this executable is the one built there, else to the

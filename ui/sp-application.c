@@ -16,6 +16,7 @@
 #include "sp-clipboard.h"
 #include "sp-guard-dialogs.h"
 #include "sp-preferences.h"
+#include "sp-relaunch.h"
 #include "sp-session-watch.h"
 #include "sp-shortcuts.h"
 #include "sp-ui-resources.h"
@@ -32,6 +33,9 @@ struct _SpApplication
   guint idle_source;
   GPtrArray *secret_windows; /* GtkWindow*, not owned: removed when GTK removes them */
   gboolean busy;             /* a vault job runs */
+  char **relaunch_argv;      /* NULL: no fresh process after a lock (in-process tests) */
+  guint relaunch_source;     /* a relaunch waits for a vault job to return */
+  gboolean ending;           /* quit or shutdown: locks do not relaunch */
 };
 
 /* The main windows' actions that need an open vault, usable neither while
@@ -193,6 +197,9 @@ sp_application_set_vault (SpApplication *self, SpVault *vault)
   g_return_if_fail (vault != NULL);
   if (self->vault)
     sp_application_lock (self);
+  /* Unlocked again while a relaunch waited for a vault job: this session
+   * gets its own at its lock. */
+  g_clear_handle_id (&self->relaunch_source, g_source_remove);
   self->vault = vault;
   self->last_activity = g_get_monotonic_time ();
   for_each_window (self, window_show_cb, self);
@@ -204,6 +211,47 @@ sp_application_get_vault (SpApplication *self)
 {
   g_return_val_if_fail (SP_IS_APPLICATION (self), NULL);
   return self->vault;
+}
+
+static void
+sp_application_activate_window (SpApplication *self)
+{
+  g_application_activate (G_APPLICATION (self));
+}
+
+static gboolean
+relaunch_cb (gpointer data)
+{
+  SpApplication *self = data;
+  g_autoptr (GError) error = NULL;
+  GList *windows;
+
+  /* The job's thread closes the vault when its work returns: wait for it. */
+  if (sp_vault_job_is_busy ())
+    return G_SOURCE_CONTINUE;
+  self->relaunch_source = 0;
+  /* Held: destroying one window may destroy its dialogs. */
+  windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (self)));
+  for (GList *l = windows; l; l = l->next)
+    g_object_ref (l->data);
+  for (GList *l = windows; l; l = l->next)
+    gtk_window_destroy (l->data);
+  g_list_free_full (windows, g_object_unref);
+  if (!sp_relaunch_exec (G_APPLICATION (self), self->relaunch_argv, &error))
+    {
+      /* Still locked, only not in a fresh process: say so and carry on. */
+      g_printerr ("supolka: %s\n", error->message);
+      sp_application_activate_window (self);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+void
+sp_application_set_relaunch_on_lock (SpApplication *self, char **argv)
+{
+  g_return_if_fail (SP_IS_APPLICATION (self));
+  g_strfreev (self->relaunch_argv);
+  self->relaunch_argv = g_strdupv (argv);
 }
 
 void
@@ -221,6 +269,14 @@ sp_application_lock (SpApplication *self)
   /* A vault job may still use the vault: then it is closed when the job's
    * work returns. */
   sp_vault_job_close_vault (vault);
+  /* What the toolkit freed is still in this process's heap: a fresh process
+   * takes its place (sp-relaunch.h), once this call's caller is done (panic
+   * removes the files first). */
+  if (vault && self->relaunch_argv && !self->ending && self->relaunch_source == 0)
+    {
+      self->relaunch_source = g_timeout_add (50, relaunch_cb, self);
+      g_source_set_name_by_id (self->relaunch_source, "[supolka] relaunch after lock");
+    }
 }
 
 static void
@@ -263,6 +319,7 @@ action_panic (GSimpleAction *action, GVariant *param, gpointer data)
 static void
 action_quit (GSimpleAction *action, GVariant *param, gpointer data)
 {
+  SP_APPLICATION (data)->ending = TRUE;
   sp_application_lock (SP_APPLICATION (data));
   g_application_quit (G_APPLICATION (data));
 }
@@ -491,7 +548,9 @@ sp_application_shutdown (GApplication *app)
 {
   SpApplication *self = SP_APPLICATION (app);
 
+  self->ending = TRUE;
   sp_application_lock (self);
+  g_clear_handle_id (&self->relaunch_source, g_source_remove);
   sp_vault_job_set_busy_hook (NULL, NULL);
   G_APPLICATION_CLASS (sp_application_parent_class)->shutdown (app);
 }
@@ -502,6 +561,8 @@ sp_application_finalize (GObject *object)
   SpApplication *self = SP_APPLICATION (object);
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
+  g_clear_handle_id (&self->relaunch_source, g_source_remove);
+  g_clear_pointer (&self->relaunch_argv, g_strfreev);
   g_clear_pointer (&self->vault, sp_vault_close);
   g_clear_object (&self->settings);
   g_ptr_array_unref (self->secret_windows);

@@ -32,6 +32,10 @@ void sp_application_set_vault (SpApplication *self, SpVault *vault);
 SpVault *sp_application_get_vault (SpApplication *self);
 /* Destroys what showed personal data, then closes the vault (wiping keys). */
 void sp_application_lock (SpApplication *self);
+/* After every lock of an open vault, replace this process by a fresh one
+ * running @argv (sp-relaunch.h), so that no heap of the unlocked session
+ * survives. The desktop app's main() sets it; in-process tests do not. */
+void sp_application_set_relaunch_on_lock (SpApplication *self, char **argv);
 /* Locks at once and destroys the vault (sp_vault_panic), no question asked. */
 void sp_application_panic (SpApplication *self);
 /* Called by windows on every input event. */

@@ -7,6 +7,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <errno.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
@@ -343,16 +344,19 @@ sp_stats_page_reload (GtkWidget *page)
 
 /* ---- Export --------------------------------------------------------------- */
 
+/* In a worker thread: the file gets its name only once complete (sp-file.c). */
 static void
-export_replaced_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+export_write_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
-  g_autoptr (GTask) task = user_data;
+  GBytes *csv = g_object_get_data (G_OBJECT (task), "sp-csv");
   GError *error = NULL;
+  gsize len;
+  const void *data = g_bytes_get_data (csv, &len);
 
-  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
-    g_task_return_error (task, error);
-  else
+  if (sp_file_write_private (task_data, data, len, &error))
     g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
 }
 
 void
@@ -361,7 +365,7 @@ sp_stats_page_export_async (GtkWidget *page, GFile *file, GCancellable *cancella
 {
   SpStatsPage *self;
   g_autoptr (GTask) task = NULL;
-  g_autoptr (GBytes) csv = NULL;
+  char *path;
 
   g_return_if_fail (SP_IS_STATS_PAGE (page));
   g_return_if_fail (G_IS_FILE (file));
@@ -374,12 +378,19 @@ sp_stats_page_export_async (GtkWidget *page, GFile *file, GCancellable *cancella
                                _ ("There are no figures to export"));
       return;
     }
-  csv = sp_stats_to_csv (self->stats);
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s",
+                               g_strerror (EOPNOTSUPP));
+      return;
+    }
   /* Aggregate counts only, no personal data; still readable by the owner
-   * alone, and written next to the target then renamed, never half-written. */
-  g_file_replace_contents_bytes_async (file, csv, NULL, FALSE,
-                                       G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
-                                       cancellable, export_replaced_cb, g_steal_pointer (&task));
+   * alone, and never a named half-written file, even if killed. */
+  g_object_set_data_full (G_OBJECT (task), "sp-csv", sp_stats_to_csv (self->stats),
+                          (GDestroyNotify)g_bytes_unref);
+  g_task_set_task_data (task, path, g_free);
+  g_task_run_in_thread (task, export_write_thread);
 }
 
 gboolean

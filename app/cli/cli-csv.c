@@ -171,8 +171,8 @@ cli_export_run (Cli *cli)
         return CLI_EXIT_USAGE;
       return CLI_EXIT_OK;
     }
-  if (!g_file_set_contents_full (path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-                                 &error))
+  /* Never a named partial file, even if killed (sp-file.c). */
+  if (!sp_file_write_private (path, data, len, &error))
     return cli_fail (error);
   g_printerr (_ ("Warning: %s is not encrypted. Keep it only as long as you need it.\n"), path);
   return CLI_EXIT_OK;

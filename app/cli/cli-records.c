@@ -250,7 +250,14 @@ list_option (Cli *cli, gboolean search, const char *a, const char *v)
   else if (g_str_equal (a, "--kind"))
     filter->kind = lowered (cli, v);
   else if (g_str_equal (a, "--search") && !search)
-    filter->search = v;
+    {
+      /* "-": one line of standard input, never the command line. */
+      g_autoptr (GError) error = NULL;
+
+      filter->search = g_str_equal (v, "-") ? cli_read_search_text (cli, &error) : v;
+      if (filter->search == NULL)
+        return cli_fail (error);
+    }
   else if (g_str_equal (a, "--compartment"))
     cli->req.compartment = v;
   else if (g_str_equal (a, "--limit"))
@@ -270,9 +277,20 @@ int
 cli_list_check (Cli *cli)
 {
   gboolean search = g_str_equal (cli->cmd->name, "search");
+  guint first = 2;
   int code;
 
-  if (search)
+  if (search && (cli->args->len < 2 || g_str_has_prefix (cli->args->pdata[1], "--")))
+    {
+      /* No text given: one line of standard input (kept out of argv). */
+      g_autoptr (GError) error = NULL;
+
+      cli->req.filter.search = cli_read_search_text (cli, &error);
+      if (cli->req.filter.search == NULL)
+        return cli_fail (error);
+      first = 1;
+    }
+  else if (search)
     cli->req.filter.search = cli->args->pdata[1];
   else
     {
@@ -280,7 +298,7 @@ cli_list_check (Cli *cli)
       if ((code = cli_check_kind (cli->req.kind)) != CLI_EXIT_OK)
         return code;
     }
-  for (guint i = 2; i < cli->args->len; i++)
+  for (guint i = first; i < cli->args->len; i++)
     {
       const char *a = cli->args->pdata[i];
       const char *v = i + 1 < cli->args->len ? cli->args->pdata[i + 1] : NULL;

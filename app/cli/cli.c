@@ -142,10 +142,11 @@ cli_check_kind (const char *kind)
 /* ---- Field arguments ---- */
 
 /* Collects "--field value" / "--field=value" pairs from argument @start on
- * into cli->req.values; field dashes become underscores. Returns FALSE on a
- * dangling option, which @bad then names. */
+ * into cli->req.values; field dashes become underscores; --from-json SOURCE
+ * adds a JSON object's members (cli-input.c). Returns FALSE on a dangling
+ * option, which @bad then names, or a bad JSON source (@code says how). */
 static gboolean
-collect_fields (Cli *cli, guint start, char **bad)
+collect_fields (Cli *cli, guint start, char **bad, int *code)
 {
   GPtrArray *args = cli->args;
 
@@ -160,6 +161,19 @@ collect_fields (Cli *cli, guint start, char **bad)
         {
           *bad = g_strdup (a);
           return FALSE;
+        }
+      if (g_str_equal (a, "--from-json") || g_str_has_prefix (a, "--from-json="))
+        {
+          const char *src = a[11] == '=' ? a + 12 : i + 1 < args->len ? args->pdata[++i] : NULL;
+
+          if (src == NULL)
+            {
+              *bad = g_strdup (a);
+              return FALSE;
+            }
+          if ((*code = cli_fields_from_json (cli, src)) != CLI_EXIT_OK)
+            return FALSE;
+          continue;
         }
       eq = strchr (a, '=');
       if (eq)
@@ -199,8 +213,11 @@ cli_field_values_check (Cli *cli)
       if ((code = cli_check_kind (cli->req.kind)) != CLI_EXIT_OK)
         return code;
     }
-  if (collect_fields (cli, 2, &bad))
+  code = CLI_EXIT_OK;
+  if (collect_fields (cli, 2, &bad, &code))
     return CLI_EXIT_OK;
+  if (bad == NULL)
+    return code;
   /* one message per command, as the catalogues have them */
   if (g_str_equal (name, "add"))
     return cli_usage_error (_ ("add: expected --FIELD VALUE, got '%s'"), bad);

@@ -113,6 +113,10 @@ int cli_check_kind (const char *kind);
 /* ---- Arguments and passphrases ---- */
 /* add, edit, resolve: the --FIELD VALUE pairs into cli->req.values. */
 int cli_field_values_check (Cli *cli);
+/* cli-input.c: record text from a file or standard input (never argv).
+ * --from-json FILE|- into cli->req.values; one line of standard input. */
+int cli_fields_from_json (Cli *cli, const char *source);
+const char *cli_read_search_text (Cli *cli, GError **error);
 SpSecret *cli_read_passphrase (Cli *cli, const char *prompt, GError **error);
 SpSecret *cli_read_new_passphrase (Cli *cli, const char *prompt, const char *again_prompt,
                                    GError **error);
