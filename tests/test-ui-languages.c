@@ -31,6 +31,7 @@
 #include "sp-lock-page.h"
 #include "sp-main-view.h"
 #include "sp-preferences.h"
+#include "sp-stats-page.h"
 #include "sp-sync-dialogs.h"
 #include "sp-window.h"
 #include "test-util.h"
@@ -455,6 +456,43 @@ shows_text (GtkWidget *widget, const char *text)
   return FALSE;
 }
 
+/* The first widget of type below widget. */
+static GtkWidget *
+find_type (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_type (c, type);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* A period with figures and one without: the page stays, its choices are
+ * readable, the counts by region, status and kind below them. */
+static guint
+check_stats (GtkWidget *window, const Size *size)
+{
+  GtkWidget *page = find_type (window, SP_TYPE_STATS_PAGE);
+  AdwComboRow *period;
+  guint problems;
+
+  g_assert_nonnull (page);
+  problems = check_screen (window, "stats", size);
+  /* The figures' own page: the stack's first child, the empty one, scrolls too. */
+  sp_demo_scroll_to_end (find_type (page, ADW_TYPE_PREFERENCES_PAGE));
+  problems += check_screen (window, "stats-end", size);
+  period = ADW_COMBO_ROW (find_type (page, ADW_TYPE_COMBO_ROW));
+  g_assert_nonnull (period);
+  adw_combo_row_set_selected (period, 3); /* the last 12 months: the longest choice */
+  problems += check_screen (window, "stats-period", size);
+  adw_combo_row_set_selected (period, 0);
+  return problems;
+}
+
 static gboolean
 sync_dialog_idle (gpointer dialog)
 {
@@ -586,7 +624,7 @@ test_screens (void)
       problems += check_screen (window, "event-detail", size);
 
       sp_main_view_show_page (main_view, "stats");
-      problems += check_screen (window, "stats", size);
+      problems += check_stats (window, size);
 
       sp_main_view_show_page (main_view, "conflicts");
       problems += check_screen (window, "conflicts", size);
