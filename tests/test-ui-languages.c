@@ -477,17 +477,23 @@ static guint
 check_stats (GtkWidget *window, const Size *size)
 {
   GtkWidget *page = find_type (window, SP_TYPE_STATS_PAGE);
+  GtkWidget *scroller;
   AdwComboRow *period;
   guint problems;
 
   g_assert_nonnull (page);
   problems = check_screen (window, "stats", size);
   /* The figures' own page: the stack's first child, the empty one, scrolls too. */
-  sp_demo_scroll_to_end (find_type (page, ADW_TYPE_PREFERENCES_PAGE));
+  scroller = find_type (find_type (page, ADW_TYPE_PREFERENCES_PAGE), GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_nonnull (scroller);
+  sp_demo_scroll_to_end (scroller);
   problems += check_screen (window, "stats-end", size);
   period = ADW_COMBO_ROW (find_type (page, ADW_TYPE_COMBO_ROW));
   g_assert_nonnull (period);
   adw_combo_row_set_selected (period, 3); /* the last 12 months: the longest choice */
+  /* …seen from the top again. */
+  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)),
+                            0);
   problems += check_screen (window, "stats-period", size);
   adw_combo_row_set_selected (period, 0);
   return problems;
