@@ -523,6 +523,15 @@ typedef struct
 
 void sp_stat_free (SpStat *stat);
 GPtrArray *sp_vault_stats (SpVault *vault, GError **error);
+/* The same figures for a period, from and to "YYYY-MM-DD", both included,
+ * either NULL for open (both NULL: sp_vault_stats). Organisations count when
+ * they were in the network by the period's end (member_since, else the day
+ * the record was added); projects when they ran during it (start_date, else
+ * the day added, to end_date); events when their start_date is in it (a
+ * partial date when the month or year it names overlaps it; an event without
+ * a date only when the period is open). SP_CORE_ERROR_INVALID for a date not
+ * of that form or a period that ends before it starts. */
+GPtrArray *sp_vault_stats_period (SpVault *vault, const char *from, const char *to, GError **error);
 /* The figures of sp_vault_stats as UTF-8 CSV (BOM, comma, RFC 4180 quoting by
  * libcsv, CRLF), one row per SpStat under the header
  * group,key,count,declared_participants,participation_records; the last two

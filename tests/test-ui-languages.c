@@ -11,7 +11,10 @@
  *    of the interface itself is cut short with "…" (names and places from the
  *    vault may be, in narrow lists). Each screen is saved as a PNG in
  *    $SUPOLKA_SHOTS/LANG (default: a folder under the build directory) to be
- *    looked at.
+ *    looked at;
+ *  - no two mnemonics clash inside one window or popover (the labels with
+ *    use-underline that are mapped together, and every item of each menu,
+ *    hidden ones included); the sync and guard dialogs are opened too.
  *
  * Runs under Xvfb (make check wraps meson test in xvfb-run).
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -24,10 +27,13 @@
 #include "sp-application.h"
 #include "sp-browser.h"
 #include "sp-format.h"
+#include "sp-guard-dialogs.h"
 #include "sp-lock-page.h"
 #include "sp-main-view.h"
 #include "sp-preferences.h"
 #include "sp-travel-dialog.h"
+#include "sp-stats-page.h"
+#include "sp-sync-dialogs.h"
 #include "sp-window.h"
 #include "test-util.h"
 #include "ui-demo.h"
@@ -197,6 +203,202 @@ wait_frame (GtkWidget *window)
   ui_drain_paced ();
 }
 
+/* ---- Mnemonics ---- */
+
+/* What a mnemonic belongs to: the nearest button or preferences row around
+ * the label (an AdwEntryRow draws its title twice, a button with an icon
+ * holds its label deep down), else the label itself. */
+static GtkWidget *
+mnemonic_owner (GtkWidget *label)
+{
+  GtkWidget *button = gtk_widget_get_ancestor (label, GTK_TYPE_BUTTON);
+  GtkWidget *row = gtk_widget_get_ancestor (label, ADW_TYPE_PREFERENCES_ROW);
+
+  if (button && row)
+    return gtk_widget_is_ancestor (button, row) ? button : row;
+  return button ? button : row ? row : label;
+}
+
+typedef struct
+{
+  GtkWidget *owner;
+  const char *text;
+} Mnemonic;
+
+/* Records text's key in seen (lower-case keyval -> Mnemonic); reports a key
+ * that another owner already has. 1 on a clash, else 0. */
+/* The character a mnemonic stands for, lower case: GTK 4.8's labels keep
+ * some as a keysym (Latin), some as the raw code point (Cyrillic, case kept),
+ * and Alt+С and Alt+с are one key. */
+static gunichar
+mnemonic_char (guint keyval)
+{
+  gunichar c = gdk_keyval_to_unicode (keyval);
+
+  if (c == 0 && keyval < 0x110000)
+    c = keyval;
+  return g_unichar_tolower (c);
+}
+
+/* Records text's key in seen (lower-case character -> Mnemonic); reports a
+ * key that another owner already has. 1 on a clash, else 0. */
+static guint
+add_mnemonic (GHashTable *seen, guint keyval, GtkWidget *owner, const char *text,
+              const char *screen)
+{
+  gunichar key;
+  Mnemonic *other;
+
+  if (keyval == GDK_KEY_VoidSymbol || keyval == 0)
+    return 0;
+  key = mnemonic_char (keyval);
+  other = g_hash_table_lookup (seen, GUINT_TO_POINTER (key));
+  if (other == NULL)
+    {
+      Mnemonic *m = g_new (Mnemonic, 1);
+      m->owner = owner;
+      m->text = text;
+      g_hash_table_insert (seen, GUINT_TO_POINTER (key), m);
+      return 0;
+    }
+  if (owner != NULL && other->owner == owner)
+    return 0;
+  {
+    char name[8] = { 0 };
+
+    g_unichar_to_utf8 (g_unichar_toupper (key), name);
+    g_printerr ("# %s/%s: «%s» and «%s» share the mnemonic %s\n", lang, screen, other->text, text,
+                name);
+  }
+  return 1;
+}
+
+static GHashTable *
+mnemonics_new (void)
+{
+  return g_hash_table_new_full (NULL, NULL, NULL, g_free);
+}
+
+/* The mnemonics of one shortcut scope (a window, or a popover, which handles
+ * its own): every mapped label with use-underline below widget, popovers left
+ * to their own check. The number of clashes, each reported. */
+static guint
+collect_mnemonics (GtkWidget *widget, GHashTable *seen, const char *screen)
+{
+  guint clashes = 0;
+
+  if (!gtk_widget_get_mapped (widget))
+    return 0;
+  if (GTK_IS_LABEL (widget) && gtk_label_get_use_underline (GTK_LABEL (widget)))
+    clashes
+        += add_mnemonic (seen, gtk_label_get_mnemonic_keyval (GTK_LABEL (widget)),
+                         mnemonic_owner (widget), gtk_label_get_label (GTK_LABEL (widget)), screen);
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    if (!GTK_IS_NATIVE (c))
+      clashes += collect_mnemonics (c, seen, screen);
+  return clashes;
+}
+
+/* The mnemonic of a label as GTK reads it: the character after the first
+ * single "_" ("__" is a plain underscore). */
+static guint
+text_mnemonic (const char *text)
+{
+  for (const char *p = text; *p; p++)
+    if (p[0] == '_' && p[1] == '_')
+      p++;
+    else if (p[0] == '_' && p[1])
+      return gdk_unicode_to_keyval (g_utf8_get_char (p + 1));
+  return GDK_KEY_VoidSymbol;
+}
+
+/* Every item of a menu, those hidden while their action is off included (a
+ * workspace's admin sees all of them at once); submenus are scopes of their
+ * own. */
+static guint
+collect_menu (GMenuModel *menu, GHashTable *seen, const char *screen, GPtrArray *labels)
+{
+  guint clashes = 0;
+
+  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
+    {
+      g_autoptr (GMenuModel) section = g_menu_model_get_item_link (menu, i, G_MENU_LINK_SECTION);
+      g_autoptr (GMenuModel) submenu = g_menu_model_get_item_link (menu, i, G_MENU_LINK_SUBMENU);
+      char *label = NULL;
+
+      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_LABEL, "s", &label))
+        {
+          g_ptr_array_add (labels, label);
+          if (section == NULL)
+            clashes += add_mnemonic (seen, text_mnemonic (label), NULL, label, screen);
+        }
+      if (section)
+        clashes += collect_menu (section, seen, screen, labels);
+      if (submenu)
+        {
+          g_autoptr (GHashTable) inner = mnemonics_new ();
+          clashes += collect_menu (submenu, inner, screen, labels);
+        }
+    }
+  return clashes;
+}
+
+static void
+find_menu_buttons (GtkWidget *widget, GPtrArray *out)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return;
+  if (GTK_IS_MENU_BUTTON (widget))
+    g_ptr_array_add (out, widget);
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    if (!GTK_IS_NATIVE (c))
+      find_menu_buttons (c, out);
+}
+
+static void wait_frame (GtkWidget *window);
+
+/* Menus whose every item was checked already (they appear on many screens). */
+static GPtrArray *menus_checked;
+
+/* The mnemonic clashes in window as it is now, then in each menu or popover
+ * its menu buttons open, as shown and (menus) with every item. */
+static guint
+check_mnemonics (GtkWidget *window, const char *screen)
+{
+  g_autoptr (GHashTable) seen = mnemonics_new ();
+  g_autoptr (GPtrArray) buttons = g_ptr_array_new ();
+  guint clashes = collect_mnemonics (window, seen, screen);
+
+  find_menu_buttons (window, buttons);
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      GtkMenuButton *button = buttons->pdata[i];
+      GMenuModel *model = gtk_menu_button_get_menu_model (button);
+      const char *tip = gtk_widget_get_tooltip_text (GTK_WIDGET (button));
+      g_autofree char *where = g_strdup_printf ("%s, menu «%s»", screen, tip ? tip : "?");
+      g_autoptr (GHashTable) shown = mnemonics_new ();
+      GtkPopover *popover;
+
+      if (model && !g_ptr_array_find (menus_checked, model, NULL))
+        {
+          g_autoptr (GHashTable) all = mnemonics_new ();
+          g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+          g_autofree char *every = g_strdup_printf ("%s, every item", where);
+
+          clashes += collect_menu (model, all, every, labels);
+          g_ptr_array_add (menus_checked, g_object_ref (model));
+        }
+      gtk_menu_button_popup (button);
+      wait_frame (window);
+      popover = gtk_menu_button_get_popover (button);
+      if (popover)
+        clashes += collect_mnemonics (GTK_WIDGET (popover), shown, where);
+      gtk_menu_button_popdown (button);
+      wait_frame (window);
+    }
+  return clashes;
+}
+
 /* The checks on one screen; the number of problems found (each reported). */
 static guint
 check_screen (GtkWidget *window, const char *screen, const Size *size)
@@ -233,6 +435,7 @@ check_screen (GtkWidget *window, const char *screen, const Size *size)
                   screen, gtk_widget_get_width (window), size->width);
       problems++;
     }
+  problems += check_mnemonics (window, screen);
   collect_cut (window, cut);
   for (guint i = 0; i < cut->len; i++)
     g_printerr ("# %s/%s/%s: cut short: «%s»\n", lang, size->name, screen,
@@ -293,6 +496,110 @@ check_windows (GtkWidget *window, SpVault *vault, const Size *size)
   problems
       += check_screen (prefs, "preferences", &(Size){ size->name, MIN (size->width, 600), 640 });
   gtk_window_destroy (GTK_WINDOW (prefs));
+  return problems;
+}
+
+/* The first widget of type below widget. */
+static GtkWidget *
+find_type (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_type (c, type);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* A period with figures and one without: the page stays, its choices are
+ * readable, the counts by region, status and kind below them. */
+static guint
+check_stats (GtkWidget *window, const Size *size)
+{
+  GtkWidget *page = find_type (window, SP_TYPE_STATS_PAGE);
+  GtkWidget *scroller;
+  AdwComboRow *period;
+  guint problems;
+
+  g_assert_nonnull (page);
+  problems = check_screen (window, "stats", size);
+  /* The figures' own page: the stack's first child, the empty one, scrolls too. */
+  scroller = find_type (find_type (page, ADW_TYPE_PREFERENCES_PAGE), GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_nonnull (scroller);
+  sp_demo_scroll_to_end (scroller);
+  problems += check_screen (window, "stats-end", size);
+  period = ADW_COMBO_ROW (find_type (page, ADW_TYPE_COMBO_ROW));
+  g_assert_nonnull (period);
+  adw_combo_row_set_selected (period, 3); /* the last 12 months: the longest choice */
+  /* …seen from the top again. */
+  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)),
+                            0);
+  problems += check_screen (window, "stats-period", size);
+  adw_combo_row_set_selected (period, 0);
+  return problems;
+}
+
+static gboolean
+sync_dialog_idle (gpointer dialog)
+{
+  return !sp_sync_dialog_is_busy (SP_SYNC_DIALOG (dialog));
+}
+
+/* A dialog shown over the main window: its mnemonics, and a PNG to look at. */
+static guint
+check_dialog (GtkWidget *dialog, const char *screen)
+{
+  g_autofree char *dir = shots_dir ();
+  g_autofree char *file = g_strdup_printf ("%s.png", screen);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+
+  gtk_window_present (GTK_WINDOW (dialog));
+  wait_frame (dialog);
+  g_assert_true (sp_demo_save_png (dialog, path));
+  return check_mnemonics (dialog, screen);
+}
+
+/* Every dialog the main window opens, one after another. */
+static guint
+check_dialogs (GtkWidget *window, SpVault *vault, const char *tmp)
+{
+  static const struct
+  {
+    SpSyncDialogKind kind;
+    const char *screen;
+  } sync[] = {
+    { SP_SYNC_DIALOG_CREATE, "sync-create" },   { SP_SYNC_DIALOG_INVITE, "sync-invite" },
+    { SP_SYNC_DIALOG_JOIN, "sync-join" },       { SP_SYNC_DIALOG_APPROVE, "sync-approve" },
+    { SP_SYNC_DIALOG_DEVICES, "sync-devices" },
+  };
+  g_autofree char *backup = g_build_filename (tmp, "demo.backup", NULL);
+  guint problems = 0;
+  GtkWindow *guard;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sync); i++)
+    {
+      GtkWidget *dialog = sp_sync_dialog_new (sync[i].kind, GTK_WINDOW (window), vault);
+
+      problems += check_dialog (dialog, sync[i].screen);
+      /* The devices dialog asks the relay at once; not in a workspace, it
+       * says so. */
+      g_assert_true (ui_wait_for (sync_dialog_idle, dialog, 10));
+      gtk_window_destroy (GTK_WINDOW (dialog));
+      ui_drain_paced ();
+    }
+  guard = sp_guard_dialog_show_duress (GTK_WINDOW (window), vault);
+  problems += check_dialog (GTK_WIDGET (guard), "duress");
+  gtk_window_destroy (guard);
+  guard = sp_guard_dialog_show_backup (GTK_WINDOW (window), vault, backup);
+  problems += check_dialog (GTK_WIDGET (guard), "backup");
+  gtk_window_destroy (guard);
+  guard = sp_guard_dialog_show_restore (GTK_WINDOW (window), backup, NULL, NULL);
+  problems += check_dialog (GTK_WIDGET (guard), "restore");
+  gtk_window_destroy (guard);
+  ui_drain_paced ();
   return problems;
 }
 
@@ -375,12 +682,14 @@ test_screens (void)
       problems += check_screen (window, "event-detail", size);
 
       sp_main_view_show_page (main_view, "stats");
-      problems += check_screen (window, "stats", size);
+      problems += check_stats (window, size);
 
       sp_main_view_show_page (main_view, "conflicts");
       problems += check_screen (window, "conflicts", size);
 
       problems += check_windows (window, vault, size);
+      if (size == &sizes[0])
+        problems += check_dialogs (window, vault, tmp);
 
       sp_application_lock (app);
       gtk_window_destroy (GTK_WINDOW (window));
@@ -423,8 +732,13 @@ main (int argc, char **argv)
   g_object_set (gtk_settings_get_default (), "gtk-decoration-layout", "appmenu:close", NULL);
   sp_ui_init ();
 
+  menus_checked = g_ptr_array_new_with_free_func (g_object_unref);
   g_test_add_func ("/ui-languages/catalogue", test_catalogue);
   g_test_add_func ("/ui-languages/formats", test_formats);
   g_test_add_func ("/ui-languages/screens", test_screens);
-  return g_test_run ();
+  {
+    int status = g_test_run ();
+    g_ptr_array_unref (menus_checked);
+    return status;
+  }
 }

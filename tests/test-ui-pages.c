@@ -16,7 +16,6 @@
 #include "sp-preferences.h"
 #include "sp-shortcuts.h"
 #include "sp-stats-page.h"
-#include "sp-bar-chart.h"
 #include "test-util.h"
 #include "ui-test-util.h"
 
@@ -272,9 +271,8 @@ test_stats_figures (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (GFile) file = NULL;
   ExportResult result = { 0 };
-  GtkWidget *page, *row, *chart;
+  GtkWidget *page, *row, *bar;
   GStatBuf st;
-  gint64 sum = 0;
 
   o1 = INSERT (vault, "org", { "name", "Суполка Менск" }, { "region", "minsk_city" },
                { "status", "member" }, { "kind", "registered_ngo" });
@@ -323,18 +321,19 @@ test_stats_figures (void)
   g_assert_cmpstr (row_value (row), ==, "1");
   g_assert_null (find_named (page, "orgs_by_region/grodno"));
 
-  /* The chart draws the same figures. */
-  chart = find_named (find_named (page, "orgs_by_region"), "chart");
-  g_assert_true (SP_IS_BAR_CHART (chart));
-  g_assert_cmpuint (sp_bar_chart_get_n_bars (SP_BAR_CHART (chart)), ==, 3);
-  for (guint i = 0; i < 3; i++)
-    {
-      sum += sp_bar_chart_get_value (SP_BAR_CHART (chart), i);
-      if (g_str_equal (sp_bar_chart_get_label (SP_BAR_CHART (chart), i),
-                       sp_label_value ("region", "minsk_city")))
-        g_assert_cmpint (sp_bar_chart_get_value (SP_BAR_CHART (chart), i), ==, 2);
-    }
-  g_assert_cmpint (sum, ==, 4);
+  /* Each figure once, its bar drawn against the group's largest; no second
+   * copy of the figures in a chart of their own. */
+  bar = find_named (row, "bar");
+  g_assert_true (GTK_IS_LEVEL_BAR (bar));
+  g_assert_cmpfloat (gtk_level_bar_get_value (GTK_LEVEL_BAR (bar)), ==, 1);
+  g_assert_cmpfloat (gtk_level_bar_get_max_value (GTK_LEVEL_BAR (bar)), ==, 2);
+  g_assert_null (find_named (page, "chart"));
+  g_assert_null (find_named (named_row (page, "total/orgs"), "bar"));
+  {
+    const char *description = adw_preferences_group_get_description (
+        ADW_PREFERENCES_GROUP (find_named (page, "orgs_by_region")));
+    g_assert_true (description == NULL || *description == '\0');
+  }
 
   g_assert_cmpstr (row_value (named_row (page, "orgs_by_status/member")), ==, "2");
   g_assert_cmpstr (row_title (named_row (page, "orgs_by_status/candidate")), ==,
@@ -404,6 +403,150 @@ test_stats_figures (void)
   shoot_page (page, "Statistics", "stats");
   g_assert_finalize_object (page);
   sp_test_rmtree (tmp);
+  free_vault (vault, g_steal_pointer (&dir));
+}
+
+/* The count of group/key in stats, 0 when absent. */
+static gint64
+stat_count (GPtrArray *stats, const char *group, const char *key)
+{
+  for (guint i = 0; i < stats->len; i++)
+    {
+      const SpStat *s = stats->pdata[i];
+      if (g_str_equal (s->group, group) && g_str_equal (s->key, key))
+        return s->count;
+    }
+  return 0;
+}
+
+static gint64
+group_total (GPtrArray *stats, const char *group)
+{
+  gint64 n = 0;
+
+  for (guint i = 0; i < stats->len; i++)
+    if (g_str_equal (((const SpStat *)stats->pdata[i])->group, group))
+      n += ((const SpStat *)stats->pdata[i])->count;
+  return n;
+}
+
+static GPtrArray *
+period (SpVault *vault, const char *from, const char *to)
+{
+  g_autoptr (GError) error = NULL;
+  GPtrArray *stats = sp_vault_stats_period (vault, from, to, &error);
+
+  g_assert_no_error (error);
+  return stats;
+}
+
+/* Events by start date (partial dates by overlap, undated ones only for all
+ * time), projects running in the period, orgs in the network by its end. */
+static void
+test_stats_period_core (void)
+{
+  g_autofree char *dir = NULL;
+  SpVault *vault = sp_test_vault_new (&dir);
+  g_autofree char *o1 = INSERT (vault, "org", { "name", "Старая" }, { "member_since", "2019-04" });
+  g_autofree char *o2 = INSERT (vault, "org", { "name", "Новая" }); /* added today */
+  g_autofree char *p1 = INSERT (vault, "project", { "title", "Школа" },
+                                { "start_date", "2022-01-10" }, { "end_date", "2022-12-31" });
+  g_autofree char *p2 = INSERT (vault, "project", { "title", "Без дат" });
+  g_autofree char *e1 = INSERT (vault, "event", { "title", "Вясна" }, { "kind", "training" },
+                                { "start_date", "2024-03-02" });
+  g_autofree char *e2 = INSERT (vault, "event", { "title", "Восень" }, { "kind", "training" },
+                                { "start_date", "2024-11" }, { "declared_participants", "40" });
+  g_autofree char *e3
+      = INSERT (vault, "event", { "title", "Год" }, { "kind", "forum" }, { "start_date", "2023" });
+  g_autofree char *e4 = INSERT (vault, "event", { "title", "Калі?" }, { "kind", "forum" });
+  g_autoptr (GError) error = NULL;
+
+  {
+    g_autoptr (GPtrArray) all = period (vault, NULL, NULL);
+    g_autoptr (GPtrArray) same = sp_vault_stats (vault, NULL);
+    g_assert_cmpuint (all->len, ==, same->len);
+    g_assert_cmpint (group_total (all, "events_by_kind_year"), ==, 4);
+    g_assert_cmpint (stat_count (all, "events_by_kind_year", "forum/"), ==, 1);
+    g_assert_cmpint (group_total (all, "orgs_by_region"), ==, 2);
+    g_assert_cmpint (group_total (all, "projects_by_status"), ==, 2);
+  }
+  {
+    g_autoptr (GPtrArray) y2024 = period (vault, "2024-01-01", "2024-12-31");
+    g_assert_cmpint (stat_count (y2024, "events_by_kind_year", "training/2024"), ==, 2);
+    g_assert_cmpint (group_total (y2024, "events_by_kind_year"), ==, 2);
+    /* The school ended in 2022; the undated project was added today. */
+    g_assert_cmpint (group_total (y2024, "projects_by_status"), ==, 0);
+    /* The old org had joined by then; the new one had not. */
+    g_assert_cmpint (group_total (y2024, "orgs_by_region"), ==, 1);
+  }
+  {
+    /* "2024-11" lies in the second half of 2024, "2024-03-02" does not. */
+    g_autoptr (GPtrArray) autumn = period (vault, "2024-06-01", "2024-12-31");
+    g_assert_cmpint (group_total (autumn, "events_by_kind_year"), ==, 1);
+    for (guint i = 0; i < autumn->len; i++)
+      if (g_str_equal (((SpStat *)autumn->pdata[i])->group, "events_by_kind_year"))
+        g_assert_cmpint (((SpStat *)autumn->pdata[i])->participants, ==, 40);
+  }
+  {
+    /* A year-only date overlaps any part of its year. */
+    g_autoptr (GPtrArray) june = period (vault, "2023-06-01", "2023-06-30");
+    g_assert_cmpint (stat_count (june, "events_by_kind_year", "forum/2023"), ==, 1);
+    g_assert_cmpint (group_total (june, "events_by_kind_year"), ==, 1);
+  }
+  {
+    g_autoptr (GPtrArray) mid2022 = period (vault, "2022-06-01", "2022-06-30");
+    g_autoptr (GPtrArray) before = period (vault, NULL, "2019-03-31");
+    g_autoptr (GPtrArray) since = period (vault, "2025-01-01", NULL);
+    g_assert_cmpint (group_total (mid2022, "projects_by_status"), ==, 1);
+    g_assert_cmpint (group_total (before, "orgs_by_region"), ==, 0);
+    g_assert_cmpint (group_total (since, "projects_by_status"), ==, 1); /* the undated one */
+    g_assert_cmpint (group_total (since, "events_by_kind_year"), ==, 0);
+  }
+  g_assert_null (sp_vault_stats_period (vault, "2024-13-01", NULL, &error));
+  g_assert_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (sp_vault_stats_period (vault, "2024-1-01", NULL, &error));
+  g_assert_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (sp_vault_stats_period (vault, "2024-12-31", "2024-01-01", &error));
+  g_assert_error (error, SP_CORE_ERROR, SP_CORE_ERROR_INVALID);
+  free_vault (vault, g_steal_pointer (&dir));
+}
+
+/* The page's period row: last year's figures, this year's, back to all. */
+static void
+test_stats_period_page (void)
+{
+  g_autofree char *dir = NULL;
+  SpVault *vault = sp_test_vault_new (&dir);
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *last = g_strdup_printf ("%04d-06-15", g_date_time_get_year (now) - 1);
+  g_autofree char *e1 = INSERT (vault, "event", { "title", "Летась" }, { "kind", "training" },
+                                { "start_date", last }, { "declared_participants", "7" });
+  g_autofree char *e2 = INSERT (vault, "event", { "title", "Без даты" }, { "kind", "forum" });
+  GtkWidget *page = g_object_ref_sink (sp_stats_page_new (vault));
+  AdwComboRow *period_row = ADW_COMBO_ROW (find_named (page, "period"));
+
+  g_assert_cmpstr (row_value (named_row (page, "total/events")), ==, "2");
+  adw_combo_row_set_selected (period_row, 2); /* last year */
+  g_assert_cmpstr (row_value (named_row (page, "total/events")), ==, "1");
+  g_assert_cmpstr (row_value (named_row (page, "total/declared_participants")), ==, "7");
+  adw_combo_row_set_selected (period_row, 1); /* this year: nothing, the page stays */
+  g_assert_cmpstr (visible_page (page), ==, "figures");
+  g_assert_cmpstr (row_value (named_row (page, "total/events")), ==, "0");
+  g_assert_null (find_named (page, "events_by_kind_year"));
+  adw_combo_row_set_selected (period_row,
+                              3); /* the last 12 months: that June while within a year */
+  g_assert_cmpstr (
+      row_value (named_row (page, "total/events")), ==,
+      g_date_time_get_month (now) < 6
+              || (g_date_time_get_month (now) == 6 && g_date_time_get_day_of_month (now) < 15)
+          ? "1"
+          : "0");
+  adw_combo_row_set_selected (period_row, 0);
+  g_assert_cmpstr (row_value (named_row (page, "total/events")), ==, "2");
+  shoot_page (page, "Statistics", "stats-period");
+  g_assert_finalize_object (page);
   free_vault (vault, g_steal_pointer (&dir));
 }
 
@@ -832,6 +975,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/ui-pages/stats/empty", test_stats_empty);
   g_test_add_func ("/ui-pages/stats/figures", test_stats_figures);
+  g_test_add_func ("/ui-pages/stats/period-core", test_stats_period_core);
+  g_test_add_func ("/ui-pages/stats/period-page", test_stats_period_page);
   g_test_add_func ("/ui-pages/stats/export-dialog", test_stats_export_dialog);
   g_test_add_func ("/ui-pages/conflicts", test_conflicts);
   g_test_add_func ("/ui-pages/preferences", test_preferences);

@@ -565,7 +565,7 @@ sp_guard_dialog_show_duress (GtkWindow *parent, SpVault *vault)
       = form_group (form, NULL,
                     _ ("Nothing shows whether a duress passphrase is set. Removing it is safe "
                        "either way."));
-  remove = gtk_button_new_with_mnemonic (_ ("_Remove the Duress Passphrase"));
+  remove = gtk_button_new_with_mnemonic (_ ("Re_move the Duress Passphrase"));
   gtk_widget_set_halign (remove, GTK_ALIGN_START);
   gtk_widget_add_css_class (remove, "destructive-action");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (remove), "guard.remove");
@@ -594,7 +594,7 @@ sp_guard_dialog_show_backup (GtkWindow *parent, SpVault *vault, const char *path
   form->path = g_strdup (path);
   gtk_box_append (GTK_BOX (form->form), wrapped_label (where, NULL));
   group = form_group (form, _ ("Backup passphrase"), NULL);
-  form->passphrase = form_password (form, group, _ ("_Backup passphrase"));
+  form->passphrase = form_password (form, group, _ ("Backup _passphrase"));
   form->repeat = form_password (form, group, _ ("_Repeat the backup passphrase"));
   form->vault = vault;
   form_present (form, parent);
@@ -619,7 +619,7 @@ sp_guard_dialog_show_restore (GtkWindow *parent, const char *path, SpGuardDialog
   form->path = g_strdup (path);
   gtk_box_append (GTK_BOX (form->form), wrapped_label (from, NULL));
   group = form_group (form, NULL, NULL);
-  form->passphrase = form_password (form, group, _ ("_Backup passphrase"));
+  form->passphrase = form_password (form, group, _ ("Backup _passphrase"));
   group = form_group (form, _ ("New passphrase (optional)"),
                       _ ("Leave empty to unlock the restored vault with the backup's "
                          "passphrase."));

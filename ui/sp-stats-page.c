@@ -1,17 +1,19 @@
 /* The Statistics page.
  *
- * Each group of sp_vault_stats becomes an AdwPreferencesGroup holding a bar
- * chart and one row per figure. Widget names are stable handles for tests and
- * never shown: a group is named after its stat group ("orgs_by_region"), a
- * row "GROUP/KEY" ("orgs_by_region/minsk_city"), its number label "value".
+ * The totals and a period (all time, this year, last year, the last 12
+ * months: sp_vault_stats_period says what each kind of record counts by),
+ * then each group of the figures as an AdwPreferencesGroup with one row per
+ * figure: its name, a bar as long as the figure against the group's largest,
+ * and the number. Each figure is shown once; the bar is its chart. Widget
+ * names are stable handles for tests and never shown: a group is named after
+ * its stat group ("orgs_by_region"), a row "GROUP/KEY"
+ * ("orgs_by_region/minsk_city"), its number label "value", its bar "bar".
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
-#include <errno.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
-#include "sp-bar-chart.h"
 #include "sp-stats-page.h"
 #include "sp-format.h"
 #include "sp-ui-resources.h"
@@ -31,12 +33,23 @@ struct _SpStatsPage
   GSimpleAction *export_action; /* "stats.export" */
   gboolean lazy;                /* reload only while shown (sp_stats_page_new_lazy) */
   gboolean stale;               /* a reload was skipped while hidden */
+  char from[11], to[11];        /* the period shown, "YYYY-MM-DD"; "" when open */
 
   AdwToastOverlay *toast_overlay;
   GtkStack *stack;
   AdwPreferencesPage *figures_page;
   AdwPreferencesGroup *totals_group;
+  AdwComboRow *period_row;
   GtkWidget *export_button;
+};
+
+/* The choices of period_row, in its order. */
+enum
+{
+  PERIOD_ALL,
+  PERIOD_THIS_YEAR,
+  PERIOD_LAST_YEAR,
+  PERIOD_LAST_12_MONTHS,
 };
 
 G_DEFINE_FINAL_TYPE (SpStatsPage, sp_stats_page, ADW_TYPE_BIN)
@@ -65,9 +78,26 @@ toast (SpStatsPage *self, const char *text)
   adw_toast_overlay_add_toast (self->toast_overlay, t);
 }
 
-/* A row with a title, an optional subtitle and a number at its end. */
+/* A bar for value out of max (the group's largest figure), of one colour. */
 static GtkWidget *
-figure_row (const char *name, const char *title, const char *subtitle, gint64 value)
+figure_bar (gint64 value, gint64 max)
+{
+  GtkWidget *bar = gtk_level_bar_new_for_interval (0, (double)MAX (max, 1));
+
+  gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), (double)value);
+  gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_LOW);
+  gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_HIGH);
+  gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_FULL);
+  gtk_widget_set_name (bar, "bar");
+  gtk_widget_set_size_request (bar, 96, -1);
+  gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
+  return bar;
+}
+
+/* A row with a title, an optional subtitle and a number at its end; with a
+ * bar before the number when max > 0. */
+static GtkWidget *
+figure_row (const char *name, const char *title, const char *subtitle, gint64 value, gint64 max)
 {
   GtkWidget *row = adw_action_row_new ();
   g_autofree char *number = sp_format_count (value);
@@ -81,6 +111,16 @@ figure_row (const char *name, const char *title, const char *subtitle, gint64 va
   gtk_widget_set_name (label, "value");
   gtk_widget_add_css_class (label, "numeric");
   gtk_widget_add_css_class (label, "title-4");
+  /* Right-aligned in a column wide enough for "12 345", so numbers line up. */
+  gtk_label_set_xalign (GTK_LABEL (label), 1);
+  gtk_label_set_width_chars (GTK_LABEL (label), 6);
+  if (max > 0)
+    {
+      GtkWidget *bar = figure_bar (value, max);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), bar);
+      gtk_accessible_update_relation (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_RELATION_LABELLED_BY,
+                                      row, NULL, -1);
+    }
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), label);
   /* Screen readers read the row as "Minsk city: 12". */
   gtk_accessible_update_relation (GTK_ACCESSIBLE (label), GTK_ACCESSIBLE_RELATION_LABELLED_BY, row,
@@ -173,41 +213,13 @@ static void
 add_group (SpStatsPage *self, guint g, guint from, guint to)
 {
   GtkWidget *group = adw_preferences_group_new ();
-  GtkWidget *chart = sp_bar_chart_new ();
-  GtkWidget *chart_box = adw_preferences_row_new ();
-  gint64 total = 0;
-  g_autofree char *total_text = NULL;
-  g_autofree char *description = NULL;
   gboolean events = g_str_equal (groups[g].group, "events_by_kind_year");
+  gint64 max = 0;
 
   gtk_widget_set_name (group, groups[g].group);
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ (groups[g].title));
   for (guint i = from; i < to; i++)
-    total += ((const SpStat *)self->stats->pdata[i])->count;
-  total_text = sp_format_count (total);
-  description
-      = g_strdup_printf (events ? ngettext ("%s event", "%s events", (gulong)total)
-                         : g_str_has_prefix (groups[g].group, "orgs")
-                             ? ngettext ("%s organisation", "%s organisations", (gulong)total)
-                             : ngettext ("%s project", "%s projects", (gulong)total),
-                         total_text);
-  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group), description);
-
-  /* The chart sits in the boxed list as its first, inert row. */
-  gtk_widget_set_name (chart, "chart");
-  gtk_widget_set_margin_top (chart, 12);
-  gtk_widget_set_margin_bottom (chart, 12);
-  gtk_widget_set_margin_start (chart, 12);
-  gtk_widget_set_margin_end (chart, 12);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (chart), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _ (groups[g].title), -1);
-  /* An AdwPreferencesRow, so that the group puts it inside its boxed list. */
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (chart_box), _ (groups[g].title));
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (chart_box), chart);
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (chart_box), FALSE);
-  gtk_widget_set_focusable (chart_box, FALSE);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), chart_box);
-
+    max = MAX (max, ((const SpStat *)self->stats->pdata[i])->count);
   if (!events)
     {
       RankCtx ctx
@@ -223,9 +235,8 @@ add_group (SpStatsPage *self, guint g, guint from, guint to)
           = events ? event_key_title (s->key) : g_strdup (value_label (groups[g].field, s->key));
       g_autofree char *subtitle = events ? event_subtitle (s) : NULL;
 
-      sp_bar_chart_append (SP_BAR_CHART (chart), title, s->count);
       adw_preferences_group_add (ADW_PREFERENCES_GROUP (group),
-                                 figure_row (name, title, subtitle, s->count));
+                                 figure_row (name, title, subtitle, s->count, max));
     }
   adw_preferences_page_add (self->figures_page, ADW_PREFERENCES_GROUP (group));
   g_ptr_array_add (self->groups, group);
@@ -234,7 +245,7 @@ add_group (SpStatsPage *self, guint g, guint from, guint to)
 static void
 add_total (SpStatsPage *self, const char *name, const char *title, gint64 value)
 {
-  GtkWidget *row = figure_row (name, title, NULL, value);
+  GtkWidget *row = figure_row (name, title, NULL, value, 0);
 
   adw_preferences_group_add (self->totals_group, row);
   g_ptr_array_add (self->totals, row);
@@ -292,7 +303,9 @@ show_figures (SpStatsPage *self)
       if (to > from)
         add_group (self, g, from, to);
     }
-  gtk_stack_set_visible_child_name (self->stack, self->stats->len > 0 ? "figures" : "empty");
+  /* A period without figures keeps the page, so that another can be chosen. */
+  gtk_stack_set_visible_child_name (
+      self->stack, self->stats->len > 0 || self->from[0] || self->to[0] ? "figures" : "empty");
   g_simple_action_set_enabled (self->export_action, self->stats->len > 0);
 }
 
@@ -309,6 +322,50 @@ show_compartment_figures (SpStatsPage *self)
                          figures ? " " : "", figures ? figures : "");
 
   adw_preferences_group_set_description (self->totals_group, text);
+}
+
+/* The dates of a period choice, today being today (local time). */
+static void
+period_dates (guint choice, GDateTime *today, char from[11], char to[11])
+{
+  int year = g_date_time_get_year (today);
+  g_autoptr (GDateTime) year_ago = g_date_time_add_years (today, -1);
+  g_autoptr (GDateTime) start = year_ago ? g_date_time_add_days (year_ago, 1) : NULL;
+  g_autofree char *a = NULL, *b = NULL;
+
+  from[0] = to[0] = '\0';
+  switch (choice)
+    {
+      case PERIOD_THIS_YEAR:
+        g_snprintf (from, 11, "%04d-01-01", year);
+        g_snprintf (to, 11, "%04d-12-31", year);
+        break;
+      case PERIOD_LAST_YEAR:
+        g_snprintf (from, 11, "%04d-01-01", year - 1);
+        g_snprintf (to, 11, "%04d-12-31", year - 1);
+        break;
+      case PERIOD_LAST_12_MONTHS:
+        a = start ? g_date_time_format (start, "%Y-%m-%d") : NULL;
+        b = g_date_time_format (today, "%Y-%m-%d");
+        if (a && b)
+          {
+            g_strlcpy (from, a, 11);
+            g_strlcpy (to, b, 11);
+          }
+        break;
+      default:
+        break;
+    }
+}
+
+static void
+period_changed (SpStatsPage *self)
+{
+  g_autoptr (GDateTime) today = g_date_time_new_now_local ();
+
+  period_dates (adw_combo_row_get_selected (self->period_row), today, self->from, self->to);
+  if (self->vault != NULL)
+    sp_stats_page_reload (GTK_WIDGET (self));
 }
 
 void
@@ -329,7 +386,8 @@ sp_stats_page_reload (GtkWidget *page)
 
   g_return_if_fail (SP_IS_STATS_PAGE (page));
   self = SP_STATS_PAGE (page);
-  stats = sp_vault_stats (self->vault, &error);
+  stats = sp_vault_stats_period (self->vault, self->from[0] ? self->from : NULL,
+                                 self->to[0] ? self->to : NULL, &error);
   if (stats == NULL)
     {
       g_autofree char *msg = g_strdup_printf (_ ("Could not read the figures: %s"), error->message);
@@ -344,19 +402,16 @@ sp_stats_page_reload (GtkWidget *page)
 
 /* ---- Export --------------------------------------------------------------- */
 
-/* In a worker thread: the file gets its name only once complete (sp-file.c). */
 static void
-export_write_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+export_replaced_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  GBytes *csv = g_object_get_data (G_OBJECT (task), "sp-csv");
+  g_autoptr (GTask) task = user_data;
   GError *error = NULL;
-  gsize len;
-  const void *data = g_bytes_get_data (csv, &len);
 
-  if (sp_file_write_private (task_data, data, len, &error))
-    g_task_return_boolean (task, TRUE);
-  else
+  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
     g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 void
@@ -365,7 +420,7 @@ sp_stats_page_export_async (GtkWidget *page, GFile *file, GCancellable *cancella
 {
   SpStatsPage *self;
   g_autoptr (GTask) task = NULL;
-  char *path;
+  g_autoptr (GBytes) csv = NULL;
 
   g_return_if_fail (SP_IS_STATS_PAGE (page));
   g_return_if_fail (G_IS_FILE (file));
@@ -378,19 +433,12 @@ sp_stats_page_export_async (GtkWidget *page, GFile *file, GCancellable *cancella
                                _ ("There are no figures to export"));
       return;
     }
-  path = g_file_get_path (file);
-  if (path == NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s",
-                               g_strerror (EOPNOTSUPP));
-      return;
-    }
+  csv = sp_stats_to_csv (self->stats);
   /* Aggregate counts only, no personal data; still readable by the owner
-   * alone, and never a named half-written file, even if killed. */
-  g_object_set_data_full (G_OBJECT (task), "sp-csv", sp_stats_to_csv (self->stats),
-                          (GDestroyNotify)g_bytes_unref);
-  g_task_set_task_data (task, path, g_free);
-  g_task_run_in_thread (task, export_write_thread);
+   * alone, and written next to the target then renamed, never half-written. */
+  g_file_replace_contents_bytes_async (file, csv, NULL, FALSE,
+                                       G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
+                                       cancellable, export_replaced_cb, g_steal_pointer (&task));
 }
 
 gboolean
@@ -513,6 +561,8 @@ sp_stats_page_class_init (SpStatsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SpStatsPage, figures_page);
   gtk_widget_class_bind_template_child (widget_class, SpStatsPage, totals_group);
   gtk_widget_class_bind_template_child (widget_class, SpStatsPage, export_button);
+  gtk_widget_class_bind_template_child (widget_class, SpStatsPage, period_row);
+  gtk_widget_class_bind_template_callback (widget_class, period_changed);
 }
 
 static void
