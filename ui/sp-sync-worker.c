@@ -81,7 +81,7 @@ job_work (SpVault *vault, gpointer data, GError **error)
         job->ok = job->devices != NULL;
         break;
       case SP_SYNC_OP_REVOKE:
-        job->ok = sync_device_revoke (vault, job->arg, &opts, &job->error);
+        job->ok = sync_device_revoke_full (vault, job->arg, &opts, NULL, &job->error);
         break;
       default:
         g_assert_not_reached ();

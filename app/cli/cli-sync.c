@@ -403,11 +403,21 @@ static int
 device_revoke_run (Cli *cli)
 {
   g_autoptr (GError) error = NULL;
+  guint not_rotated = 0;
 
-  if (!sync_device_revoke (cli->vault, cli->req.sync.words->pdata[0], &cli->req.sync.opts, &error))
+  /* The compartments it held get new keys too (those this admin holds). */
+  if (!sync_device_revoke_full (cli->vault, cli->req.sync.words->pdata[0], &cli->req.sync.opts,
+                                &not_rotated, &error))
     return cli_fail (error);
   g_print ("%s\n", _ ("Device removed; the workspace key was replaced. It keeps what it had "
                       "already received."));
+  if (not_rotated > 0)
+    g_printerr (ngettext ("Compartments this device could not give new keys: %u. An admin who "
+                          "holds them must revoke the device from them.\n",
+                          "Compartments this device could not give new keys: %u. An admin who "
+                          "holds them must revoke the device from them.\n",
+                          not_rotated),
+                not_rotated);
   return CLI_EXIT_OK;
 }
 
