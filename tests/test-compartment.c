@@ -804,6 +804,10 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* Before any SQLite call of the tests' own (a database made by hand):
+   * core installs SQLite's wiping allocator first (sanitizer builds have no
+   * wiping free() to fall back on). */
+  g_assert_true (sp_core_init (NULL));
   g_test_add_func ("/compartment/migrate-6-to-7", test_migrate_6_to_7);
   g_test_add_func ("/compartment/names", test_names);
   g_test_add_func ("/compartment/default-and-insert", test_default_and_insert);
